@@ -1,0 +1,14 @@
+"""Names every doctest in minnet's docstrings can use without importing them."""
+
+import numpy as np
+import pytest
+
+import minnet
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(doctest_namespace: dict) -> None:
+    doctest_namespace["np"] = np
+    doctest_namespace["minnet"] = minnet
+    for name in minnet.__all__:
+        doctest_namespace[name] = getattr(minnet, name)

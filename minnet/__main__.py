@@ -1,0 +1,8 @@
+"""``python -m minnet``: the same as the ``minnet`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""The ``minnet`` command."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="minnet", description="minnet: neural networks from local derivatives")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="the two-layer network of the derivation: gradients two ways, then training"
+    )
+    demo.add_argument("--steps", type=int, default=500, help="training steps (default 500)")
+    demo.add_argument("--lr", type=float, default=5.0, help="learning rate (default 5.0)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from .derivation import run_demo
+
+        run_demo(steps=args.steps, lr=args.lr, seed=args.seed)
+    return 0

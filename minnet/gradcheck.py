@@ -1,0 +1,236 @@
+"""Check a layer's analytic gradients against finite differences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._rng import RngLike, make_rng
+from .layer import Layer
+from .losses import Loss
+
+
+@dataclass
+class TensorCheck:
+    """The comparison for one tensor (the input or one parameter).
+
+    ``max_rel_error`` is the largest ``|a − n| / max(|a|, |n|, floor)`` over the
+    elements, with ``a`` analytic, ``n`` numeric, and ``floor`` one thousandth
+    of the tensor's largest gradient (so elements near zero are compared on
+    the tensor's own scale, not amplified finite-difference noise).
+    ``index``, ``analytic`` and ``numeric`` describe that worst element.
+    ``problem`` holds a message when the gradient could not be compared
+    (wrong shape, non-finite values)."""
+
+    name: str
+    shape: tuple[int, ...]
+    max_rel_error: float
+    index: tuple[int, ...] = ()
+    analytic: float = float("nan")
+    numeric: float = float("nan")
+    problem: str | None = None
+    tolerance: float = 1e-6
+
+    @property
+    def passed(self) -> bool:
+        return self.problem is None and self.max_rel_error <= self.tolerance
+
+
+@dataclass
+class GradcheckResult:
+    """What :func:`gradcheck` found: truthy when every tensor passed.
+
+    Attributes:
+        checks: one :class:`TensorCheck` per tensor, the input first.
+        tolerance: the largest relative error allowed.
+    """
+
+    checks: list[TensorCheck] = field(default_factory=list)
+    tolerance: float = 1e-6
+
+    def __bool__(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self)
+
+    @property
+    def worst(self) -> TensorCheck:
+        """The check with a problem, or else with the largest relative error."""
+        return max(self.checks, key=lambda c: (c.problem is not None, c.max_rel_error))
+
+    @property
+    def max_rel_error(self) -> float:
+        return self.worst.max_rel_error
+
+    def __str__(self) -> str:
+        worst = self.worst
+        verdict = "passed" if self else "FAILED"
+        where = f"{worst.name}{list(worst.index)}" if worst.index else worst.name
+        lines = [
+            f"gradcheck {verdict}: worst relative error {worst.max_rel_error:.3g} "
+            f"(tolerance {self.tolerance:.0e}) at {where}",
+            f"  {'tensor':<16} {'shape':<14} {'rel. error':>10}  {'worst at':<12} {'analytic':>14} {'numeric':>14}",
+        ]
+        for c in self.checks:
+            if c.problem is not None:
+                lines.append(f"  {c.name:<16} {c.shape!s:<14} {'':>10}  {c.problem}")
+                continue
+            mark = "" if c.passed else "   <-- wrong"
+            lines.append(
+                f"  {c.name:<16} {c.shape!s:<14} {c.max_rel_error:>10.2e}  {list(c.index)!s:<12} "
+                f"{c.analytic:>14.6e} {c.numeric:>14.6e}{mark}"
+            )
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _require_float64(name: str, array: NDArray[Any]) -> None:
+    if array.dtype != np.float64:
+        raise TypeError(
+            f"gradcheck: {name} has dtype {array.dtype}; finite differences need float64 "
+            "(build the layer with dtype=np.float64 and pass float64 input)"
+        )
+
+
+def _numeric_gradient(f: Callable[[], float], array: NDArray[np.float64], step: float) -> NDArray[np.float64]:
+    """Five-point central differences of ``f`` with respect to each element of
+    ``array``, perturbed in place and restored exactly:
+    f'(v) ≈ (−f(v+2h) + 8 f(v+h) − 8 f(v−h) + f(v−2h)) / (12 h)."""
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        h = step * max(1.0, abs(original))
+        values = []
+        for offset in (2 * h, h, -h, -2 * h):
+            array[index] = original + offset
+            values.append(f())
+        array[index] = original
+        grad[index] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h)
+    return grad
+
+
+def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: float) -> TensorCheck:
+    shape = numeric.shape
+    if not isinstance(analytic, np.ndarray) or analytic.shape != shape:
+        got = analytic.shape if isinstance(analytic, np.ndarray) else type(analytic).__name__
+        return TensorCheck(
+            name, shape, float("inf"), problem=f"gradient has shape {got}, expected {shape}", tolerance=tolerance
+        )
+    if not np.all(np.isfinite(analytic)):
+        return TensorCheck(name, shape, float("inf"), problem="analytic gradient is not finite", tolerance=tolerance)
+    if numeric.size == 0:
+        return TensorCheck(name, shape, 0.0, tolerance=tolerance)
+    floor = max(1e-3 * max(np.abs(analytic).max(), np.abs(numeric).max()), 1e-10)
+    rel = np.abs(analytic - numeric) / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
+    worst = np.unravel_index(int(np.argmax(rel)), shape)
+    return TensorCheck(
+        name,
+        shape,
+        float(rel[worst]),
+        tuple(int(i) for i in worst),
+        float(analytic[worst]),
+        float(numeric[worst]),
+        tolerance=tolerance,
+    )
+
+
+def gradcheck(
+    layer: Layer,
+    x: ArrayLike,
+    target: ArrayLike | None = None,
+    *,
+    loss_fn: Loss | None = None,
+    grad_output: ArrayLike | None = None,
+    rng: RngLike = 0,
+    step: float = 1e-4,
+    tolerance: float = 1e-6,
+    check_input: bool = True,
+) -> GradcheckResult:
+    r"""Compare ``layer``'s analytic gradients with central finite differences.
+
+    Three forms:
+
+    - ``gradcheck(layer, x)``: the scalar checked is ``f(x) = Σ layer(x) ⊙ G``
+      with a random upstream gradient ``G`` (standard normal, drawn from
+      ``rng``; or ``grad_output``), so ``layer.backward(G)`` must equal ∂f/∂x.
+      A random ``G`` (not all ones) is what exposes errors that cancel in a
+      plain sum, such as a softmax treated elementwise.
+    - ``gradcheck(model, x, target, loss_fn=loss)``: ``f = loss(model(x), target)``
+      and the chain starts at ``loss.backward()``.
+    - ``gradcheck(loss, pred, target)``: a loss on its own; ``f = loss(pred, target)``.
+
+    Each element of the input (unless ``check_input=False``) and of every
+    parameter is moved by ±h and ±2h, ``h = step · max(1, |v|)``, and the
+    five-point central difference is compared with the analytic gradient. The
+    model's parameter gradients are restored afterwards and its parameters are
+    left bitwise unchanged. The input is copied to float64; the parameters
+    must be float64 (a TypeError says so otherwise).
+
+    Returns:
+        a :class:`GradcheckResult`, truthy when every relative error is at most
+        ``tolerance``; ``str(result)`` is a table naming the worst element.
+
+    Example:
+        >>> from minnet import Linear
+        >>> bool(gradcheck(Linear(3, 2, rng=0), np.ones((4, 3))))
+        True
+    """
+    x = np.array(x, dtype=np.float64, copy=True)  # a private copy: perturbed in place below
+    params = list(layer.named_parameters())
+    for name, param in params:
+        _require_float64(f"parameter {name!r}", param.data)
+    is_loss = isinstance(layer, Loss)
+    if (is_loss or loss_fn is not None) and target is None:
+        raise ValueError("gradcheck: a loss needs a target")
+
+    if is_loss:
+
+        def f() -> float:
+            return float(layer(x, target))
+    elif loss_fn is not None:
+
+        def f() -> float:
+            return float(loss_fn(layer(x), target))
+    else:
+        output = np.asarray(layer(x))
+        upstream = (
+            make_rng(rng).standard_normal(output.shape)
+            if grad_output is None
+            else np.array(grad_output, dtype=np.float64)
+        )
+        if upstream.shape != output.shape:
+            raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output.shape}")
+
+        def f() -> float:
+            return float(np.sum(np.asarray(layer(x)) * upstream))
+
+    saved_grads = [param.grad.copy() for _, param in params]
+    try:
+        for _, param in params:
+            param.grad[...] = 0
+        f()
+        if is_loss:
+            grad_input = layer.backward()
+        elif loss_fn is not None:
+            grad_input = layer.backward(loss_fn.backward())
+        else:
+            grad_input = layer.backward(upstream.copy())
+        analytic_params = [param.grad.copy() for _, param in params]
+
+        result = GradcheckResult(tolerance=tolerance)
+        if check_input:
+            result.checks.append(_compare("input", grad_input, _numeric_gradient(f, x, step), tolerance))
+        for (name, param), analytic in zip(params, analytic_params, strict=True):
+            result.checks.append(_compare(name, analytic, _numeric_gradient(f, param.data, step), tolerance))
+        f()  # leave the caches of the unperturbed input behind
+    finally:
+        for (_, param), grad in zip(params, saved_grads, strict=True):
+            param.grad[...] = grad
+    return result

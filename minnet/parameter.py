@@ -1,0 +1,53 @@
+"""The one type that holds a trainable array and the gradient added into it."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+
+class Parameter:
+    """A trainable array with the gradient that backward passes add into.
+
+    Args:
+        data: the initial values; copied into a new float array.
+        dtype: the array's dtype (default: ``data``'s own float dtype, float64
+            for integer data).
+
+    Attributes:
+        data: the values, an ``ndarray``.
+        grad: an ``ndarray`` of the same shape and dtype as ``data``, starting
+            at zero. Layers add (``+=``) into it in ``backward``; ``zero_grad``
+            sets it back to zero.
+
+    Example:
+        >>> p = Parameter(np.ones((2, 3)))
+        >>> p.grad.shape, float(p.grad.sum())
+        ((2, 3), 0.0)
+    """
+
+    def __init__(self, data: ArrayLike, dtype: np.dtype | type | None = None) -> None:
+        array = np.array(data, dtype=dtype, copy=True)
+        if not np.issubdtype(array.dtype, np.floating):
+            array = array.astype(np.float64)
+        self.data: NDArray[np.floating] = array
+        self.grad: NDArray[np.floating] = np.zeros_like(array)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` to zero in place (the array object is kept)."""
+        self.grad[...] = 0
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"

@@ -1,0 +1,185 @@
+"""Every layer and loss against finite differences in float64.
+
+A new layer needs one line in LAYER_CASES (or LOSS_CASES)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minnet
+from minnet import Linear, MSELoss, Sequential, Sigmoid, gradcheck
+
+# (id, factory, input shape): sides differ from each other so a transposed gradient cannot pass.
+LAYER_CASES = [
+    ("Linear", lambda: Linear(3, 5, rng=0), (4, 3)),
+    ("Linear-no-bias", lambda: Linear(5, 2, bias=False, rng=1), (7, 5)),
+    ("Linear-batch-1", lambda: Linear(4, 3, rng=2), (1, 4)),
+    ("Linear-3d-input", lambda: Linear(3, 2, rng=3), (2, 5, 3)),
+    ("Sigmoid", lambda: Sigmoid(), (4, 6)),
+    ("Sigmoid-3d", lambda: Sigmoid(), (2, 3, 5)),
+    ("Sequential", lambda: Sequential(Linear(3, 4, rng=4), Sigmoid(), Linear(4, 2, rng=5)), (6, 3)),
+    ("Sequential-nested", lambda: Sequential(Sequential(Linear(2, 5, rng=6), Sigmoid()), Linear(5, 3, rng=7)), (3, 2)),
+]
+
+# (id, factory, prediction shape)
+LOSS_CASES = [
+    ("MSELoss-half_batch_mean", lambda: MSELoss(), (5, 3)),
+    ("MSELoss-mean", lambda: MSELoss(reduction="mean"), (4, 2)),
+    ("MSELoss-sum", lambda: MSELoss(reduction="sum"), (3, 1)),
+]
+
+
+@pytest.mark.parametrize("factory, shape", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES])
+def test_layer_gradients_match_finite_differences(factory, shape):
+    layer = factory()
+    x = np.random.default_rng(10).standard_normal(shape)
+    result = gradcheck(layer, x)
+    assert result, str(result)
+    assert result.max_rel_error < 1e-6
+    assert [c.name for c in result.checks] == ["input"] + [name for name, _ in layer.named_parameters()]
+
+
+@pytest.mark.parametrize("factory, shape", [c[1:] for c in LOSS_CASES], ids=[c[0] for c in LOSS_CASES])
+def test_loss_gradients_match_finite_differences(factory, shape):
+    rng = np.random.default_rng(11)
+    result = gradcheck(factory(), rng.standard_normal(shape), rng.standard_normal(shape))
+    assert result, str(result)
+    assert result.max_rel_error < 1e-6
+
+
+def test_model_plus_loss_form():
+    rng = np.random.default_rng(12)
+    model = Sequential(Linear(3, 4, bias=False, rng=0), Sigmoid(), Linear(4, 1, bias=False, rng=1), Sigmoid())
+    result = gradcheck(model, rng.standard_normal((6, 3)), rng.random((6, 1)), loss_fn=MSELoss())
+    assert result, str(result)
+    assert result.max_rel_error < 1e-6
+
+
+class _TransposedWeightLinear(Linear):
+    """Wrong on purpose: the weight gradient is built as g.T @ x and transposed back
+    through a reshape, which scrambles elements when in != out."""
+
+    def backward(self, grad_output):
+        self.weight.grad += (grad_output.T @ self.x).reshape(self.weight.grad.shape)
+        if self.bias is not None:
+            self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class _PreactivationSigmoid(Sigmoid):
+    """Wrong on purpose: takes σ'(y) instead of σ'(x), i.e. applies the formula to the output twice."""
+
+    def backward(self, grad_output):
+        s = 1.0 / (1.0 + np.exp(-self.y))
+        return grad_output * s * (1.0 - s)
+
+
+class _ForgetsInputGradient(Linear):
+    """Wrong on purpose: returns the input gradient of the wrong shape."""
+
+    def backward(self, grad_output):
+        super().backward(grad_output)
+        return grad_output
+
+
+class _LossNotDividedByN(MSELoss):
+    """Wrong on purpose: forgets the 1/N of the derivation's loss in backward."""
+
+    def backward(self):
+        return self.diff
+
+
+@pytest.mark.parametrize(
+    "layer, shape, failing",
+    [
+        (_TransposedWeightLinear(3, 5, rng=0), (4, 3), "weight"),
+        (_PreactivationSigmoid(), (4, 3), "input"),
+        (_ForgetsInputGradient(3, 2, rng=0), (4, 3), "input"),
+    ],
+    ids=["transposed-weight-gradient", "sigmoid-of-output", "wrong-shape"],
+)
+def test_gradcheck_fails_on_wrong_layers(layer, shape, failing):
+    result = gradcheck(layer, np.random.default_rng(0).standard_normal(shape))
+    assert not result
+    assert result.worst.name == failing
+    assert "FAILED" in str(result) and failing in str(result)
+
+
+def test_gradcheck_fails_on_wrong_loss():
+    rng = np.random.default_rng(1)
+    result = gradcheck(_LossNotDividedByN(), rng.standard_normal((5, 2)), rng.standard_normal((5, 2)))
+    assert not result
+    assert result.max_rel_error > 0.5
+
+
+def test_gradcheck_reports_worst_element():
+    result = gradcheck(_TransposedWeightLinear(2, 3, rng=0), np.random.default_rng(0).standard_normal((4, 2)))
+    worst = result.worst
+    assert worst.name == "weight" and len(worst.index) == 2
+    assert abs(worst.analytic - worst.numeric) > 1e-3
+    assert worst.max_rel_error == result.max_rel_error > 1e-6
+
+
+def test_gradcheck_leaves_parameters_and_grads_untouched():
+    layer = Linear(3, 2, rng=0)
+    layer.weight.grad[...] = 7.0
+    before = layer.weight.data.copy()
+    gradcheck(layer, np.ones((2, 3)))
+    assert np.array_equal(layer.weight.data, before)
+    assert np.all(layer.weight.grad == 7.0)
+
+
+def test_gradcheck_requires_float64_parameters():
+    with pytest.raises(TypeError, match="float64"):
+        gradcheck(Linear(2, 2, rng=0, dtype=np.float32), np.ones((1, 2), dtype=np.float32))
+
+
+def test_gradcheck_needs_target_for_loss():
+    with pytest.raises(ValueError, match="target"):
+        gradcheck(MSELoss(), np.ones((2, 1)))
+
+
+@pytest.mark.parametrize("factory, shape", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES])
+def test_two_backwards_double_every_grad_and_zero_grad_clears(factory, shape):
+    layer = factory()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    g = rng.standard_normal(layer(x).shape)
+    layer.zero_grad()
+    first_input_grad = layer.backward(g)
+    once = [p.grad.copy() for p in layer.parameters()]
+    second_input_grad = layer.backward(g)
+    for p, g1 in zip(layer.parameters(), once, strict=True):
+        np.testing.assert_allclose(p.grad, 2 * g1, rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(first_input_grad, second_input_grad)
+    layer.zero_grad()
+    for p in layer.parameters():
+        assert not p.grad.any()
+
+
+@pytest.mark.parametrize("factory, shape", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES])
+def test_forward_and_backward_leave_their_arguments_unchanged(factory, shape):
+    layer = factory()
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape)
+    x_copy = x.copy()
+    out = layer(x)
+    g = rng.standard_normal(out.shape)
+    g_copy = g.copy()
+    layer.backward(g)
+    np.testing.assert_array_equal(x, x_copy)
+    np.testing.assert_array_equal(g, g_copy)
+
+
+def test_every_public_layer_is_covered():
+    """A layer exported by minnet without a gradient case is a test gap."""
+    covered = {type(f()).__name__ for _, f, _ in LAYER_CASES + LOSS_CASES}
+    exported = {
+        name
+        for name in minnet.__all__
+        if isinstance(getattr(minnet, name), type)
+        and issubclass(getattr(minnet, name), minnet.Layer)
+        and getattr(minnet, name) not in (minnet.Layer, minnet.Loss)
+    }
+    assert exported <= covered, f"no gradient case for {sorted(exported - covered)}"
