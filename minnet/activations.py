@@ -32,6 +32,8 @@ class Sigmoid(Layer):
         array([0. , 0.5, 1. ])
     """
 
+    local_derivative = "∂y/∂x = y ⊙ (1 − y)"
+
     def __init__(self) -> None:
         self.y: NDArray[np.floating] | None = None  # cached output
 

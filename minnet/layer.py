@@ -55,12 +55,23 @@ class Layer:
     :class:`~minnet.errors.BackwardBeforeForwardError` for every subclass,
     without the subclass writing the check.
 
+    Class attributes a layer may set:
+
+    - ``local_derivative``: the local derivative its ``backward`` applies,
+      written as a formula (e.g. ``"∂y/∂x = y ⊙ (1 − y)"``), shown when
+      minnet explains a backward pass.
+    - ``buffer_names``: names of array attributes that are state but not
+      trained (e.g. running means); they are saved and loaded with the
+      parameters.
+
     Attributes:
         training: ``True`` in training mode (the default), ``False`` after
             :meth:`eval`. Layers such as dropout read it.
     """
 
     training: bool = True
+    local_derivative: str | None = None
+    buffer_names: tuple[str, ...] = ()
     _forward_done: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -120,6 +131,14 @@ class Layer:
         """Yield every parameter of this layer and of its children, once each."""
         for _, param in self.named_parameters():
             yield param
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, NDArray[Any]]]:
+        """Yield ``(dotted_name, array)`` for the arrays named in ``buffer_names``,
+        this layer's then its children's."""
+        for name in self.buffer_names:
+            yield prefix + name, getattr(self, name)
+        for child_name, child in self.named_children():
+            yield from child.named_buffers(f"{prefix}{child_name}.")
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zero."""

@@ -55,6 +55,8 @@ class Linear(Layer):
         Linear(in_features=3, out_features=4, bias=False)
     """
 
+    local_derivative = "∂L/∂x = g Wᵀ;  ∂L/∂W = xᵀ g;  ∂L/∂b = Σ_i g_i"
+
     def __init__(
         self,
         in_features: int,

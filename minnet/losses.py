@@ -79,6 +79,7 @@ class MSELoss(Loss):
     """
 
     reductions = ("half_batch_mean", "mean", "sum")
+    local_derivative = "∂L/∂ŷ = (ŷ − Y)/N  (half_batch_mean);  2(ŷ − Y)/M  (mean);  2(ŷ − Y)  (sum)"
 
     def __init__(self, reduction: str = "half_batch_mean") -> None:
         super().__init__(reduction)

@@ -84,3 +84,14 @@ def test_call_is_forward():
 
 def test_forward_and_backward_keep_their_docstrings():
     assert Linear.forward.__name__ == "forward" and "Affine map" in Linear.__doc__
+
+
+def test_buffers_are_found_by_name_in_children():
+    class Running(Layer):
+        buffer_names = ("running_mean",)
+
+        def __init__(self):
+            self.running_mean = np.zeros(2)
+
+    model = Sequential(Linear(2, 2, rng=0), Running())
+    assert [(name, array.shape) for name, array in model.named_buffers()] == [("1.running_mean", (2,))]
