@@ -15,17 +15,62 @@ from .parameter import Parameter
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class HookHandle:
+    """Returned by :meth:`Layer.register_forward_hook` and
+    :meth:`Layer.register_backward_hook`; ``remove()`` unregisters the hook
+    (calling it again does nothing)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Callable[..., None]]) -> None:
+        self._hooks = hooks
+        self.id = HookHandle._next_id
+        HookHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> HookHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
+
+
+def _run_hooks(layer: Layer, kind: str, first: Any, second: Any) -> None:
+    for hook in list(layer.__dict__.get(kind, {}).values()):
+        result = hook(layer, first, second)
+        if result is not None:
+            raise TypeError(
+                f"{type(layer).__name__}: a {kind.split('_')[1]} hook returned {type(result).__name__}; "
+                "minnet hooks observe a pass and return None, they cannot replace what a layer computes"
+            )
+
+
 def _marks_forward_done(forward: F) -> F:
+    """Wrap a subclass's forward: mark the forward done and fire the forward
+    hooks, once per call even when the forward calls ``super().forward()``."""
+
     @functools.wraps(forward)
     def wrapper(self: Layer, *args: Any, **kwargs: Any) -> Any:
-        output = forward(self, *args, **kwargs)
+        if self.__dict__.get("_in_forward", False):  # an inner super().forward(): no hooks here
+            return forward(self, *args, **kwargs)
+        self.__dict__["_in_forward"] = True
+        try:
+            output = forward(self, *args, **kwargs)
+        finally:
+            del self.__dict__["_in_forward"]
         self._forward_done = True
+        _run_hooks(self, "_forward_hooks", args, output)
         return output
 
     return wrapper  # type: ignore[return-value]
 
 
 def _needs_forward_first(backward: F) -> F:
+    """Wrap a subclass's backward: refuse to run before a forward, and fire the
+    backward hooks once per call (not again for ``super().backward()``)."""
+
     @functools.wraps(backward)
     def wrapper(self: Layer, *args: Any, **kwargs: Any) -> Any:
         if not self._forward_done:
@@ -33,7 +78,16 @@ def _needs_forward_first(backward: F) -> F:
                 f"{type(self).__name__}.backward() was called before forward(): "
                 "there is no cached forward pass to take the derivative from"
             )
-        return backward(self, *args, **kwargs)
+        if self.__dict__.get("_in_backward", False):
+            return backward(self, *args, **kwargs)
+        self.__dict__["_in_backward"] = True
+        try:
+            grad_input = backward(self, *args, **kwargs)
+        finally:
+            del self.__dict__["_in_backward"]
+        grad_output = args[0] if args else kwargs.get("grad_output")
+        _run_hooks(self, "_backward_hooks", grad_output, grad_input)
+        return grad_input
 
     return wrapper  # type: ignore[return-value]
 
@@ -144,6 +198,78 @@ class Layer:
         """Set the gradient of every parameter to zero."""
         for param in self.parameters():
             param.zero_grad()
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def register_forward_hook(self, hook: Callable[[Layer, tuple[Any, ...], Any], None]) -> HookHandle:
+        """Call ``hook(layer, inputs, output)`` after every ``forward`` of this layer.
+
+        ``inputs`` is the tuple of positional arguments forward received (for a
+        loss: ``(pred, target)``), ``output`` what it returned. Hooks run in the
+        order they were registered, once per call (a forward that calls
+        ``super().forward()`` fires them once). A hook observes: it must return
+        ``None`` (anything else raises TypeError) and should not modify the
+        arrays it is shown, so adding hooks changes no result.
+
+        Returns:
+            a :class:`HookHandle`; ``handle.remove()`` unregisters the hook.
+
+        Example:
+            >>> layer = Sigmoid()
+            >>> shapes = []
+            >>> handle = layer.register_forward_hook(lambda l, inputs, out: shapes.append(out.shape))
+            >>> _ = layer(np.zeros((2, 3))); handle.remove(); _ = layer(np.zeros(4))
+            >>> shapes
+            [(2, 3)]
+        """
+        return self._add_hook("_forward_hooks", hook)
+
+    def register_backward_hook(self, hook: Callable[[Layer, Any, Any], None]) -> HookHandle:
+        """Call ``hook(layer, grad_output, grad_input)`` after every ``backward``.
+
+        ``grad_output`` is ∂L/∂(output), the gradient that came in (``None``
+        for a loss, where the chain starts), and ``grad_input`` is ∂L/∂(input),
+        the gradient backward returned. When the hook runs, the layer has
+        already added its parameters' gradients into their ``.grad``. Same
+        rules as :meth:`register_forward_hook`: registration order, once per
+        call, return ``None``.
+
+        Returns:
+            a :class:`HookHandle`; ``handle.remove()`` unregisters the hook.
+        """
+        return self._add_hook("_backward_hooks", hook)
+
+    def _add_hook(self, kind: str, hook: Callable[..., None]) -> HookHandle:
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}: a hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault(kind, {})  # created here: subclasses need not call super().__init__()
+        handle = HookHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    # -- seeing a pass (the logic lives in minnet.explain) --------------------------------------
+
+    def summary(self, input_shape: tuple[int, ...]) -> str:
+        """A table of the layers: index, layer with its arguments, output shape,
+        parameter count and what each caches, for one batch of ``input_shape``
+        (batch first); totals at the bottom. See :func:`minnet.explain.summarize`."""
+        from .explain import summarize
+
+        return str(summarize(self, input_shape))
+
+    def cache_report(self) -> Any:
+        """What each layer holds in its caches now (names, shapes, bytes).
+        See :func:`minnet.explain.cache_report`."""
+        from .explain import cache_report
+
+        return cache_report(self)
+
+    def health(self, X: Any, Y: Any, loss_fn: Any = None, lr: float = 0.01) -> Any:
+        """Run one batch and report saturation, dead units, update/weight ratios,
+        the largest logit and overflow. See :func:`minnet.explain.health`."""
+        from .explain import health
+
+        return health(self, X, Y, loss_fn=loss_fn, lr=lr)
 
     # -- modes ------------------------------------------------------------------------------
 
