@@ -7,8 +7,9 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 from .activations import Sigmoid
 from .containers import Sequential
 from .errors import BackwardBeforeForwardError
+from .explain import explain, jacobian
 from .gradcheck import GradcheckResult, gradcheck
-from .layer import Layer
+from .layer import HookHandle, Layer
 from .layers import Linear
 from .losses import Loss, MSELoss
 from .optim import SGD, Optimizer
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BackwardBeforeForwardError",
     "GradcheckResult",
+    "HookHandle",
     "Layer",
     "Linear",
     "Loss",
@@ -28,5 +30,7 @@ __all__ = [
     "SGD",
     "Sequential",
     "Sigmoid",
+    "explain",
     "gradcheck",
+    "jacobian",
 ]

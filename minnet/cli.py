@@ -15,10 +15,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--steps", type=int, default=500, help="training steps (default 500)")
     demo.add_argument("--lr", type=float, default=5.0, help="learning rate (default 5.0)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
+    demo.add_argument(
+        "--plot", metavar="PATH", help="write the training loss curve to PATH as a PNG (needs minnet[plot])"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "demo":
         from .derivation import run_demo
 
-        run_demo(steps=args.steps, lr=args.lr, seed=args.seed)
+        losses = run_demo(steps=args.steps, lr=args.lr, seed=args.seed)
+        if args.plot:
+            from .plot import loss_curve
+
+            loss_curve(losses, args.plot, title="the derivation's network: full-batch SGD")
+            print(f"loss curve written to {args.plot}")
     return 0

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from ._rng import make_rng
 from .activations import Sigmoid
 from .containers import Sequential
+from .explain import Trace, explain
 from .layers import Linear
 from .losses import MSELoss
 from .optim import SGD
@@ -54,6 +55,19 @@ def build_network(rng: int | np.random.Generator | None = 0) -> Sequential:
         Linear(4, 1, bias=False, rng=generator),  # O = Z W2
         Sigmoid(),  # ŷ = σ(O)
     )
+
+
+VALUE_NAMES = ("X", "H", "Z", "O", "ŷ")
+"""The derivation's names of the input and of each layer's output, for :func:`minnet.explain`."""
+
+PARAMETER_NAMES = {"0.weight": "W1", "2.weight": "W2"}
+"""The derivation's names of the two weight matrices."""
+
+
+def trace(model: Sequential, loss_fn: MSELoss, X: Array, Y: Array) -> Trace:
+    """:func:`minnet.explain` of the network, written with the derivation's
+    names: its rows are the derivation's steps 1 (the loss) to 5 (∂H/∂W1)."""
+    return explain(model, loss_fn, X, Y, names=VALUE_NAMES, param_names=PARAMETER_NAMES)
 
 
 def _forward_by_hand(X: Array, W1: Array, W2: Array) -> tuple[Array, Array]:
@@ -146,6 +160,9 @@ def run_demo(steps: int = 500, lr: float = 5.0, seed: int = 0, echo: Callable[[s
         f"{dW1_without_x}\nlargest difference from backprop: {np.abs(dW1_backprop - dW1_without_x).max():.3e}"
         "  <- does not match: ∂H_il/∂W1_kl = X_ik (step 5) belongs in every term\n"
     )
+
+    echo("the backward pass as it runs, one row per step of the derivation (1: the loss ... 5: ∂H/∂W1):")
+    echo(f"{trace(model, loss_fn, X, Y)}\n")
 
     losses = train(model, loss_fn, X, Y, steps, lr)
     echo(f"training: full-batch SGD, lr={lr}, {steps} steps")

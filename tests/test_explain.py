@@ -1,0 +1,249 @@
+"""Seeing backprop: summary, the trace of the chain rule, Jacobians, health, caches."""
+
+import numpy as np
+import pytest
+
+import minnet
+from minnet import Layer, Linear, MSELoss, Parameter, Sequential, Sigmoid, explain, jacobian
+from minnet.derivation import build_network, make_data, trace
+from minnet.explain import health, summarize
+
+
+class Exp(Layer):
+    """A user's layer without a local_derivative text."""
+
+    def __init__(self):
+        self.y = None
+
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output * self.y
+
+
+MODELS = {
+    "derivation": lambda: build_network(0),
+    "biases": lambda: Sequential(Linear(3, 5, rng=0), Sigmoid(), Linear(5, 2, rng=1)),
+    "nested": lambda: Sequential(Sequential(Linear(3, 4, rng=0), Sigmoid()), Linear(4, 2, rng=1), Exp()),
+    "one layer": lambda: Linear(3, 2, rng=0),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_summary_counts_every_parameter_once(name):
+    model = MODELS[name]()
+    summary = summarize(model, (6, 3))
+    expected = sum(p.data.size for p in model.parameters())
+    assert summary.total_params == expected
+    assert sum(row.params for row in summary.rows) == expected
+    assert f"Total params: {expected:,}" in model.summary((6, 3))
+
+
+def test_summary_with_a_shared_layer_counts_it_once():
+    shared = Linear(3, 3, rng=0)
+    model = Sequential(shared, Sigmoid(), shared)
+    summary = summarize(model, (2, 3))
+    assert summary.total_params == 12 == sum(row.params for row in summary.rows)
+    assert [row.params for row in summary.rows] == [12, 0, 0]
+
+
+def test_summary_rows_show_shapes_arguments_and_caches():
+    text = build_network(0).summary((8, 3))
+    lines = text.splitlines()
+    assert lines[0] == "Sequential, input (8, 3)"
+    row = next(line for line in lines if line.startswith("2 "))
+    assert "Linear(in_features=4, out_features=1, bias=False)" in row
+    assert "(8, 1)" in row and " 4 " in row and "x (8, 4)" in row
+    assert "Cached by one forward pass: 768 B" in text  # x (8,3), y (8,4), x (8,4), y (8,1) in float64
+
+
+def test_summary_of_nested_model_indents_and_restores_modes():
+    model = MODELS["nested"]()
+    model[0].train()
+    summary = summarize(model, (5, 3))
+    assert [row.index for row in summary.rows] == ["0", "0.0", "0.1", "1", "2"]
+    assert [row.depth for row in summary.rows] == [0, 1, 1, 0, 0]
+    assert summary.rows[0].output_shape == (5, 4)
+    assert all(layer.training for layer in [model, model[0], model[0][0], model[1]])
+
+
+def direct_chain(model, X, Y):
+    """The derivation's gradients by hand with numpy, without any layer's backward."""
+    W1, W2 = model[0].weight.data, model[2].weight.data
+    H = X @ W1
+    Z = 1 / (1 + np.exp(-H))
+    O = Z @ W2
+    y_hat = 1 / (1 + np.exp(-O))
+    d_yhat = (y_hat - Y) / X.shape[0]
+    d_O = d_yhat * y_hat * (1 - y_hat)
+    d_Z = d_O @ W2.T
+    d_H = d_Z * Z * (1 - Z)
+    return {"ŷ": d_yhat, "O": d_O, "Z": d_Z, "H": d_H, "X": d_H @ W1.T, "W2": Z.T @ d_O, "W1": X.T @ d_H}
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_trace_norms_equal_the_gradients_computed_directly(seed):
+    X, Y = make_data()
+    model = build_network(seed)
+    rows = trace(model, MSELoss(), X, Y).rows
+    direct = direct_chain(model, X, Y)
+    assert [row.step for row in rows] == [1, 2, 3, 4, 5]
+    assert [row.input_name for row in rows] == ["ŷ", "O", "Z", "H", "X"]
+    assert [row.output_name for row in rows] == ["L", "ŷ", "O", "Z", "H"]
+    for row in rows:
+        assert row.grad_input_norm == pytest.approx(np.linalg.norm(direct[row.input_name]), rel=1e-12)
+        np.testing.assert_allclose(row.grad_input, direct[row.input_name], rtol=1e-12, atol=1e-15)
+    assert rows[2].params[0].symbol == "W2" and rows[4].params[0].symbol == "W1"
+    assert rows[2].params[0].norm == pytest.approx(np.linalg.norm(direct["W2"]), rel=1e-12)
+    assert rows[4].params[0].norm == pytest.approx(np.linalg.norm(direct["W1"]), rel=1e-12)
+    assert rows[0].grad_output_norm == 1.0 and rows[1].grad_output_shape == (8, 1)
+
+
+def test_trace_writes_the_derivation_steps_with_its_names():
+    X, Y = make_data()
+    rows = trace(build_network(0), MSELoss(), X, Y).rows
+    assert [row.formula for row in rows] == [
+        "∂L/∂ŷ = (ŷ − Y)/N",
+        "∂ŷ/∂O = ŷ ⊙ (1 − ŷ)",
+        "∂L/∂Z = ∂L/∂O W2ᵀ;  ∂L/∂W2 = Zᵀ ∂L/∂O",
+        "∂Z/∂H = Z ⊙ (1 − Z)",
+        "∂L/∂X = ∂L/∂H W1ᵀ;  ∂L/∂W1 = Xᵀ ∂L/∂H",
+    ]
+    assert all(row.documented for row in rows)
+
+
+def test_trace_table_markdown_and_data():
+    X, Y = make_data()
+    result = trace(build_network(0), MSELoss(), X, Y)
+    text = str(result)
+    assert text.splitlines()[0].split()[:3] == ["step", "layer", "local"]
+    assert "∂Z/∂H = Z ⊙ (1 − Z)" in text and "∂L/∂Z (8, 4) → ∂L/∂H (8, 4)" in text
+    markdown = result.to_markdown()
+    assert markdown.startswith("| step |") and markdown.count("\n| ") == 5  # the header, then one line per step
+    assert "∂L/∂W2 = Zᵀ ∂L/∂O" in markdown
+    data = result.to_dicts()
+    assert data[2]["params"][0]["shape"] == (4, 1) and data[4]["grad_input_shape"] == (8, 3)
+    assert len(result) == 5 and result[0].name == "loss" and [r.step for r in result] == [1, 2, 3, 4, 5]
+
+
+def test_trace_of_a_nested_model_with_a_user_layer():
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    model = MODELS["nested"]()
+    result = explain(model, MSELoss(), X, Y)
+    assert [row.name for row in result] == ["loss", "2", "1", "0.1", "0.0"]
+    exp_row = result[1]
+    assert not exp_row.documented and "Exp sets no local_derivative" in exp_row.formula
+    assert "marked (no local_derivative text on the class): 2" in str(result)
+    # the parameter gradients recorded are this batch's, and the model keeps them
+    assert [p.name for p in result[2].params] == ["1.weight", "1.bias"]
+    np.testing.assert_array_equal(result[2].params[0].grad, model[1].weight.grad)
+    np.testing.assert_array_equal(result[4].params[1].grad, model[0][0].bias.grad)
+    assert "∂L/∂b = Σ_i g_i" in result[2].formula  # Linear with a bias keeps its bias clause
+
+
+def test_trace_does_not_accumulate_old_gradients_and_names_are_checked():
+    X, Y = make_data()
+    model = build_network(0)
+    first = trace(model, MSELoss(), X, Y)
+    second = trace(model, MSELoss(), X, Y)
+    np.testing.assert_array_equal(first[4].params[0].grad, second[4].params[0].grad)
+    with pytest.raises(ValueError, match="5 names\\), got 2"):
+        explain(model, MSELoss(), X, Y, names=["X", "H"])
+
+
+def test_trace_of_a_shared_layer_splits_its_gradient_by_call():
+    shared = Linear(2, 2, rng=0)
+    model = Sequential(shared, Sigmoid(), shared)
+    X = np.random.default_rng(0).standard_normal((4, 2))
+    result = explain(model, MSELoss(), X, np.zeros((4, 2)))
+    assert [row.name for row in result] == ["loss", "0", "1", "0"]  # one layer, called twice
+    total = result[1].params[0].grad + result[3].params[0].grad
+    np.testing.assert_allclose(total, shared.weight.grad, rtol=1e-14)
+
+
+def test_jacobian_of_sigmoid_is_diagonal_and_matches_finite_differences():
+    x = np.array([[-1.0, 0.0, 2.0]])
+    result = jacobian(Sigmoid(), x)
+    y = 1 / (1 + np.exp(-x.ravel()))
+    np.testing.assert_allclose(result.input.analytic, np.diag(y * (1 - y)), rtol=1e-14)
+    assert result.input.max_abs_diff < 1e-9 and not result.params
+
+
+def test_jacobian_of_linear_has_block_structure():
+    layer = Linear(3, 2, rng=0)
+    layer.weight.grad[...] = 7.0
+    x = np.random.default_rng(1).standard_normal((2, 3))
+    result = jacobian(layer, x)
+    W = layer.weight.data
+    np.testing.assert_allclose(result.input.analytic, np.kron(np.eye(2), W.T), rtol=1e-14)  # block diagonal
+    # ∂y[n, l]/∂W[k, l'] = x[n, k] δ(l, l')
+    expected_w = np.stack([np.kron(x[n], np.eye(2)[l]) for n in range(2) for l in range(2)])
+    np.testing.assert_allclose(result.params["weight"].analytic, expected_w, rtol=1e-14)
+    for pair in result:
+        assert pair.max_abs_diff < 1e-9, pair.name
+    assert (layer.weight.grad == 7.0).all()  # restored
+    assert "finite differences" in str(result)
+
+
+def test_jacobian_refuses_a_loss_and_float32():
+    with pytest.raises(TypeError, match="loss"):
+        jacobian(MSELoss(), np.ones((2, 1)))
+    with pytest.raises(TypeError, match="float64"):
+        jacobian(Linear(2, 2, rng=0, dtype=np.float32), np.ones((1, 2)))
+
+
+def test_health_finds_saturation_and_update_ratio():
+    model = Sequential(Linear(2, 3, rng=0), Sigmoid())
+    X = np.array([[50.0, -50.0], [0.0, 0.0]])
+    report = health(model, X, np.zeros((2, 3)), lr=0.1)
+    y = model(X)
+    assert report.layers[1].saturated == pytest.approx(np.mean((y < 0.01) | (y > 0.99)))
+    assert report.layers[1].saturated == 0.5 and report.layers[0].saturated is None
+    weight = report.params[0]
+    assert weight.update_ratio == pytest.approx(
+        0.1 * np.linalg.norm(model[0].weight.grad) / np.linalg.norm(model[0].weight.data)
+    )
+    assert report.overflow == [] and report.largest_logit is None
+    assert "saturated" in str(report)
+
+
+def test_health_reports_overflow_and_which_layer():
+    model = Sequential(Linear(2, 2, rng=0), Exp())
+    model[0].weight.data[...] = 1.0
+    report = model.health(np.array([[1000.0, 1000.0]]), np.zeros((1, 2)))
+    assert any("overflow" in o for o in report.overflow)
+    assert "output" in report.layers[1].nonfinite
+    assert any(note.startswith("overflow") for note in report.notes)
+
+
+def test_cache_report_lists_arrays_and_bytes():
+    model = build_network(0)
+    report = model.cache_report()
+    assert report.entries == [] and len(report.empty_layers) == 4  # nothing cached before a forward pass
+    model(np.ones((8, 3)))
+    report = model.cache_report()
+    assert [(e.layer_path, e.attribute, e.shape) for e in report.entries] == [
+        ("0", "x", (8, 3)),
+        ("1", "y", (8, 4)),
+        ("2", "x", (8, 4)),
+        ("3", "y", (8, 1)),
+    ]
+    assert report.total_bytes == 8 * (24 + 32 + 32 + 8)
+    assert "total held for backward: 768 B" in str(report)
+
+
+def test_parameters_are_not_caches():
+    class Scaled(Layer):
+        def __init__(self):
+            self.scale = Parameter(np.ones(2))
+
+        def forward(self, x):
+            return x * self.scale.data
+
+    layer = Scaled()
+    layer(np.ones((1, 2)))
+    assert layer.cache_report().entries == []
+    assert minnet.explain is explain
