@@ -1,0 +1,255 @@
+"""Figures of a training run and of a backward pass (needs the ``plot`` extra:
+``pip install "minnet[plot]"``, which brings matplotlib).
+
+Every function returns a :class:`matplotlib.figure.Figure` and, given a
+``path``, also saves it there as a PNG. The figures are built without pyplot,
+so nothing opens a window and no global figure state is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .explain import named_leaves
+from .layer import Layer
+
+try:
+    from matplotlib.figure import Figure
+except ImportError as error:  # pragma: no cover - only without the extra
+    raise ImportError('minnet.plot needs matplotlib: pip install "minnet[plot]"') from error
+
+__all__ = ["activation_histograms", "decision_boundary", "gradient_flow", "loss_curve"]
+
+PathLike = str | Path
+
+
+def _finish(fig: Figure, path: PathLike | None) -> Figure:
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, format="png", dpi=100)
+    return fig
+
+
+def _series(history: Any) -> tuple[dict[str, list[float]], str]:
+    """The named series of a History (``.history`` dict), a dict of lists or a list of losses."""
+    data = getattr(history, "history", history)
+    if isinstance(data, Mapping):
+        series = {str(k): [float(v) for v in values] for k, values in data.items()}
+        return series, "epoch"
+    values = np.asarray(data, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"loss_curve: expected a History, a dict of lists or a 1-D list of losses, got {values.shape}")
+    return {"loss": values.tolist()}, "step"
+
+
+def loss_curve(
+    history: Any,
+    path: PathLike | None = None,
+    *,
+    log_scale: bool = False,
+    title: str | None = None,
+) -> Figure:
+    """The loss (and validation loss) per epoch; other metrics in a second panel.
+
+    Args:
+        history: what ``fit`` returned (an object with a ``.history`` dict of
+            lists, e.g. ``{"loss": [...], "val_loss": [...]}``), such a dict
+            itself, or a plain list of losses (one per step).
+        path: where to save the PNG (``None``: not saved).
+        log_scale: a logarithmic loss axis.
+        title: the figure's title.
+
+    Example:
+        >>> fig = loss_curve([1.0, 0.5, 0.3])
+        >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+        ('step', 'loss')
+    """
+    series, x_label = _series(history)
+    if not series or not any(series.values()):
+        raise ValueError("loss_curve: the history holds no values")
+    losses = {k: v for k, v in series.items() if "loss" in k}
+    metrics = {k: v for k, v in series.items() if "loss" not in k and k not in ("lr", "epoch")}
+    fig = Figure(figsize=(6.4 + 4.0 * bool(metrics), 4.0))
+    panels = [(losses or series, "loss")] + ([(metrics, "metric")] if metrics and losses else [])
+    for i, (group, y_label) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        for name, values in group.items():
+            start = 1 if x_label == "epoch" else 0
+            ax.plot(range(start, start + len(values)), values, marker="o" if len(values) <= 30 else None, label=name)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        if log_scale and y_label == "loss":
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def _mean_abs_gradients(model: Layer) -> tuple[list[str], list[float]]:
+    labels, values = [], []
+    for path, layer in named_leaves(model):
+        params = list(layer.parameters())
+        if params:
+            grads = np.concatenate([np.abs(p.grad).ravel() for p in params])
+            labels.append(f"{path or '0'} {type(layer).__name__}")
+            values.append(float(grads.mean()))
+    return labels, values
+
+
+def gradient_flow(
+    model: Layer | Mapping[str, Layer],
+    path: PathLike | None = None,
+    *,
+    title: str | None = "gradient flow",
+) -> Figure:
+    """The mean absolute parameter gradient of each layer, input side first,
+    on a logarithmic axis: read it after a backward pass (e.g. after
+    :func:`minnet.explain`) to see where the gradient fades.
+
+    Args:
+        model: a network, or several by label (``{"sigmoid": a, "relu": b}``)
+            drawn on one axes to compare them.
+        path: where to save the PNG.
+        title: the figure's title.
+
+    Example:
+        >>> from minnet.derivation import build_network, make_data
+        >>> model, (X, Y) = build_network(0), make_data()
+        >>> _ = explain(model, MSELoss(), X, Y)
+        >>> fig = gradient_flow(model)
+        >>> fig.axes[0].get_ylabel()
+        'mean |∂L/∂θ| of the layer'
+    """
+    models = dict(model) if isinstance(model, Mapping) else {"": model}
+    fig = Figure(figsize=(7.0, 4.2))
+    ax = fig.add_subplot(1, 1, 1)
+    longest: list[str] = []
+    for label, network in models.items():
+        labels, values = _mean_abs_gradients(network)
+        if not values:
+            raise ValueError(f"gradient_flow: {type(network).__name__} {label} has no parameters")
+        if not any(values):
+            raise ValueError(
+                f"gradient_flow: every gradient of {label or 'the model'} is zero; run a backward pass first"
+            )
+        ax.plot(range(1, len(values) + 1), values, marker="o", label=label or None)
+        longest = labels if len(labels) > len(longest) else longest
+    ax.set_yscale("log")
+    ax.set_xticks(range(1, len(longest) + 1))
+    ax.set_xticklabels(longest if len(models) == 1 else [str(i) for i in range(1, len(longest) + 1)], rotation=30)
+    ax.set_xlabel("layer with parameters (input side → output side)")
+    ax.set_ylabel("mean |∂L/∂θ| of the layer")
+    ax.grid(alpha=0.3, which="both")
+    if len(models) > 1:
+        ax.legend()
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path)
+
+
+def decision_boundary(
+    model: Layer,
+    X: ArrayLike,
+    y: ArrayLike,
+    path: PathLike | None = None,
+    *,
+    resolution: int = 200,
+    threshold: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The classes a model predicts over the plane, with the data on top.
+
+    One output column is a binary score, split at ``threshold`` (default 0.5
+    when the model ends in a Sigmoid, else 0); several columns are class
+    scores, argmax. The model runs on a ``resolution × resolution`` grid
+    covering the data with a margin.
+
+    Args:
+        model: a network taking two-dimensional points ``(N, 2)``.
+        X: the points, shape ``(N, 2)``.
+        y: their classes, shape ``(N,)`` or ``(N, 1)``.
+        path: where to save the PNG.
+        resolution: grid points along each axis.
+        threshold: the split of a one-column score.
+        title: the axes' title.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y).reshape(-1)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision_boundary: expected points of shape (N, 2), got {X.shape}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"decision_boundary: {X.shape[0]} points but {y.shape[0]} labels")
+    dtype = next((p.data.dtype for p in model.parameters()), np.float64)
+    margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-9
+    lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    scores = np.asarray(model(np.column_stack([xx.ravel(), yy.ravel()]).astype(dtype)), dtype=np.float64)
+    scores = scores.reshape(resolution * resolution, -1)
+    if scores.shape[1] == 1:
+        if threshold is None:
+            last = named_leaves(model)[-1][1]
+            threshold = 0.5 if type(last).__name__ == "Sigmoid" else 0.0
+        classes = (scores[:, 0] > threshold).astype(int)
+    else:
+        classes = scores.argmax(axis=1)
+    n_classes = int(max(classes.max(), y.max())) + 1
+    fig = Figure(figsize=(5.6, 5.0))
+    ax = fig.add_subplot(1, 1, 1)
+    levels = np.arange(n_classes + 1) - 0.5
+    ax.contourf(xx, yy, classes.reshape(xx.shape), levels=levels, cmap="coolwarm", alpha=0.3)
+    points = ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", vmin=0, vmax=max(n_classes - 1, 1), edgecolor="k", s=25)
+    ax.legend(*points.legend_elements(), title="class", loc="best")
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_title(title or "decision boundary")
+    return _finish(fig, path)
+
+
+def activation_histograms(
+    model: Layer,
+    X: ArrayLike,
+    path: PathLike | None = None,
+    *,
+    bins: int = 40,
+    layers: Sequence[str] | None = None,
+) -> Figure:
+    """A histogram of each layer's output on the batch ``X``: saturated
+    sigmoids pile up at 0 and 1, dead ReLUs at 0.
+
+    Args:
+        model: the network; ``X`` is run through it once.
+        X: the input batch.
+        path: where to save the PNG.
+        bins: bins per histogram.
+        layers: the class names to show (e.g. ``["Sigmoid", "ReLU"]``);
+            default every layer without children.
+    """
+    leaves = [(p, layer) for p, layer in named_leaves(model) if layers is None or type(layer).__name__ in layers]
+    if not leaves:
+        raise ValueError(f"activation_histograms: no layer of the classes {list(layers or [])} in the model")
+    outputs: dict[int, Any] = {}
+    handles = [layer.register_forward_hook(lambda l, i, out: outputs.__setitem__(id(l), out)) for _, layer in leaves]
+    try:
+        model(X)
+    finally:
+        for handle in handles:
+            handle.remove()
+    columns = min(4, len(leaves))
+    rows = math.ceil(len(leaves) / columns)
+    fig = Figure(figsize=(3.2 * columns, 2.6 * rows))
+    for i, (path_name, layer) in enumerate(leaves):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        values = np.asarray(outputs[id(layer)], dtype=np.float64).ravel()
+        ax.hist(values[np.isfinite(values)], bins=bins, color="tab:blue")
+        ax.set_title(f"{path_name or '0'} {type(layer).__name__}", fontsize=10)
+        ax.set_xlabel("output value")
+        ax.set_ylabel("count")
+    return _finish(fig, path)

@@ -1,0 +1,89 @@
+"""Each plot returns a Figure, writes a PNG that is not blank, and labels its axes."""
+
+import matplotlib.image as image
+import numpy as np
+import pytest
+
+import minnet
+from minnet import Linear, MSELoss, Sequential, Sigmoid, plot
+from minnet.derivation import build_network, make_data
+
+
+def check_png(fig, path):
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = image.imread(path)
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+    assert np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0).shape[0] > 20  # not one flat colour
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        assert ax.get_xlabel() and ax.get_ylabel(), ax
+
+
+def test_loss_curve_of_a_list_and_of_a_history(tmp_path):
+    fig = plot.loss_curve([1.0, 0.6, 0.4, 0.3], tmp_path / "list.png")
+    check_png(fig, tmp_path / "list.png")
+    assert fig.axes[0].get_xlabel() == "step" and fig.axes[0].get_ylabel() == "loss"
+
+    class History:
+        history = {"loss": [1.0, 0.5, 0.2], "val_loss": [1.1, 0.7, 0.4], "accuracy": [0.5, 0.7, 0.9]}
+
+    fig = plot.loss_curve(History(), tmp_path / "history.png", log_scale=True)
+    check_png(fig, tmp_path / "history.png")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "metric"]
+    assert [line.get_label() for line in fig.axes[0].lines] == ["loss", "val_loss"]
+    assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[0].get_yscale() == "log"
+
+
+def test_loss_curve_rejects_nothing_to_draw():
+    with pytest.raises(ValueError, match="no values"):
+        plot.loss_curve({"loss": []})
+
+
+def test_gradient_flow_of_one_and_of_two_models(tmp_path):
+    X, Y = make_data()
+    model = build_network(0)
+    with pytest.raises(ValueError, match="run a backward pass first"):
+        plot.gradient_flow(model)
+    minnet.explain(model, MSELoss(), X, Y)
+    fig = plot.gradient_flow(model, tmp_path / "one.png")
+    check_png(fig, tmp_path / "one.png")
+    expected = [np.abs(model[0].weight.grad).mean(), np.abs(model[2].weight.grad).mean()]
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), expected, rtol=1e-12)
+
+    other = Sequential(Linear(3, 4, rng=0), Sigmoid(), Linear(4, 4, rng=1), Sigmoid(), Linear(4, 1, rng=2))
+    minnet.explain(other, MSELoss(), X, Y)
+    fig = plot.gradient_flow({"two": model, "three": other}, tmp_path / "two.png")
+    check_png(fig, tmp_path / "two.png")
+    assert [len(line.get_ydata()) for line in fig.axes[0].lines] == [2, 3]
+
+
+def test_decision_boundary(tmp_path):
+    X = np.random.default_rng(0).standard_normal((60, 2))
+    y = (X[:, 0] > 0).astype(int)
+    model = Sequential(Linear(2, 1, rng=0), Sigmoid())
+    model[0].weight.data[...] = [[5.0], [0.0]]
+    model[0].bias.data[...] = 0.0
+    fig = plot.decision_boundary(model, X, y, tmp_path / "boundary.png", resolution=50)
+    check_png(fig, tmp_path / "boundary.png")
+    with pytest.raises(ValueError, match="shape \\(N, 2\\)"):
+        plot.decision_boundary(model, np.ones((5, 3)), np.ones(5))
+
+
+def test_activation_histograms(tmp_path):
+    X, _ = make_data()
+    model = build_network(0)
+    fig = plot.activation_histograms(model, X, tmp_path / "hist.png")
+    check_png(fig, tmp_path / "hist.png")
+    assert [ax.get_title() for ax in fig.axes] == ["0 Linear", "1 Sigmoid", "2 Linear", "3 Sigmoid"]
+    fig = plot.activation_histograms(model, X, layers=["Sigmoid"])
+    assert len(fig.axes) == 2
+
+
+def test_demo_writes_the_loss_curve(tmp_path, capsys):
+    from minnet.cli import main
+
+    path = tmp_path / "demo.png"
+    assert main(["demo", "--steps", "50", "--plot", str(path)]) == 0
+    assert f"loss curve written to {path}" in capsys.readouterr().out
+    assert image.imread(path).std() > 0
