@@ -451,7 +451,7 @@ def explain(
         >>> from minnet.derivation import build_network, make_data
         >>> X, Y = make_data()
         >>> trace = explain(build_network(0), MSELoss(), X, Y, names=("X", "H", "Z", "O", "ŷ"))
-        >>> [row.formula for row in trace][1]
+        >>> trace[1].formula
         '∂ŷ/∂O = ŷ ⊙ (1 − ŷ)'
         >>> trace[4].grad_input_shape
         (8, 3)
@@ -587,8 +587,9 @@ class JacobianResult:
     def __str__(self) -> str:
         blocks = []
         for pair in self:
-            left = np.array2string(pair.analytic, precision=4, suppress_small=True).splitlines()
-            right = np.array2string(pair.numeric, precision=4, suppress_small=True).splitlines()
+            # rounded for display, so finite-difference noise of 1e-13 prints as 0, not −0
+            left = np.array2string(np.round(pair.analytic, 10) + 0.0, precision=4, suppress_small=True).splitlines()
+            right = np.array2string(np.round(pair.numeric, 10) + 0.0, precision=4, suppress_small=True).splitlines()
             width = max(max(len(line) for line in left), len("backward, one unit vector per row"))
             lines = [
                 f"∂y/∂{pair.name}: output {self.output_shape} × {pair.name} {pair.shape} "
