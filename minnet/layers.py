@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._rng import RngLike, make_rng
-from .layer import Layer, as_float_array
+from .layer import Layer, as_float_array, check_grad_output
 from .parameter import Parameter
 
 
@@ -97,9 +97,7 @@ class Linear(Layer):
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         x = self.x
-        expected = x.shape[:-1] + (self.out_features,)
-        if grad_output.shape != expected:
-            raise ValueError(f"Linear: expected grad_output of shape {expected}, got {grad_output.shape}")
+        grad_output = check_grad_output(grad_output, self, x.shape[:-1] + (self.out_features,), x.dtype)
         # parameter gradients (added): ∂L/∂W = xᵀ g, ∂L/∂b = Σ_i g_i
         x_rows = x.reshape(-1, self.in_features)
         g_rows = grad_output.reshape(-1, self.out_features)
