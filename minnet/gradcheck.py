@@ -141,6 +141,61 @@ def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: 
     )
 
 
+def freeze_randomness(layer: Layer) -> Callable[[], None]:
+    """Return a function that puts every ``numpy.random.Generator`` held by
+    ``layer`` or its children back in the state it has now, so that repeated
+    forward passes draw the same random numbers (the same dropout mask)."""
+    generators: dict[int, np.random.Generator] = {}
+    pending = [layer]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.children())
+        for value in vars(current).values():
+            if isinstance(value, np.random.Generator):
+                generators[id(value)] = value
+    states = [(generator, generator.bit_generator.state) for generator in generators.values()]
+
+    def reset() -> None:
+        for generator, state in states:
+            generator.bit_generator.state = state
+
+    return reset
+
+
+def scalar_objective(
+    layer: Layer,
+    x: NDArray[np.float64],
+    target: ArrayLike | None = None,
+    *,
+    loss_fn: Loss | None = None,
+    upstream: NDArray[np.float64] | None = None,
+) -> Callable[[], float]:
+    """The scalar whose gradient ``layer.backward`` computes, as a function of
+    the current values of ``x`` and of the parameters: ``loss(x, target)`` for a
+    loss, ``loss_fn(layer(x), target)`` with a loss, else ``Σ layer(x) ⊙ upstream``.
+    Randomness in the layer is reset before each evaluation."""
+    reset = freeze_randomness(layer)
+
+    def f() -> float:
+        reset()
+        if isinstance(layer, Loss):
+            return float(layer(x, target))
+        if loss_fn is not None:
+            return float(loss_fn(layer(x), target))
+        return float(np.sum(np.asarray(layer(x)) * upstream))
+
+    return f
+
+
+def run_backward(layer: Layer, *, loss_fn: Loss | None = None, upstream: NDArray[np.float64] | None = None) -> Any:
+    """The backward pass that matches :func:`scalar_objective` (after it ran)."""
+    if isinstance(layer, Loss):
+        return layer.backward()
+    if loss_fn is not None:
+        return layer.backward(loss_fn.backward())
+    return layer.backward(np.array(upstream, copy=True))
+
+
 def gradcheck(
     layer: Layer,
     x: ArrayLike,
@@ -170,7 +225,9 @@ def gradcheck(
     parameter is moved by ±h and ±2h, ``h = step · max(1, |v|)``, and the
     five-point central difference is compared with the analytic gradient. The
     model's parameter gradients are restored afterwards and its parameters are
-    left bitwise unchanged. The input is copied to float64; the parameters
+    left bitwise unchanged. Random number generators held by the layers (a
+    dropout mask's) are reset before every forward pass, so all of them see
+    the same randomness. The input is copied to float64; the parameters
     must be float64 (a TypeError says so otherwise).
 
     Returns:
@@ -189,39 +246,24 @@ def gradcheck(
     is_loss = isinstance(layer, Loss)
     if (is_loss or loss_fn is not None) and target is None:
         raise ValueError("gradcheck: a loss needs a target")
-
-    if is_loss:
-
-        def f() -> float:
-            return float(layer(x, target))
-    elif loss_fn is not None:
-
-        def f() -> float:
-            return float(loss_fn(layer(x), target))
-    else:
-        output = np.asarray(layer(x))
+    upstream = None
+    if not (is_loss or loss_fn is not None):
+        output_shape = np.shape(layer(x))
         upstream = (
-            make_rng(rng).standard_normal(output.shape)
+            make_rng(rng).standard_normal(output_shape)
             if grad_output is None
             else np.array(grad_output, dtype=np.float64)
         )
-        if upstream.shape != output.shape:
-            raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output.shape}")
-
-        def f() -> float:
-            return float(np.sum(np.asarray(layer(x)) * upstream))
+        if upstream.shape != output_shape:
+            raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output_shape}")
+    f = scalar_objective(layer, x, target, loss_fn=loss_fn, upstream=upstream)
 
     saved_grads = [param.grad.copy() for _, param in params]
     try:
         for _, param in params:
             param.grad[...] = 0
         f()
-        if is_loss:
-            grad_input = layer.backward()
-        elif loss_fn is not None:
-            grad_input = layer.backward(loss_fn.backward())
-        else:
-            grad_input = layer.backward(upstream.copy())
+        grad_input = run_backward(layer, loss_fn=loss_fn, upstream=upstream)
         analytic_params = [param.grad.copy() for _, param in params]
 
         result = GradcheckResult(tolerance=tolerance)
