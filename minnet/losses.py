@@ -261,8 +261,9 @@ class BCELoss(Loss):
 
     Each log is clamped at −100, so p = 0 or 1 gives a finite loss. Local
     derivative, from the cached ``p`` and ``Y``:
-    ``∂ℓ/∂p = (p − Y) / max(p (1 − p), 1e-12)`` (the denominator bounded away
-    from zero as PyTorch does), times 1/M for ``"mean"``.
+    ``∂ℓ/∂p = (p − Y) / max(p (1 − p), ε)``, ε = 1e-12 (the float32 value of
+    1e-12, the denominator bounded away from zero as PyTorch does), times 1/M
+    for ``"mean"``.
 
     Args:
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -294,7 +295,8 @@ class BCELoss(Loss):
 
     def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
         p, target = self.p, self.target
-        local = (p - target) / np.maximum(p * (1 - p), p.dtype.type(1e-12))
+        eps = p.dtype.type(np.float32(1e-12))  # PyTorch's bound, a float32 constant
+        local = (p - target) / np.maximum(p * (1 - p), eps)
         return local * self._upstream(grad_output, p.shape, p.dtype)
 
 
