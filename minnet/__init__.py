@@ -4,33 +4,64 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 ``backward`` that applies its local derivative; containers chain them.
 """
 
-from .activations import Sigmoid
-from .containers import Sequential
+from . import init
+from .activations import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .containers import Concat, Residual, Sequential
 from .errors import BackwardBeforeForwardError
 from .explain import explain, jacobian
 from .gradcheck import GradcheckResult, gradcheck
 from .layer import HookHandle, Layer
-from .layers import Linear
-from .losses import Loss, MSELoss
+from .layers import BatchNorm1d, Dropout, Flatten, Linear
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    Loss,
+    MSELoss,
+    NLLLoss,
+)
 from .optim import SGD, Optimizer
 from .parameter import Parameter
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "BackwardBeforeForwardError",
+    "BatchNorm1d",
+    "Concat",
+    "CrossEntropyLoss",
+    "Dropout",
+    "ELU",
+    "Flatten",
+    "GELU",
     "GradcheckResult",
     "HookHandle",
+    "HuberLoss",
+    "Identity",
+    "L1Loss",
     "Layer",
+    "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "Loss",
     "MSELoss",
+    "NLLLoss",
     "Optimizer",
     "Parameter",
+    "ReLU",
+    "Residual",
     "SGD",
     "Sequential",
     "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
     "explain",
     "gradcheck",
+    "init",
     "jacobian",
 ]

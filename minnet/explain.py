@@ -123,6 +123,16 @@ def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str | list[s
     return "\n".join(lines)
 
 
+def _scalar_loss(loss_fn: Loss, pred: Any, Y: Any) -> float:
+    value = loss_fn(pred, Y)
+    if np.ndim(value) != 0:
+        raise ValueError(
+            f"{type(loss_fn).__name__}: the pass needs a loss reduced to one number "
+            f"(reduction 'mean' or 'sum'), got reduction={getattr(loss_fn, 'reduction', None)!r}"
+        )
+    return float(value)
+
+
 def _norm(array: Any) -> float:
     return float(np.linalg.norm(np.ravel(np.asarray(array, dtype=np.float64))))
 
@@ -238,19 +248,33 @@ _PARAMETER_SYMBOLS = {"W": "weight", "b": "bias"}
 
 
 def _applied_text(text: str, layer: Layer) -> str:
-    """The part of a ``local_derivative`` text that applies to this instance:
-    without the clause ``∂L/∂b = …`` when the layer was built without a bias
-    (likewise ``W``/``weight``), and for a loss with clauses tagged by
-    reduction, e.g. ``"∂L/∂ŷ = (ŷ − Y)/N  (half_batch_mean);  2(ŷ − Y)/M  (mean)"``,
-    only the clause of its own reduction."""
+    """The part of a ``local_derivative`` text that applies to this instance.
+
+    - A layer built without a bias (or weight) loses the clause ``∂L/∂b = …``
+      (``∂L/∂W = …``).
+    - A layer whose clauses are tagged ``(training)`` / ``(eval)`` keeps the
+      one of its mode.
+    - A loss keeps the clause written for its own reduction, e.g.
+      ``"half_batch_mean: ∂L/∂ŷ = (ŷ − Y)/N"``, and drops those of the others;
+      when no clause is written for its reduction, the unreduced derivative
+      ``∂ℓ/∂…`` is followed by the reduction's own factor ∂L/∂ℓ.
+    """
     clauses = text.split(";  ")
+    reductions = tuple(getattr(layer, "reductions", ()))
     reduction = getattr(layer, "reduction", None)
-    tagged = [c for c in clauses if reduction is not None and c.rstrip().endswith(f"({reduction})")]
-    if tagged:
-        lhs = clauses[0].split(" = ")[0] if " = " in clauses[0] else ""
-        rhs = tagged[0].rstrip()[: -len(f"({reduction})")].strip()
-        rhs = rhs.split(" = ", 1)[1] if " = " in rhs else rhs
-        return f"{lhs} = {rhs}" if lhs else rhs
+    mode = "training" if layer.training else "eval"
+    for tag in [reduction, mode] if reductions else [mode]:
+        for clause in clauses:
+            if clause.startswith(f"{tag}: "):
+                return clause[len(tag) + 2 :]
+            if clause.rstrip().endswith(f"({tag})"):  # the "lhs = rhs  (tag);  rhs  (other tag)" form
+                lhs = clauses[0].split(" = ")[0] if " = " in clauses[0] else ""
+                rhs = clause.rstrip()[: -len(f"({tag})")].strip().split(" = ")[-1]
+                return f"{lhs} = {rhs}" if lhs else rhs
+    if reductions and reduction is not None:
+        kept = [c for c in clauses if not any(c.startswith(f"{r}: ") for r in reductions)]
+        factor = {"mean": "∂L/∂ℓ = 1/M, M the number of terms (mean)", "sum": "∂L/∂ℓ = 1 (sum)"}
+        return ";  ".join(kept + [factor.get(reduction, f"∂L/∂ℓ = grad_output ({reduction})")])
     kept = []
     for clause in clauses:
         match = re.match(r"\s*∂L/∂(\w+) =", clause)
@@ -526,7 +550,7 @@ def explain(
                 value_names[id(output)] = name
         for call in calls:
             call_of_backward.setdefault(id(call[0]), []).append(call)
-        loss = float(loss_fn(pred, Y))
+        loss = _scalar_loss(loss_fn, pred, Y)
         g = loss_fn.backward()
         pred_name = value_names.get(id(pred))
         loss_text = getattr(loss_fn, "local_derivative", None)
@@ -848,7 +872,7 @@ def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None
         with np.errstate(over="call", divide="call", invalid="call"):
             model.zero_grad()
             pred = model(X)
-            loss = float(loss_fn(pred, Y))
+            loss = _scalar_loss(loss_fn, pred, Y)
             phase[0] = "backward"
             model.backward(loss_fn.backward())
     finally:

@@ -54,6 +54,7 @@ def loss_curve(
     *,
     log_scale: bool = False,
     title: str | None = None,
+    x_label: str | None = None,
 ) -> Figure:
     """The loss (and validation loss) per epoch; other metrics in a second panel.
 
@@ -64,13 +65,15 @@ def loss_curve(
         path: where to save the PNG (``None``: not saved).
         log_scale: a logarithmic loss axis.
         title: the figure's title.
+        x_label: the x axis's label (default ``"epoch"`` for a History or a
+            dict, ``"step"`` for a list).
 
     Example:
         >>> fig = loss_curve([1.0, 0.5, 0.3])
         >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
         ('step', 'loss')
     """
-    series, x_label = _series(history)
+    series, default_x_label = _series(history)
     if not series or not any(series.values()):
         raise ValueError("loss_curve: the history holds no values")
     losses = {k: v for k, v in series.items() if "loss" in k}
@@ -80,9 +83,9 @@ def loss_curve(
     for i, (group, y_label) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         for name, values in group.items():
-            start = 1 if x_label == "epoch" else 0
+            start = 1 if default_x_label == "epoch" else 0
             ax.plot(range(start, start + len(values)), values, marker="o" if len(values) <= 30 else None, label=name)
-        ax.set_xlabel(x_label)
+        ax.set_xlabel(x_label or default_x_label)
         ax.set_ylabel(y_label)
         if log_scale and y_label == "loss":
             ax.set_yscale("log")
