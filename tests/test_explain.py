@@ -247,3 +247,39 @@ def test_parameters_are_not_caches():
     layer(np.ones((1, 2)))
     assert layer.cache_report().entries == []
     assert minnet.explain is explain
+
+
+def test_health_finds_dead_relus_saturated_tanh_and_the_largest_logit():
+    from minnet import CrossEntropyLoss, ReLU, Tanh
+
+    relu_model = Sequential(Linear(2, 4, rng=0), ReLU(), Linear(4, 3, rng=1))
+    relu_model[0].bias.data[...] = [-100.0, -100.0, 100.0, 100.0]  # units 0 and 1 always off, 2 and 3 on
+    X = np.random.default_rng(0).uniform(-1, 1, (16, 2))
+    report = relu_model.health(X, np.arange(16) % 3, loss_fn=CrossEntropyLoss())
+    hidden = relu_model[1](relu_model[0](X))
+    assert report.layers[1].dead == pytest.approx(np.mean(np.all(hidden <= 0, axis=0)))
+    assert report.layers[1].dead == 0.5 and report.layers[1].saturated is None
+    assert report.largest_logit == pytest.approx(np.abs(relu_model(X)).max())
+
+    tanh_model = Sequential(Linear(2, 2, rng=0), Tanh())
+    tanh_model[0].weight.data[...] = [[10.0, 0.0], [0.0, 0.0]]
+    tanh_model[0].bias.data[...] = 0.0
+    report = tanh_model.health(np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]), np.zeros((3, 2)))
+    assert report.layers[1].saturated == pytest.approx(2 / 6)
+    assert report.largest_logit is None
+
+
+def test_explain_of_the_layer_library_marks_nothing_and_follows_the_mode():
+    from minnet import BatchNorm1d, CrossEntropyLoss, Dropout, ReLU, Tanh
+
+    model = Sequential(Linear(4, 6, rng=0), BatchNorm1d(6), Tanh(), Dropout(0.5, rng=0), Linear(6, 3, rng=1), ReLU())
+    X = np.random.default_rng(1).standard_normal((10, 4))
+    labels = np.arange(10) % 3
+    result = explain(model, CrossEntropyLoss(), X, labels)
+    assert all(row.documented for row in result)
+    assert [row.name for row in result] == ["loss", "5", "4", "3", "2", "1", "0"]
+    assert result[3].formula == "∂L/∂x = g ⊙ m/(1 − p)"  # Dropout in training mode
+    model.eval()
+    assert explain(model, CrossEntropyLoss(), X, labels)[3].formula == "∂L/∂x = g"
+    with pytest.raises(ValueError, match="reduced to one number"):
+        explain(model, CrossEntropyLoss(reduction="none"), X, labels)
