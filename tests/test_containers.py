@@ -65,5 +65,18 @@ def test_backward_before_forward():
 
 
 def test_rejects_non_layers():
-    with pytest.raises(TypeError, match="argument 1 must be a Layer"):
+    with pytest.raises(TypeError, match="layer 1 must be a Layer"):
         Sequential(Sigmoid(), lambda x: x)
+
+
+def test_same_layer_twice_is_refused_and_shared_parameters_tie_weights():
+    linear = Linear(3, 3, rng=0)
+    with pytest.raises(ValueError, match=r"layer 2 \(Linear\) is already layer 0.*Share its Parameter"):
+        Sequential(linear, Sigmoid(), linear)
+    twin = Linear(3, 3, rng=1)
+    twin.weight = linear.weight
+    model = Sequential(linear, Sigmoid(), twin)
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+    from minnet import gradcheck
+
+    assert gradcheck(model, np.random.default_rng(0).standard_normal((4, 3)))
