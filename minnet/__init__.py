@@ -6,17 +6,21 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 
 from .activations import Sigmoid
 from .containers import Sequential
-from .errors import BackwardBeforeForwardError
+from .errors import BackwardBeforeForwardError, LoadError
 from .gradcheck import GradcheckResult, gradcheck
 from .layer import Layer
 from .layers import Linear
 from .losses import Loss, MSELoss
-from .optim import SGD, Optimizer
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .parameter import Parameter
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Adam",
+    "AdamW",
+    "LoadError",
+    "RMSprop",
     "BackwardBeforeForwardError",
     "GradcheckResult",
     "Layer",
