@@ -6,6 +6,7 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 
 from .activations import Sigmoid
 from .containers import Sequential
+from .data import DataLoader
 from .errors import BackwardBeforeForwardError, LoadError
 from .gradcheck import GradcheckResult, gradcheck
 from .layer import Layer
@@ -13,13 +14,25 @@ from .layers import Linear
 from .losses import Loss, MSELoss
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .parameter import Parameter
+from .serialization import load, save
+from .training import Callback, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Adam",
     "AdamW",
+    "Callback",
+    "DataLoader",
+    "EarlyStopping",
+    "History",
     "LoadError",
+    "ModelCheckpoint",
+    "evaluate",
+    "fit",
+    "load",
+    "predict",
+    "save",
     "RMSprop",
     "BackwardBeforeForwardError",
     "GradcheckResult",
