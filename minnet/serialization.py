@@ -54,11 +54,16 @@ def _import_safetensors() -> Any:
     return safetensors.numpy
 
 
+def _contiguous(array: NDArray[Any]) -> NDArray[Any]:
+    # not np.ascontiguousarray, which turns a 0-d array into shape (1,)
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
 def _checksum(arrays: Mapping[str, NDArray[Any]]) -> str:
     """A SHA-256 over every key, dtype, shape and byte, for formats without their own check."""
     digest = hashlib.sha256()
     for key in sorted(arrays):
-        array = np.ascontiguousarray(arrays[key])
+        array = _contiguous(arrays[key])
         digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
@@ -82,7 +87,7 @@ def _read_npz(data: bytes) -> dict[str, NDArray[Any]]:
 
 def _write_safetensors(file: IO[bytes], arrays: Mapping[str, NDArray[Any]]) -> None:
     st = _import_safetensors()
-    contiguous = {key: np.ascontiguousarray(array) for key, array in arrays.items()}
+    contiguous = {key: _contiguous(array) for key, array in arrays.items()}
     file.write(st.save(contiguous, metadata={_CHECKSUM_KEY: _checksum(contiguous)}))
 
 
