@@ -91,3 +91,123 @@ class Sequential(Layer):
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
+
+
+class Residual(Layer):
+    r"""A skip connection around a block: ``y = x + block(x)``.
+
+    The input reaches the output by two paths, so their gradients add:
+    ``∂L/∂x = g + block.backward(g)`` with ``g = ∂L/∂y`` (the identity path's
+    derivative is 1). Residual caches nothing itself; the block keeps its own
+    cache. The block's output must have the input's shape.
+
+    Args:
+        block: the layer (often a :class:`Sequential`) the skip goes around.
+
+    Shape:
+        ``(N, *) -> (N, *)``, the same shape.
+
+    Example:
+        >>> res = Residual(Sequential(Linear(3, 3, rng=0), Tanh()))
+        >>> res(np.zeros((2, 3))).shape
+        (2, 3)
+    """
+
+    local_derivative = "∂L/∂x = g + block.backward(g)"
+
+    def __init__(self, block: Layer) -> None:
+        if not isinstance(block, Layer):
+            raise TypeError(f"Residual: block must be a Layer, got {type(block).__name__}")
+        self.block = block
+
+    def forward(self, x: NDArray[Any]) -> NDArray[Any]:
+        x = np.asarray(x)
+        try:
+            fx = self.block(x)
+        except Exception as error:
+            raise reraise_in_child(error, self, "block", self.block, "forward") from error
+        if np.shape(fx) != x.shape:
+            raise ValueError(
+                f"Residual: the block maps shape {x.shape} to {np.shape(fx)}; x + block(x) needs the same shape"
+            )
+        return x + fx
+
+    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
+        try:
+            grad_block = self.block.backward(grad_output)
+        except Exception as error:
+            raise reraise_in_child(error, self, "block", self.block, "backward") from error
+        return grad_output + grad_block  # identity path + block path
+
+
+class Concat(Layer):
+    r"""Parallel branches joined: ``y = concatenate([b_1(x), …, b_K(x)], axis)``.
+
+    Every branch sees the same input. Backward splits ``g = ∂L/∂y`` along
+    ``axis`` into the part each branch produced and adds the branches' input
+    gradients, since x reaches the output by each of them:
+    ``∂L/∂x = Σ_k b_k.backward(g_k)``. It caches the sizes of the branches'
+    outputs along ``axis``.
+
+    Args:
+        *branches: the layers, at least one.
+        axis: the axis to join along (default -1, the features).
+
+    Shape:
+        ``(N, in) -> (N, out_1 + … + out_K)`` for ``axis=-1``; the outputs must
+        agree on every other axis.
+
+    Example:
+        >>> cat = Concat(Linear(3, 2, rng=0), Linear(3, 4, rng=1))
+        >>> cat(np.zeros((5, 3))).shape
+        (5, 6)
+    """
+
+    local_derivative = "∂L/∂x = Σ_k branch_k.backward(g_k), g split along axis"
+
+    def __init__(self, *branches: Layer, axis: int = -1) -> None:
+        if not branches:
+            raise ValueError("Concat: needs at least one branch")
+        for i, branch in enumerate(branches):
+            if not isinstance(branch, Layer):
+                raise TypeError(f"Concat: branch {i} must be a Layer, got {type(branch).__name__}")
+        self.branches = list(branches)
+        self.axis = axis
+        self.sizes: list[int] | None = None  # cached output sizes along axis
+
+    def forward(self, x: NDArray[Any]) -> NDArray[Any]:
+        outputs = []
+        for i, branch in enumerate(self.branches):
+            try:
+                outputs.append(np.asarray(branch(x)))
+            except Exception as error:
+                raise reraise_in_child(error, self, i, branch, "forward") from error
+        others = {out.shape[: self.axis % out.ndim] + out.shape[self.axis % out.ndim + 1 :] for out in outputs}
+        if len(others) != 1 or len({out.ndim for out in outputs}) != 1:
+            shapes = [out.shape for out in outputs]
+            raise ValueError(f"Concat: branch outputs {shapes} differ on an axis other than axis={self.axis}")
+        self.sizes = [out.shape[self.axis] for out in outputs]
+        return np.concatenate(outputs, axis=self.axis)
+
+    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
+        if grad_output.shape[self.axis] != sum(self.sizes):
+            raise ValueError(
+                f"Concat: expected grad_output of size {sum(self.sizes)} along axis {self.axis}, "
+                f"got shape {grad_output.shape}"
+            )
+        parts = np.split(grad_output, np.cumsum(self.sizes)[:-1], axis=self.axis)
+        grad_input = None
+        for i, (branch, part) in enumerate(zip(self.branches, parts, strict=True)):
+            try:
+                grad = branch.backward(part)
+            except Exception as error:
+                raise reraise_in_child(error, self, i, branch, "backward") from error
+            grad_input = grad if grad_input is None else grad_input + grad
+        return grad_input
+
+    def named_children(self) -> Iterator[tuple[str, Layer]]:
+        for i, branch in enumerate(self.branches):
+            yield str(i), branch
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"

@@ -19,9 +19,12 @@ class TensorCheck:
     """The comparison for one tensor (the input or one parameter).
 
     ``max_rel_error`` is the largest ``|a − n| / max(|a|, |n|, floor)`` over the
-    elements, with ``a`` analytic, ``n`` numeric, and ``floor`` one thousandth
-    of the tensor's largest gradient (so elements near zero are compared on
-    the tensor's own scale, not amplified finite-difference noise).
+    elements, with ``a`` analytic, ``n`` numeric, and ``floor`` the larger of
+    one thousandth of the tensor's largest gradient and ``1e-5 · S``, S the
+    size of the checked scalar (``Σ |output ⊙ G|``, or ``|loss|``). Elements
+    near zero are so compared on the tensor's own scale, and a tensor whose
+    whole gradient is rounding noise (an input of zeros) on the scalar's, not
+    by amplified finite-difference noise.
     ``index``, ``analytic`` and ``numeric`` describe that worst element.
     ``problem`` holds a message when the gradient could not be compared
     (wrong shape, non-finite values)."""
@@ -99,24 +102,29 @@ def _require_float64(name: str, array: NDArray[Any]) -> None:
         )
 
 
+def five_point_derivative(f_at: Callable[[float], float], h: float) -> float:
+    """The five-point central difference of ``t ↦ f_at(t)`` at ``t = 0``:
+    f'(0) ≈ (−f(2h) + 8 f(h) − 8 f(−h) + f(−2h)) / (12 h), exact for polynomials up to degree 4."""
+    return (-f_at(2 * h) + 8 * f_at(h) - 8 * f_at(-h) + f_at(-2 * h)) / (12 * h)
+
+
 def _numeric_gradient(f: Callable[[], float], array: NDArray[np.float64], step: float) -> NDArray[np.float64]:
     """Five-point central differences of ``f`` with respect to each element of
-    ``array``, perturbed in place and restored exactly:
-    f'(v) ≈ (−f(v+2h) + 8 f(v+h) − 8 f(v−h) + f(v−2h)) / (12 h)."""
+    ``array``, perturbed in place and restored exactly, with h = step · max(1, |v|)."""
     grad = np.zeros_like(array)
     for index in np.ndindex(array.shape):
         original = array[index]
-        h = step * max(1.0, abs(original))
-        values = []
-        for offset in (2 * h, h, -h, -2 * h):
+
+        def f_at(offset: float, index: tuple[int, ...] = index, original: float = original) -> float:
             array[index] = original + offset
-            values.append(f())
+            return f()
+
+        grad[index] = five_point_derivative(f_at, step * max(1.0, abs(original)))
         array[index] = original
-        grad[index] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h)
     return grad
 
 
-def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: float) -> TensorCheck:
+def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: float, scale: float) -> TensorCheck:
     shape = numeric.shape
     if not isinstance(analytic, np.ndarray) or analytic.shape != shape:
         got = analytic.shape if isinstance(analytic, np.ndarray) else type(analytic).__name__
@@ -127,7 +135,7 @@ def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: 
         return TensorCheck(name, shape, float("inf"), problem="analytic gradient is not finite", tolerance=tolerance)
     if numeric.size == 0:
         return TensorCheck(name, shape, 0.0, tolerance=tolerance)
-    floor = max(1e-3 * max(np.abs(analytic).max(), np.abs(numeric).max()), 1e-10)
+    floor = max(1e-3 * max(np.abs(analytic).max(), np.abs(numeric).max()), 1e-5 * scale, 1e-300)
     rel = np.abs(analytic - numeric) / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
     worst = np.unravel_index(int(np.argmax(rel)), shape)
     return TensorCheck(
@@ -139,6 +147,74 @@ def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: 
         float(numeric[worst]),
         tolerance=tolerance,
     )
+
+
+def freeze_randomness(layer: Layer) -> Callable[[], None]:
+    """Return a function that puts every ``numpy.random.Generator`` held by
+    ``layer`` or its children back in the state it has now, so that repeated
+    forward passes draw the same random numbers (the same dropout mask)."""
+    generators: dict[int, np.random.Generator] = {}
+    pending = [layer]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.children())
+        for value in vars(current).values():
+            if isinstance(value, np.random.Generator):
+                generators[id(value)] = value
+    states = [(generator, generator.bit_generator.state) for generator in generators.values()]
+
+    def reset() -> None:
+        for generator, state in states:
+            generator.bit_generator.state = state
+
+    return reset
+
+
+def scalar_objective(
+    layer: Layer,
+    x: NDArray[np.float64],
+    target: ArrayLike | None = None,
+    *,
+    loss_fn: Loss | None = None,
+    upstream: NDArray[np.float64] | None = None,
+) -> Callable[[], float]:
+    """The scalar whose gradient the backward pass computes, as a function of
+    the current values of ``x`` and of the parameters. The value is
+    ``loss(x, target)`` for a loss, ``loss_fn(layer(x), target)`` with a loss,
+    else ``layer(x)``; when it is an array (a layer, or a loss with
+    ``reduction="none"``) the scalar is ``Σ value ⊙ upstream``. Randomness in
+    the layer is reset before each evaluation."""
+    reset = freeze_randomness(layer)
+
+    def f() -> float:
+        reset()
+        if isinstance(layer, Loss):
+            value = layer(x, target)
+        elif loss_fn is not None:
+            value = loss_fn(layer(x), target)
+        else:
+            value = layer(x)
+        return float(value) if upstream is None else float(np.sum(np.asarray(value) * upstream))
+
+    return f
+
+
+def objective_scale(value: Any, upstream: NDArray[np.float64] | None) -> float:
+    """The size S of the checked scalar, ``Σ |value ⊙ upstream|`` or ``|value|``:
+    rounding noise in finite differences is proportional to it."""
+    if upstream is None:
+        return abs(float(value))
+    return float(np.sum(np.abs(np.asarray(value) * upstream)))
+
+
+def run_backward(layer: Layer, *, loss_fn: Loss | None = None, upstream: NDArray[np.float64] | None = None) -> Any:
+    """The backward pass that matches :func:`scalar_objective` (after it ran)."""
+    start = () if upstream is None else (np.array(upstream, copy=True),)
+    if isinstance(layer, Loss):
+        return layer.backward(*start)
+    if loss_fn is not None:
+        return layer.backward(loss_fn.backward(*start))
+    return layer.backward(*start)
 
 
 def gradcheck(
@@ -166,11 +242,16 @@ def gradcheck(
       and the chain starts at ``loss.backward()``.
     - ``gradcheck(loss, pred, target)``: a loss on its own; ``f = loss(pred, target)``.
 
+    Where the loss returns an array (``reduction="none"``) the scalar is its
+    sum weighted by a random upstream gradient, as for a layer.
+
     Each element of the input (unless ``check_input=False``) and of every
     parameter is moved by ±h and ±2h, ``h = step · max(1, |v|)``, and the
     five-point central difference is compared with the analytic gradient. The
     model's parameter gradients are restored afterwards and its parameters are
-    left bitwise unchanged. The input is copied to float64; the parameters
+    left bitwise unchanged. Random number generators held by the layers (a
+    dropout mask's) are reset before every forward pass, so all of them see
+    the same randomness. The input is copied to float64; the parameters
     must be float64 (a TypeError says so otherwise).
 
     Returns:
@@ -189,46 +270,38 @@ def gradcheck(
     is_loss = isinstance(layer, Loss)
     if (is_loss or loss_fn is not None) and target is None:
         raise ValueError("gradcheck: a loss needs a target")
-
     if is_loss:
-
-        def f() -> float:
-            return float(layer(x, target))
+        value = layer(x, target)
     elif loss_fn is not None:
-
-        def f() -> float:
-            return float(loss_fn(layer(x), target))
+        value = loss_fn(layer(x), target)
     else:
-        output = np.asarray(layer(x))
+        value = layer(x)
+    upstream = None
+    if isinstance(value, np.ndarray):  # a layer's output, or a loss with reduction="none"
+        output_shape = value.shape
         upstream = (
-            make_rng(rng).standard_normal(output.shape)
+            make_rng(rng).standard_normal(output_shape)
             if grad_output is None
             else np.array(grad_output, dtype=np.float64)
         )
-        if upstream.shape != output.shape:
-            raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output.shape}")
-
-        def f() -> float:
-            return float(np.sum(np.asarray(layer(x)) * upstream))
+        if upstream.shape != output_shape:
+            raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output_shape}")
+    f = scalar_objective(layer, x, target, loss_fn=loss_fn, upstream=upstream)
+    scale = objective_scale(value, upstream)
 
     saved_grads = [param.grad.copy() for _, param in params]
     try:
         for _, param in params:
             param.grad[...] = 0
         f()
-        if is_loss:
-            grad_input = layer.backward()
-        elif loss_fn is not None:
-            grad_input = layer.backward(loss_fn.backward())
-        else:
-            grad_input = layer.backward(upstream.copy())
+        grad_input = run_backward(layer, loss_fn=loss_fn, upstream=upstream)
         analytic_params = [param.grad.copy() for _, param in params]
 
         result = GradcheckResult(tolerance=tolerance)
         if check_input:
-            result.checks.append(_compare("input", grad_input, _numeric_gradient(f, x, step), tolerance))
+            result.checks.append(_compare("input", grad_input, _numeric_gradient(f, x, step), tolerance, scale))
         for (name, param), analytic in zip(params, analytic_params, strict=True):
-            result.checks.append(_compare(name, analytic, _numeric_gradient(f, param.data, step), tolerance))
+            result.checks.append(_compare(name, analytic, _numeric_gradient(f, param.data, step), tolerance, scale))
         f()  # leave the caches of the unperturbed input behind
     finally:
         for (_, param), grad in zip(params, saved_grads, strict=True):

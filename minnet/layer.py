@@ -227,3 +227,26 @@ def as_float_array(x: ArrayLike, layer: object) -> NDArray[np.floating]:
     if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
         return array.astype(np.float64)
     raise TypeError(f"{type(layer).__name__}: expected a numeric array, got dtype {array.dtype}")
+
+
+def check_grad_output(
+    grad_output: ArrayLike, layer: object, shape: tuple[int, ...], dtype: np.dtype
+) -> NDArray[np.floating]:
+    """Return ``grad_output`` as an array of ``shape`` and ``dtype``, the shape and
+    dtype of what the layer's forward gave (integer data is converted).
+
+    A wrong shape is a ValueError, a float array of another dtype a TypeError,
+    each naming ``layer``: minnet never broadcasts or casts a gradient silently."""
+    grad = np.asarray(grad_output)
+    if grad.shape != shape:
+        raise ValueError(f"{type(layer).__name__}: expected grad_output of shape {shape}, got {grad.shape}")
+    if np.issubdtype(grad.dtype, np.floating):
+        if grad.dtype != dtype:
+            raise TypeError(
+                f"{type(layer).__name__}: grad_output has dtype {grad.dtype}, expected {np.dtype(dtype)} "
+                "(the dtype of the forward pass); minnet does not cast gradients silently"
+            )
+        return grad
+    if np.issubdtype(grad.dtype, np.integer) or grad.dtype == np.bool_:
+        return grad.astype(dtype)
+    raise TypeError(f"{type(layer).__name__}: expected a numeric grad_output, got dtype {grad.dtype}")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from minnet.testing.case import _CheckCase
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -18,10 +20,16 @@ def test_python_blocks_run(page, capsys):
     for number, block in enumerate(blocks):
         code = compile(block, f"{page.name} (python block {number + 1})", "exec")
         exec(code, namespace)
+    # test classes a page defines (LayerTestCase subclasses) run as pytest would run them
+    for name, value in namespace.items():
+        if name.startswith("Test") and isinstance(value, type) and issubclass(value, _CheckCase):
+            case = value()
+            for method in (m for m in dir(case) if m.startswith("test_")):
+                getattr(case, method)()
 
 
 def test_pages_with_code_have_python_blocks():
-    for name in ["README.md", "docs/derivation.md", "docs/custom-layer.md"]:
+    for name in ["README.md", "docs/derivation.md", "docs/custom-layer.md", "docs/testing.md"]:
         assert FENCE.findall((ROOT / name).read_text(encoding="utf-8")), name
 
 
@@ -32,3 +40,14 @@ def test_ci_runs_the_readme_test_command():
     demo, tests = commands
     assert "minnet demo" in demo and "pytest" in tests
     assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_custom_layer_guide_proves_a_layer_with_layer_test_case_in_under_15_lines():
+    blocks = FENCE.findall((ROOT / "docs" / "custom-layer.md").read_text(encoding="utf-8"))
+    kit_blocks = [block for block in blocks if "LayerTestCase" in block]
+    assert kit_blocks and len(kit_blocks[0].strip().splitlines()) < 15
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "custom-layer.md", "exec"), namespace)
+    cases = [v for k, v in namespace.items() if k.startswith("Test") and isinstance(v, type)]
+    assert cases and all(issubclass(case, _CheckCase) for case in cases)

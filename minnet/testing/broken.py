@@ -1,0 +1,205 @@
+"""A gallery of wrong layers that people really write, each caught by check_layer.
+
+Every class carries ``bug`` (one line on what is wrong) and ``caught_by`` (the
+check of :mod:`minnet.testing.checks` that fails on it). :data:`GALLERY`
+lists them with an input shape to check them on. They are here to be studied
+and to prove the test kit: never use them in a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..layer import Layer
+from ..layers import Linear
+from ..losses import MSELoss
+from ..parameter import Parameter
+
+Array = NDArray[np.float64]
+
+
+class BiasNotSummedLinear(Linear):
+    """Linear whose bias gradient is averaged over the batch instead of summed."""
+
+    bug = "the bias gradient is averaged over the batch, not summed (a batch of one hides it)"
+    caught_by = "parameter_gradient"
+
+    def backward(self, grad_output: Array) -> Array:
+        self.weight.grad += self.x.T @ grad_output
+        self.bias.grad += grad_output.mean(axis=0)  # should be .sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class TransposedWeightGradLinear(Linear):
+    """Linear whose weight gradient is computed as gᵀx and reshaped to fit."""
+
+    bug = "the weight gradient is gᵀ·x reshaped to W's shape instead of xᵀ·g (square weights hide the shape error)"
+    caught_by = "parameter_gradient"
+
+    def backward(self, grad_output: Array) -> Array:
+        self.weight.grad += (grad_output.T @ self.x).reshape(self.weight.data.shape)  # should be self.x.T @ g
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class PreactivationSigmoid(Layer):
+    """Sigmoid whose derivative is taken of the pre-activation: x(1 − x) instead of y(1 − y)."""
+
+    bug = "the derivative y(1 − y) is evaluated at the input x instead of the output y"
+    caught_by = "input_gradient"
+
+    def __init__(self) -> None:
+        self.x: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        return 1.0 / (1.0 + np.exp(-x))
+
+    def backward(self, grad_output: Array) -> Array:
+        return grad_output * self.x * (1.0 - self.x)  # should use the output σ(x)
+
+
+class InPlaceReLU(Layer):
+    """ReLU that zeroes the incoming gradient in place and returns it."""
+
+    bug = "backward writes zeros into the grad_output it was given, corrupting the caller's array"
+    caught_by = "input_unchanged"
+
+    def __init__(self) -> None:
+        self.x: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        return np.maximum(x, 0.0)
+
+    def backward(self, grad_output: Array) -> Array:
+        grad_output[self.x <= 0] = 0.0  # should be: return grad_output * (self.x > 0)
+        return grad_output
+
+
+class LossNotDividedByN(MSELoss):
+    """The derivation's loss 1/(2N) Σ (Y − ŷ)² whose backward forgets the 1/N."""
+
+    bug = "backward returns ŷ − Y instead of (ŷ − Y)/N (a batch of one hides it)"
+    caught_by = "input_gradient"
+
+    def backward(self) -> Array:  # type: ignore[override]
+        return self.diff  # should be self.diff / N
+
+
+class UnscaledBackwardDropout(Layer):
+    """Inverted dropout that rescales the kept units by 1/(1 − p) in forward but not in backward."""
+
+    bug = "forward multiplies by mask/(1 − p) but backward only by the mask"
+    caught_by = "input_gradient"
+
+    def __init__(self, p: float = 0.5, rng: int | None = 0) -> None:
+        self.p = p
+        self.rng = np.random.default_rng(rng)
+        self.mask: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        if not self.training:
+            self.mask = np.ones_like(x)
+            return x
+        self.mask = (self.rng.random(x.shape) >= self.p).astype(x.dtype)
+        return x * self.mask / (1.0 - self.p)
+
+    def backward(self, grad_output: Array) -> Array:
+        return grad_output * self.mask  # should be grad_output * self.mask / (1 - p) in training
+
+
+class ElementwiseSoftmax(Layer):
+    """Softmax whose backward treats each output as depending on its own input only."""
+
+    bug = "backward applies y(1 − y) elementwise, dropping the −y_i y_j cross terms of the softmax Jacobian"
+    caught_by = "input_gradient"
+
+    def __init__(self) -> None:
+        self.y: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        self.y = e / e.sum(axis=-1, keepdims=True)
+        return self.y
+
+    def backward(self, grad_output: Array) -> Array:
+        return grad_output * self.y * (1.0 - self.y)  # should be y ⊙ (g − Σ_j g_j y_j)
+
+
+class OverwritingLinear(Linear):
+    """Linear that assigns its parameter gradients instead of adding them."""
+
+    bug = "backward overwrites .grad (=) instead of adding to it (+=), losing gradients accumulated before"
+    caught_by = "accumulation"
+
+    def backward(self, grad_output: Array) -> Array:
+        self.weight.grad[...] = self.x.T @ grad_output  # should be +=
+        self.bias.grad[...] = grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class ConstantStatisticsBatchNorm(Layer):
+    """Batch normalisation whose backward treats the batch mean and variance as constants."""
+
+    bug = "backward returns γ g / √(σ² + ε), ignoring that the batch mean and variance depend on x (eval mode hides it)"
+    caught_by = "input_gradient"
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        self.eps = eps
+        self.weight = Parameter(np.ones(num_features))
+        self.bias = Parameter(np.zeros(num_features))
+        self.running_mean = np.zeros(num_features)
+        self.running_var = np.ones(num_features)
+        self.x_hat: Array | None = None
+        self.std: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        mean, var = (x.mean(axis=0), x.var(axis=0)) if self.training else (self.running_mean, self.running_var)
+        self.std = np.sqrt(var + self.eps)
+        self.x_hat = (x - mean) / self.std
+        return self.weight.data * self.x_hat + self.bias.data
+
+    def backward(self, grad_output: Array) -> Array:
+        self.weight.grad += (grad_output * self.x_hat).sum(axis=0)
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output * self.weight.data / self.std  # right only when mean and variance are constants
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    """One broken layer with the shape to check it on and whether it is a loss."""
+
+    make: Callable[[], Any]
+    input_shape: tuple[int, ...]
+    is_loss: bool = False
+
+    @property
+    def name(self) -> str:
+        return type(self.make()).__name__
+
+    @property
+    def bug(self) -> str:
+        return type(self.make()).bug  # type: ignore[no-any-return]
+
+    @property
+    def caught_by(self) -> str:
+        return type(self.make()).caught_by  # type: ignore[no-any-return]
+
+
+GALLERY = [
+    Exhibit(lambda: BiasNotSummedLinear(3, 5, rng=0), (4, 3)),
+    Exhibit(lambda: TransposedWeightGradLinear(3, 5, rng=0), (4, 3)),
+    Exhibit(PreactivationSigmoid, (4, 3)),
+    Exhibit(InPlaceReLU, (4, 3)),
+    Exhibit(LossNotDividedByN, (4, 3), is_loss=True),
+    Exhibit(lambda: UnscaledBackwardDropout(0.5, rng=0), (4, 3)),
+    Exhibit(ElementwiseSoftmax, (4, 5)),
+    Exhibit(lambda: OverwritingLinear(3, 5, rng=0), (4, 3)),
+    Exhibit(lambda: ConstantStatisticsBatchNorm(3), (5, 3)),
+]

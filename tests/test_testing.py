@@ -1,0 +1,181 @@
+"""minnet.testing: the kit passes every built-in layer and catches the whole broken gallery."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import minnet
+from minnet import Linear, MSELoss, Sequential, Sigmoid
+from minnet.testing import CHECKS, LayerTestCase, LossTestCase, check_layer, check_loss
+from minnet.testing.broken import GALLERY, BiasNotSummedLinear, ConstantStatisticsBatchNorm
+from minnet.testing.strategies import input_shapes, layer_inputs
+
+BUILT_IN_LAYERS = [
+    ("Linear", lambda: Linear(3, 5, rng=0), (4, 3)),
+    ("Linear-no-bias", lambda: Linear(4, 2, bias=False, rng=1), (3, 4)),
+    ("Sigmoid", Sigmoid, (4, 3)),
+    ("Sequential", lambda: Sequential(Linear(3, 4, rng=0), Sigmoid(), Linear(4, 2, rng=1)), (5, 3)),
+]
+BUILT_IN_LOSSES = [
+    ("MSELoss", MSELoss, (5, 2)),
+    ("MSELoss-mean", lambda: MSELoss("mean"), (4, 3)),
+    ("MSELoss-sum", lambda: MSELoss("sum"), (3, 2)),
+]
+
+
+@pytest.mark.parametrize("make, shape", [c[1:] for c in BUILT_IN_LAYERS], ids=[c[0] for c in BUILT_IN_LAYERS])
+def test_built_in_layers_pass(make, shape):
+    report = check_layer(make, shape)
+    assert report
+    ran = {check.name for check in report.checks}
+    assert ran == set(CHECKS) - {"parameter_gradient", "accumulation"} | (
+        {"parameter_gradient", "accumulation"} if list(make().parameters()) else set()
+    )
+    assert {check.mode for check in report.checks} == {"train", "eval"}
+    assert {check.batch_size for check in report.checks} == {shape[0], 1}
+
+
+@pytest.mark.parametrize("make, shape", [c[1:] for c in BUILT_IN_LOSSES], ids=[c[0] for c in BUILT_IN_LOSSES])
+def test_built_in_losses_pass(make, shape):
+    assert check_loss(make, shape)
+
+
+@pytest.mark.parametrize("exhibit", GALLERY, ids=[e.name for e in GALLERY])
+def test_gallery_is_caught_by_the_matching_check(exhibit):
+    check = check_loss if exhibit.is_loss else check_layer
+    report = check(exhibit.make, exhibit.input_shape)
+    assert not report
+    assert report.failed_names[0] == exhibit.caught_by, str(report)
+    assert set(report.failed_names) <= {exhibit.caught_by, "joint_gradient"}, str(report)
+    assert exhibit.caught_by in str(report) and "FAILED" in str(report)
+    assert exhibit.bug and exhibit.bug[0].islower()
+
+
+def test_gallery_has_at_least_eight_distinct_bugs():
+    assert len({e.name for e in GALLERY}) >= 8
+
+
+def test_batch_of_one_alone_would_miss_the_unsummed_bias():
+    """Why check_layer always adds a second batch size: N = 1 hides this bug."""
+    make = lambda: BiasNotSummedLinear(3, 5, rng=0)  # noqa: E731
+    assert check_layer(make, (1, 3), batch_sizes=(1,))
+    assert not check_layer(make, (4, 3))
+
+
+def test_eval_mode_alone_would_miss_constant_batch_statistics():
+    make = lambda: ConstantStatisticsBatchNorm(3)  # noqa: E731
+    assert check_layer(make, (5, 3), modes=("eval",))
+    assert not check_layer(make, (5, 3), modes=("train",))
+
+
+def test_report_names_worst_element_with_values():
+    report = check_layer(lambda: BiasNotSummedLinear(3, 5, rng=0), (4, 3))
+    failure = next(c for c in report.failed if c.name == "parameter_gradient")
+    assert failure.tensor == "bias" and len(failure.index) == 1
+    assert failure.rel_error > 1e-6 and failure.analytic != pytest.approx(failure.numeric)
+    assert f"bias{list(failure.index)}" in str(report)
+
+
+def test_assert_shows_the_report():
+    with pytest.raises(AssertionError, match="parameter_gradient"):
+        assert check_layer(lambda: BiasNotSummedLinear(3, 5, rng=0), (4, 3))
+
+
+def test_dropout_like_randomness_is_reseeded():
+    """A correct inverted dropout passes only if every finite-difference forward sees one mask."""
+
+    class Dropout(minnet.Layer):
+        def __init__(self, p=0.5):
+            self.p, self.rng, self.mask = p, np.random.default_rng(0), None
+
+        def forward(self, x):
+            keep = self.rng.random(x.shape) >= self.p if self.training else np.ones(x.shape, bool)
+            self.mask = keep / (1.0 - self.p) if self.training else keep.astype(float)
+            return x * self.mask
+
+        def backward(self, grad_output):
+            return grad_output * self.mask
+
+    assert check_layer(Dropout, (6, 4))
+
+
+def test_float32_layer_is_checked_in_float64():
+    report = check_layer(lambda: Linear(3, 2, rng=0, dtype=np.float32), (4, 3))
+    assert report
+
+
+def test_notes_warn_about_equal_sides():
+    report = check_layer(lambda: Linear(3, 3, rng=0), (4, 3))
+    assert report and any("equal sides" in note for note in report.notes)
+
+
+def test_forward_error_is_reported_not_raised():
+    report = check_layer(lambda: Linear(3, 2, rng=0), (4, 5))
+    assert not report and report.failed_names == ["forward"]
+    assert "expected input of shape (N, 3)" in str(report)
+
+
+def test_backward_that_does_not_guard_is_reported():
+    class NoGuard(minnet.Layer):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, grad_output):
+            return 2 * grad_output
+
+    NoGuard._forward_done = True  # defeats the base class guard, as a layer outside minnet's base would
+    report = check_layer(NoGuard, (3, 2))
+    assert report.failed_names == ["backward_before_forward"]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown checks"):
+        check_layer(Sigmoid, (2, 3), checks=["speed"])
+    with pytest.raises(TypeError, match="factory"):
+        check_layer(Sigmoid(), (2, 3))
+    with pytest.raises(ValueError, match="modes"):
+        check_layer(Sigmoid, (2, 3), modes=("test",))
+
+
+class TestLinearThroughTheBaseClass(LayerTestCase):
+    make_layer = staticmethod(lambda: Linear(3, 4, rng=0))
+    input_shape = (5, 3)
+
+
+class TestSigmoidThroughTheBaseClass(LayerTestCase):
+    make_layer = Sigmoid
+    input_shape = (2, 3)
+
+
+class TestMSELossThroughTheBaseClass(LossTestCase):
+    make_loss = MSELoss
+    input_shape = (4, 2)
+
+
+def test_base_class_turns_each_check_into_a_test_item():
+    methods = {name[len("test_") :] for name in dir(LayerTestCase) if name.startswith("test_")}
+    assert methods == set(CHECKS)
+
+
+def test_base_class_items_fail_on_a_broken_layer():
+    class TestBroken(LayerTestCase):
+        make_layer = staticmethod(lambda: BiasNotSummedLinear(3, 4, rng=0))
+        input_shape = (5, 3)
+
+    case = TestBroken()
+    case.test_input_gradient()
+    with pytest.raises(AssertionError, match="bias"):
+        case.test_parameter_gradient()
+
+
+@given(layer_inputs(feature_shape=(3,)))
+@settings(max_examples=15, deadline=None)
+def test_strategy_inputs_through_linear_and_sigmoid(x):
+    assert x.shape[1:] == (3,) and 1 <= x.shape[0] <= 6 and np.all(np.isfinite(x))
+    assert minnet.gradcheck(Sequential(Linear(3, 2, rng=0), Sigmoid()), x)
+
+
+@given(input_shapes(max_feature_dims=2))
+@settings(max_examples=15, deadline=None)
+def test_strategy_shapes(shape):
+    assert 2 <= len(shape) <= 3 and all(side >= 1 for side in shape)
