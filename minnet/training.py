@@ -264,9 +264,11 @@ class _Mode:
             layer.training = training
 
 
-def _check_model(model: Any, function: str) -> None:
+def _check_model(model: Any, function: str, loss_fn: Any = None) -> None:
     if not isinstance(model, Layer):
         raise TypeError(f"{function}: model must be a minnet Layer, got {type(model).__name__}")
+    if getattr(loss_fn, "reduction", None) == "none":
+        raise ValueError(f"{function}: the loss must reduce each batch to a number; got reduction='none'")
 
 
 def _combine_losses(loss_fn: Any, losses: Sequence[float], sizes: Sequence[int]) -> float:
@@ -322,7 +324,7 @@ def evaluate(
         >>> evaluate(model, MSELoss(reduction="mean"), np.ones((4, 1)), np.zeros((4, 1)), metrics=["mse"])
         {'loss': 1.0, 'mse': 1.0}
     """
-    _check_model(model, "evaluate")
+    _check_model(model, "evaluate", loss_fn)
     functions = _metric_functions(metrics)
     loader = DataLoader(X, Y, batch_size=batch_size)
     if loader.num_samples == 0:
@@ -409,7 +411,7 @@ def fit(
         >>> len(history.history["loss"]), history.history["loss"][-1] < 1e-3
         (20, True)
     """
-    _check_model(model, "fit")
+    _check_model(model, "fit", loss_fn)
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"fit: optimizer must be a minnet Optimizer, got {type(optimizer).__name__}")
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
