@@ -41,9 +41,10 @@ def test_summary_counts_every_parameter_once(name):
     assert f"Total params: {expected:,}" in model.summary((6, 3))
 
 
-def test_summary_with_a_shared_layer_counts_it_once():
-    shared = Linear(3, 3, rng=0)
-    model = Sequential(shared, Sigmoid(), shared)
+def test_summary_counts_a_shared_parameter_once():
+    first, second = Linear(3, 3, rng=0), Linear(3, 3, bias=False, rng=1)
+    second.weight = first.weight  # tied weights: one Parameter in two layers
+    model = Sequential(first, Sigmoid(), second)
     summary = summarize(model, (2, 3))
     assert summary.total_params == 12 == sum(row.params for row in summary.rows)
     assert [row.params for row in summary.rows] == [12, 0, 0]
@@ -154,14 +155,17 @@ def test_trace_does_not_accumulate_old_gradients_and_names_are_checked():
         explain(model, MSELoss(), X, Y, names=["X", "H"])
 
 
-def test_trace_of_a_shared_layer_splits_its_gradient_by_call():
-    shared = Linear(2, 2, rng=0)
-    model = Sequential(shared, Sigmoid(), shared)
+def test_trace_of_a_shared_parameter_splits_its_gradient_by_layer():
+    first, second = Linear(2, 2, rng=0), Linear(2, 2, rng=1)
+    second.weight = first.weight
+    model = Sequential(first, Sigmoid(), second)
     X = np.random.default_rng(0).standard_normal((4, 2))
     result = explain(model, MSELoss(), X, np.zeros((4, 2)))
-    assert [row.name for row in result] == ["loss", "0", "1", "0"]  # one layer, called twice
+    assert [row.name for row in result] == ["loss", "2", "1", "0"]
+    assert [p.name for p in result[1].params] == ["2.weight", "2.bias"]
     total = result[1].params[0].grad + result[3].params[0].grad
-    np.testing.assert_allclose(total, shared.weight.grad, rtol=1e-14)
+    np.testing.assert_allclose(total, first.weight.grad, rtol=1e-14)
+    assert np.abs(result[1].params[0].grad - first.weight.grad).max() > 1e-6  # each row holds its own share
 
 
 def test_jacobian_of_sigmoid_is_diagonal_and_matches_finite_differences():
