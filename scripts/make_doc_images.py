@@ -17,7 +17,10 @@ from minnet.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "img"
-FIGURES = {"tutorials/deep-sigmoid.md": ["gradient_flow.png", "deep_loss.png"]}
+FIGURES = {
+    "tutorials/deep-sigmoid.md": ["gradient_flow.png", "deep_loss.png"],
+    "tutorials/digits.md": ["digits_loss.png", "digits_activations.png"],
+}
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
