@@ -165,7 +165,7 @@ class Summary:
     cache_bytes: int
 
     def __str__(self) -> str:
-        body = []
+        body: list[list[str | list[str]]] = []
         for row in self.rows:
             caches = [f"{name} {shape}" for name, shape, _ in row.caches] or ["—"]
             shape = str(row.output_shape) if row.output_shape is not None else "(not called)"
@@ -220,7 +220,9 @@ def summarize(model: Layer, input_shape: Sequence[int]) -> Summary:
         for layer, mode in modes:
             layer.training = mode
 
-    rows, seen, cache_bytes = [], set(), 0
+    rows: list[SummaryRow] = []
+    seen: set[int] = set()
+    cache_bytes = 0
     described = layers[1:] if len(layers) > 1 else [("0", model, 0)]  # a model that is one layer: one row
     for path, layer, depth in described:
         own = [p for p in _own_parameters(layer) if id(p) not in seen]
@@ -263,7 +265,8 @@ def _applied_text(text: str, layer: Layer) -> str:
     reductions = tuple(getattr(layer, "reductions", ()))
     reduction = getattr(layer, "reduction", None)
     mode = "training" if layer.training else "eval"
-    for tag in [reduction, mode] if reductions else [mode]:
+    tags: list[str] = [reduction, mode] if reductions and isinstance(reduction, str) else [mode]
+    for tag in tags:
         for clause in clauses:
             if clause.startswith(f"{tag}: "):
                 return clause[len(tag) + 2 :]
@@ -326,6 +329,9 @@ class TraceRow:
             g → ∂L/∂output), or a note that the layer gives no formula.
         output_name, input_name: the names of the layer's output and input
             (``None`` without names).
+        joined: ``True`` when the gradient that arrived is not the one the
+            previous row passed on: a container combined it with another path
+            (e.g. a Residual adds the skip connection's gradient).
     """
 
     step: int
@@ -338,6 +344,7 @@ class TraceRow:
     params: list[ParamGrad] = field(default_factory=list)
     output_name: str | None = None
     input_name: str | None = None
+    joined: bool = False
 
     @property
     def documented(self) -> bool:
@@ -373,6 +380,7 @@ class TraceRow:
             "grad_output_shape": self.grad_output_shape,
             "grad_input_shape": self.grad_input_shape,
             "grad_output_norm": self.grad_output_norm,
+            "joined": self.joined,
             "grad_input_norm": self.grad_input_norm,
             "params": [{"name": p.name, "shape": p.shape, "norm": p.norm} for p in self.params],
         }
@@ -381,7 +389,8 @@ class TraceRow:
         def grad(name: str | None, shape: tuple[int, ...]) -> str:
             return f"∂L/∂{name} {shape}" if name else str(shape)
 
-        arrow = f"{grad(self.output_name, self.grad_output_shape)} → {grad(self.input_name, self.grad_input_shape)}"
+        arrived = grad(self.output_name, self.grad_output_shape) + (" (+ other paths)" if self.joined else "")
+        arrow = f"{arrived} → {grad(self.input_name, self.grad_input_shape)}"
         params = [f"{p.symbol or p.name} {p.shape} ‖·‖={p.norm:.4g}" for p in self.params] or ["—"]
         return [
             str(self.step),
@@ -574,6 +583,9 @@ def explain(
     finally:
         for handle in handles:
             handle.remove()
+    for before, row in zip(rows[:-1], rows[1:], strict=True):
+        same = np.shape(before.grad_input) == np.shape(row.grad_output)
+        row.joined = not (same and np.array_equal(before.grad_input, row.grad_output))
     return Trace(loss, rows)
 
 

@@ -287,3 +287,17 @@ def test_explain_of_the_layer_library_marks_nothing_and_follows_the_mode():
     assert explain(model, CrossEntropyLoss(), X, labels)[3].formula == "∂L/∂x = g"
     with pytest.raises(ValueError, match="reduced to one number"):
         explain(model, CrossEntropyLoss(reduction="none"), X, labels)
+
+
+def test_trace_marks_where_a_container_joins_gradient_paths():
+    from minnet import Residual, Tanh
+
+    block = Sequential(Linear(4, 4, rng=1), Tanh())
+    model = Sequential(Linear(3, 4, rng=0), Residual(block), Linear(4, 1, rng=2))
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    result = explain(model, MSELoss("mean"), X, np.zeros((5, 1)))
+    assert [row.name for row in result] == ["loss", "2", "1.block.1", "1.block.0", "0"]
+    assert [row.joined for row in result] == [False, False, False, False, True]
+    # what reaches layer 0 is the skip path's gradient plus the block's
+    np.testing.assert_allclose(result[4].grad_output, result[1].grad_input + result[3].grad_input, rtol=1e-14)
+    assert "(+ other paths)" in str(result)
