@@ -78,3 +78,8 @@ def test_a_float64_gradient_into_a_float32_model_raises():
     out = model(np.ones((3, 4), dtype=np.float32))
     with pytest.raises(TypeError, match="grad_output has dtype float64, expected float32"):
         model.backward(np.ones(out.shape))
+
+
+def test_integer_input_takes_the_layers_dtype():
+    assert Linear(2, 1, rng=0, dtype=np.float32)(np.array([[1, 2]])).dtype == np.float32
+    assert BatchNorm1d(2, dtype=np.float32)(np.array([[1, 2], [3, 5]])).dtype == np.float32
