@@ -195,8 +195,9 @@ class Flatten(Layer):
 
     def forward(self, x: ArrayLike) -> NDArray[np.floating]:
         x = as_float_array(x, self)
+        in_range = all(-x.ndim <= d < x.ndim for d in (self.start_dim, self.end_dim))
         start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
-        if x.ndim == 0 or start > end or max(self.start_dim, self.end_dim) >= x.ndim:
+        if not in_range or start > end:
             raise ValueError(
                 f"Flatten: cannot flatten dimensions {self.start_dim}..{self.end_dim} of an input of shape {x.shape}"
             )
