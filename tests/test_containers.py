@@ -65,8 +65,21 @@ def test_backward_before_forward():
 
 
 def test_rejects_non_layers():
-    with pytest.raises(TypeError, match="argument 1 must be a Layer"):
+    with pytest.raises(TypeError, match="layer 1 must be a Layer"):
         Sequential(Sigmoid(), lambda x: x)
+
+
+def test_same_layer_twice_is_refused_and_shared_parameters_tie_weights():
+    linear = Linear(3, 3, rng=0)
+    with pytest.raises(ValueError, match=r"layer 2 \(Linear\) is already layer 0.*Share its Parameter"):
+        Sequential(linear, Sigmoid(), linear)
+    twin = Linear(3, 3, rng=1)
+    twin.weight = linear.weight
+    model = Sequential(linear, Sigmoid(), twin)
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+    from minnet import gradcheck
+
+    assert gradcheck(model, np.random.default_rng(0).standard_normal((4, 3)))
 
 
 # -- Residual and Concat ------------------------------------------------------------------------------------------
@@ -130,6 +143,9 @@ def test_concat_errors_name_the_branch():
         Concat(Linear(3, 2, rng=0), Linear(4, 2, rng=1))(np.ones((2, 3)))
     with pytest.raises(ValueError, match="Concat: needs at least one branch"):
         Concat()
+    shared = Linear(3, 2, rng=0)
+    with pytest.raises(ValueError, match=r"Concat: branch 1 \(Linear\) is already an earlier branch"):
+        Concat(shared, shared)
     cat = Concat(Identity(), Identity())
     cat(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"Concat: expected grad_output of size 6 along axis -1, got shape \(2, 5\)"):
