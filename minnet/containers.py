@@ -181,6 +181,11 @@ class Concat(Layer):
         for i, branch in enumerate(branches):
             if not isinstance(branch, Layer):
                 raise TypeError(f"Concat: branch {i} must be a Layer, got {type(branch).__name__}")
+            if any(other is branch for other in branches[:i]):
+                raise ValueError(
+                    f"Concat: branch {i} ({type(branch).__name__}) is already an earlier branch; one object has "
+                    "one cache, so it cannot run twice. Share its Parameter between two layers to tie weights"
+                )
         self.branches = list(branches)
         self.axis = axis
         self.sizes: list[int] | None = None  # cached output sizes along axis

@@ -189,3 +189,9 @@ def test_batchnorm_errors_name_the_layer():
     assert bn.eval()(np.ones((1, 3))).shape == (1, 3)  # one sample is fine in eval
     with pytest.raises(TypeError, match="BatchNorm1d: input dtype float32 does not match the layer's dtype float64"):
         bn(np.ones((4, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("dims", [(3, -1), (1, -4), (-5, -1), (2, 1)])
+def test_flatten_rejects_dimensions_out_of_range(dims):
+    with pytest.raises(ValueError, match=r"Flatten: cannot flatten dimensions"):
+        Flatten(*dims)(np.zeros((2, 3, 4)))
