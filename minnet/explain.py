@@ -15,6 +15,8 @@ Jacobians built from backward, the health of a batch, and what the caches cost.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +66,34 @@ def named_leaves(model: Layer) -> list[tuple[str, Layer]]:
             seen.add(id(layer))
             leaves.append((path, layer))
     return leaves
+
+
+@contextlib.contextmanager
+def kept_state(model: Layer, mode: bool | None = None) -> Iterator[None]:
+    """Run a diagnostic pass that leaves no trace but gradients and caches:
+    every layer's buffers (running statistics), random generators (dropout
+    masks) and train/eval mode are restored on exit. ``mode``: ``False`` runs
+    the pass in eval mode, ``True`` in training mode, ``None`` as the model is."""
+    layers = [model, *(layer for _, layer, _ in named_layers(model))]
+    buffers = [(layer, name, copy.deepcopy(getattr(layer, name))) for layer in layers for name in layer.buffer_names]
+    generators = [
+        (value, copy.deepcopy(value.bit_generator.state))
+        for layer in layers
+        for value in vars(layer).values()
+        if isinstance(value, np.random.Generator)
+    ]
+    modes = [(layer, layer.training) for layer in layers]
+    try:
+        if mode is not None:
+            model.train(mode)
+        yield
+    finally:
+        for layer, name, value in buffers:
+            setattr(layer, name, value)
+        for generator, state in generators:
+            generator.bit_generator.state = state
+        for layer, training in modes:
+            layer.training = training
 
 
 def _label(path: str, layer: Layer) -> str:
@@ -205,20 +235,17 @@ def summarize(model: Layer, input_shape: Sequence[int]) -> Summary:
     x = np.random.default_rng(0).standard_normal(input_shape).astype(dtype)
     layers = [("", model, -1), *named_layers(model)]
     shapes: dict[int, tuple[int, ...]] = {}
-    modes = [(layer, layer.training) for _, layer, _ in layers]
 
     def record(layer: Layer, inputs: tuple[Any, ...], output: Any) -> None:
         shapes[id(layer)] = tuple(np.shape(output))
 
     handles = [layer.register_forward_hook(record) for _, layer, _ in layers]
     try:
-        model.eval()
-        model(x)
+        with kept_state(model, mode=False):
+            model(x)
     finally:
         for handle in handles:
             handle.remove()
-        for layer, mode in modes:
-            layer.training = mode
 
     rows: list[SummaryRow] = []
     seen: set[int] = set()
@@ -457,7 +484,8 @@ def explain(
     """Run one forward and backward pass and record every chain-rule step.
 
     The model's gradients are zeroed first, so afterwards every ``.grad`` holds
-    this batch's gradient. One row per step in the order backward runs: the
+    this batch's gradient; the pass runs in the model's current mode and leaves
+    its buffers and random generators as they were. One row per step in the order backward runs: the
     loss first (step 1), then each layer without children as its ``backward``
     returns, down to the input. A layer whose class sets no
     ``local_derivative`` still gets its row, marked as such.
@@ -545,8 +573,10 @@ def explain(
         handles.append(layer.register_forward_hook(on_forward))
         handles.append(layer.register_backward_hook(on_backward))
     try:
-        model.zero_grad()
-        pred = model(X)
+        with kept_state(model):
+            model.zero_grad()
+            pred = model(X)
+            loss = _scalar_loss(loss_fn, pred, Y)
         if names is not None:
             names = list(names)
             if len(names) != len(calls) + 1:
@@ -559,7 +589,6 @@ def explain(
                 value_names[id(output)] = name
         for call in calls:
             call_of_backward.setdefault(id(call[0]), []).append(call)
-        loss = _scalar_loss(loss_fn, pred, Y)
         g = loss_fn.backward()
         pred_name = value_names.get(id(pred))
         loss_text = getattr(loss_fn, "local_derivative", None)
@@ -830,7 +859,8 @@ def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None
     parameter: the ratio of one SGD update ``lr · grad`` to the weight, by
     norm. The largest logit fed to a cross-entropy loss, and any floating-point
     overflow, division by zero or invalid operation numpy met. The model's
-    gradients are zeroed first and hold this batch's gradient afterwards.
+    gradients are zeroed first and hold this batch's gradient afterwards; its
+    buffers and random generators are left as they were.
 
     Args:
         model: the network.
@@ -881,7 +911,7 @@ def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None
         handles.append(layer.register_backward_hook(on_backward))
     old_call = np.seterrcall(on_error)
     try:
-        with np.errstate(over="call", divide="call", invalid="call"):
+        with np.errstate(over="call", divide="call", invalid="call"), kept_state(model):
             model.zero_grad()
             pred = model(X)
             loss = _scalar_loss(loss_fn, pred, Y)

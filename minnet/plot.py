@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .explain import named_leaves
+from .explain import kept_state, named_leaves
 from .layer import Layer
 
 try:
@@ -173,7 +173,8 @@ def decision_boundary(
     One output column is a binary score, split at ``threshold`` (default 0.5
     when the model ends in a Sigmoid, else 0); several columns are class
     scores, argmax. The model runs on a ``resolution × resolution`` grid
-    covering the data with a margin.
+    covering the data with a margin, in eval mode (the model's modes, buffers
+    and random generators are restored afterwards).
 
     Args:
         model: a network taking two-dimensional points ``(N, 2)``.
@@ -194,7 +195,8 @@ def decision_boundary(
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-9
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
-    scores = np.asarray(model(np.column_stack([xx.ravel(), yy.ravel()]).astype(dtype)), dtype=np.float64)
+    with kept_state(model, mode=False):
+        scores = np.asarray(model(np.column_stack([xx.ravel(), yy.ravel()]).astype(dtype)), dtype=np.float64)
     scores = scores.reshape(resolution * resolution, -1)
     if scores.shape[1] == 1:
         if threshold is None:
@@ -225,7 +227,8 @@ def activation_histograms(
     layers: Sequence[str] | None = None,
 ) -> Figure:
     """A histogram of each layer's output on the batch ``X``: saturated
-    sigmoids pile up at 0 and 1, dead ReLUs at 0.
+    sigmoids pile up at 0 and 1, dead ReLUs at 0. The batch runs in eval mode
+    (modes, buffers and random generators are restored afterwards).
 
     Args:
         model: the network; ``X`` is run through it once.
@@ -241,7 +244,8 @@ def activation_histograms(
     outputs: dict[int, Any] = {}
     handles = [layer.register_forward_hook(lambda l, i, out: outputs.__setitem__(id(l), out)) for _, layer in leaves]
     try:
-        model(X)
+        with kept_state(model, mode=False):
+            model(X)
     finally:
         for handle in handles:
             handle.remove()

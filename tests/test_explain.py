@@ -301,3 +301,29 @@ def test_trace_marks_where_a_container_joins_gradient_paths():
     # what reaches layer 0 is the skip path's gradient plus the block's
     np.testing.assert_allclose(result[4].grad_output, result[1].grad_input + result[3].grad_input, rtol=1e-14)
     assert "(+ other paths)" in str(result)
+
+
+def test_diagnostics_leave_buffers_generators_and_modes_as_they_were():
+    from minnet import BatchNorm1d, Dropout
+
+    model = Sequential(Linear(3, 4, rng=0), BatchNorm1d(4), Dropout(0.5, rng=0), Linear(4, 1, rng=1), Dropout(0.5))
+    model[4].eval()  # a mixed mode, to be restored as it was
+    X = np.random.default_rng(2).standard_normal((6, 3))
+    before = {name: value.copy() for name, value in model.named_buffers()}
+    rng_state = model[2].rng.bit_generator.state
+    explain(model, MSELoss(), X, np.zeros((6, 1)))
+    health(model, X, np.zeros((6, 1)))
+    summarize(model, (6, 3))
+    for name, value in model.named_buffers():
+        np.testing.assert_array_equal(value, before[name])
+    assert model[2].rng.bit_generator.state == rng_state
+    assert [layer.training for layer in model] == [True, True, True, True, False]
+    # the trace ran in the model's own modes, and the next real step draws the dropout mask it showed
+    result = explain(model, MSELoss(), X, np.zeros((6, 1)))
+    model.zero_grad()
+    loss = MSELoss()
+    loss(model(X), np.zeros((6, 1)))
+    model.backward(loss.backward())
+    np.testing.assert_allclose(result[-1].params[0].grad, model[0].weight.grad, rtol=1e-12)
+    moved = [not np.array_equal(value, before[name]) for name, value in model.named_buffers()]
+    assert any(moved)  # a real training step does move the running statistics
