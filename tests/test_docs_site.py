@@ -43,6 +43,16 @@ def test_shown_output_is_what_the_code_prints(page):
             assert printed == expected, f"{page.name}, python block {number + 1}: the output shown differs"
 
 
+def test_the_trace_table_pasted_into_the_first_tutorial_is_current():
+    import minnet
+    from minnet.derivation import build_network, make_data, trace
+
+    page = (ROOT / "docs" / "tutorials" / "derivation-to-code.md").read_text(encoding="utf-8")
+    pasted = page.split("<!-- trace-table -->\n")[1].split("\n<!-- /trace-table -->")[0]
+    X, Y = make_data()
+    assert pasted == trace(build_network(0), minnet.MSELoss(), X, Y).to_markdown()
+
+
 def test_pages_in_nav_exist_and_every_page_is_in_nav():
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     in_nav = set(re.findall(r"^\s*- (?:[^:\n]+: )?([\w/.-]+\.md)\s*$", config, re.M))
