@@ -74,3 +74,4 @@ def test_mkdocs_build_strict(tmp_path):
     assert (tmp_path / "site" / "tutorials" / "derivation-to-code" / "index.html").exists()
     api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
     assert "register_forward_hook" in api and "∂y/∂x" in api
+    assert ":class:" not in api and ":meth:" not in api  # Sphinx roles rendered as code
