@@ -458,7 +458,8 @@ class Trace:
 
     def _footer(self) -> str:
         notes = [f"loss L = {self.loss:.6g}; ‖out‖ is the norm of the gradient each step passes on"]
-        if any("g" in row.formula for row in self.rows if row.output_name is None and row.name != "loss"):
+        unnamed = [row.formula for row in self.rows if row.output_name is None and row.name != "loss"]
+        if any(re.search(r"(?<![A-Za-z])[gxy](?![A-Za-z])", formula) for formula in unnamed):
             notes.append("g = ∂L/∂(the layer's output), the gradient that arrived; x its input, y its output")
         missing = [row.name for row in self.rows if not row.documented]
         if missing:
