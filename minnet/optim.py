@@ -239,7 +239,15 @@ class Adam(Optimizer):
         array([0.9])
     """
 
-    hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay")
+    hyperparameters: tuple[str, ...] = (
+        "lr",
+        "betas",
+        "eps",
+        "weight_decay",
+        "amsgrad",
+        "maximize",
+        "decoupled_weight_decay",
+    )
 
     def __init__(
         self,
