@@ -29,11 +29,20 @@ model.backward(loss_fn.backward())
 W1, W2 = model[0].weight, model[2].weight
 
 dW1, dW2 = closed_form_gradients(X, Y, W1.data, W2.data)
-print(f"loss L = {loss:.6f}")
-print("∂L/∂W2 backprop vs closed form, largest difference:", np.abs(W2.grad - dW2).max())
-print("∂L/∂W1 backprop vs closed form, largest difference:", np.abs(W1.grad - dW1).max())
 without_x = formula_without_x(X, Y, W1.data, W2.data)
-print("∂L/∂W1 backprop vs the formula without X_ik:      ", np.abs(W1.grad - without_x).max())
+np.set_printoptions(precision=6, linewidth=100)
+print(f"loss L = {loss:.6f}")
+print(f"∂L/∂W2 by backprop:\n{W2.grad}\n∂L/∂W2 by the closed form:\n{dW2}")
+print(f"∂L/∂W1 by backprop:\n{W1.grad}\n∂L/∂W1 by the closed form, with X_ik:\n{dW1}")
+print(f"∂L/∂W1 by the derivation's final formula, without X_ik:\n{without_x}")
+print("""
+Why X_ik belongs in ∂L/∂W1_kl: W1_kl reaches the loss only through H_il = Σ_k X_ik W1_kl (step 5),
+so moving W1_kl by ε moves H_il by X_ik·ε. The chain rule multiplies by ∂H_il/∂W1_kl = X_ik;
+without it the formula does not depend on k and gives all three input weights the same gradient.
+""")
+print("largest difference, ∂L/∂W2 backprop vs closed form:", np.abs(W2.grad - dW2).max())
+print("largest difference, ∂L/∂W1 backprop vs closed form:", np.abs(W1.grad - dW1).max())
+print("largest difference, ∂L/∂W1 backprop vs without X_ik:", np.abs(W1.grad - without_x).max())
 
 optimizer = minnet.SGD(model.parameters(), lr=5.0)
 for step in range(501):

@@ -48,10 +48,9 @@ class Sequential(Layer):
     """
 
     def __init__(self, *layers: Layer) -> None:
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential: argument {i} must be a Layer, got {type(layer).__name__}")
-        self.layers = list(layers)
+        self.layers: list[Layer] = []
+        for layer in layers:
+            self.append(layer)
 
     def forward(self, x: NDArray[Any]) -> NDArray[Any]:
         for i, layer in enumerate(self.layers):
@@ -75,9 +74,20 @@ class Sequential(Layer):
             yield str(i), layer
 
     def append(self, layer: Layer) -> Sequential:
-        """Add a layer at the end; returns the Sequential."""
+        """Add a layer at the end; returns the Sequential.
+
+        The same layer object cannot appear twice: its second forward would
+        overwrite the cache its first backward needs. To tie weights, give two
+        layers the same Parameter instead."""
+        index = len(self.layers)
         if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.append: expected a Layer, got {type(layer).__name__}")
+            raise TypeError(f"Sequential: layer {index} must be a Layer, got {type(layer).__name__}")
+        if any(existing is layer for existing in self.layers):
+            raise ValueError(
+                f"Sequential: layer {index} ({type(layer).__name__}) is already layer "
+                f"{next(i for i, e in enumerate(self.layers) if e is layer)}; one object has one cache, so it "
+                "cannot run twice in a chain. Share its Parameter between two layers to tie weights"
+            )
         self.layers.append(layer)
         return self
 
@@ -171,6 +181,11 @@ class Concat(Layer):
         for i, branch in enumerate(branches):
             if not isinstance(branch, Layer):
                 raise TypeError(f"Concat: branch {i} must be a Layer, got {type(branch).__name__}")
+            if any(other is branch for other in branches[:i]):
+                raise ValueError(
+                    f"Concat: branch {i} ({type(branch).__name__}) is already an earlier branch; one object has "
+                    "one cache, so it cannot run twice. Share its Parameter between two layers to tie weights"
+                )
         self.branches = list(branches)
         self.axis = axis
         self.sizes: list[int] | None = None  # cached output sizes along axis

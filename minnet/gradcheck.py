@@ -150,22 +150,39 @@ def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: 
 
 
 def freeze_randomness(layer: Layer) -> Callable[[], None]:
-    """Return a function that puts every ``numpy.random.Generator`` held by
-    ``layer`` or its children back in the state it has now, so that repeated
-    forward passes draw the same random numbers (the same dropout mask)."""
-    generators: dict[int, np.random.Generator] = {}
-    pending = [layer]
+    """Return a function that puts every random generator ``layer`` uses back in
+    the state it has now, so that repeated forward passes draw the same random
+    numbers (the same dropout mask): ``numpy.random.Generator`` and
+    ``RandomState`` objects held by the layer or its children (directly or in
+    a list, tuple or dict attribute), and numpy's global random state."""
+    found: dict[int, Any] = {}
+    pending: list[Layer] = [layer]
+    seen_layers: set[int] = set()
     while pending:
         current = pending.pop()
+        if id(current) in seen_layers:
+            continue
+        seen_layers.add(id(current))
         pending.extend(current.children())
         for value in vars(current).values():
-            if isinstance(value, np.random.Generator):
-                generators[id(value)] = value
-    states = [(generator, generator.bit_generator.state) for generator in generators.values()]
+            items = (
+                value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            )
+            for item in items:
+                if isinstance(item, (np.random.Generator, np.random.RandomState)):
+                    found[id(item)] = item
+    generators = [g for g in found.values() if isinstance(g, np.random.Generator)]
+    random_states = [r for r in found.values() if isinstance(r, np.random.RandomState)]
+    generator_states = [g.bit_generator.state for g in generators]
+    legacy_states = [r.get_state() for r in random_states]
+    global_state = np.random.get_state()
 
     def reset() -> None:
-        for generator, state in states:
+        for generator, state in zip(generators, generator_states, strict=True):
             generator.bit_generator.state = state
+        for random_state, legacy in zip(random_states, legacy_states, strict=True):
+            random_state.set_state(legacy)
+        np.random.set_state(global_state)
 
     return reset
 
@@ -250,8 +267,12 @@ def gradcheck(
     five-point central difference is compared with the analytic gradient. The
     model's parameter gradients are restored afterwards and its parameters are
     left bitwise unchanged. Random number generators held by the layers (a
-    dropout mask's) are reset before every forward pass, so all of them see
-    the same randomness. The input is copied to float64; the parameters
+    dropout mask's) and numpy's global random state are reset before every
+    forward pass, so all of them see the same randomness.
+
+    Finite differences need a smooth function: an input within 2h of a kink
+    (ReLU at 0, a Huber loss at ±δ) can fail a correct layer; draw inputs away
+    from kinks (random normal inputs almost never hit one). The input is copied to float64; the parameters
     must be float64 (a TypeError says so otherwise).
 
     Returns:
@@ -289,6 +310,8 @@ def gradcheck(
     f = scalar_objective(layer, x, target, loss_fn=loss_fn, upstream=upstream)
     scale = objective_scale(value, upstream)
 
+    if not check_input and not params:
+        raise ValueError(f"gradcheck: nothing to check: {type(layer).__name__} has no parameters and check_input=False")
     saved_grads = [param.grad.copy() for _, param in params]
     try:
         for _, param in params:

@@ -229,6 +229,29 @@ def as_float_array(x: ArrayLike, layer: object) -> NDArray[np.floating]:
     raise TypeError(f"{type(layer).__name__}: expected a numeric array, got dtype {array.dtype}")
 
 
+def float_dtype(dtype: Any, layer_name: str) -> np.dtype:
+    """``dtype`` as a numpy float dtype, or a TypeError naming the layer."""
+    if not np.issubdtype(np.dtype(dtype), np.floating):
+        raise TypeError(f"{layer_name}: dtype must be a float dtype, got {np.dtype(dtype)}")
+    return np.dtype(dtype)
+
+
+def as_input(x: ArrayLike, layer: object, dtype: np.dtype) -> NDArray[np.floating]:
+    """``x`` as an array of the layer's float ``dtype``: integer and bool data is
+    converted to it; a float array of another dtype is a TypeError naming the
+    layer (never cast silently)."""
+    array = np.asarray(x)
+    if not np.issubdtype(array.dtype, np.floating):
+        return as_float_array(array, layer).astype(dtype, copy=False)
+    if array.dtype != dtype:
+        name = type(layer).__name__
+        raise TypeError(
+            f"{name}: input dtype {array.dtype} does not match the layer's dtype {np.dtype(dtype)}; "
+            f"convert the input or build the layer with dtype=np.{array.dtype}"
+        )
+    return array
+
+
 def check_grad_output(
     grad_output: ArrayLike, layer: object, shape: tuple[int, ...], dtype: np.dtype
 ) -> NDArray[np.floating]:

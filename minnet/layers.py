@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._rng import RngLike, make_rng
-from .layer import Layer, as_float_array, check_grad_output
+from .layer import Layer, as_float_array, as_input, check_grad_output, float_dtype
 from .parameter import Parameter
 
 
@@ -70,8 +70,7 @@ class Linear(Layer):
             raise ValueError(
                 f"Linear: in_features and out_features must be positive, got {in_features} and {out_features}"
             )
-        if not np.issubdtype(np.dtype(dtype), np.floating):
-            raise TypeError(f"Linear: dtype must be a float dtype, got {np.dtype(dtype)}")
+        dtype = float_dtype(dtype, "Linear")
         self.in_features = in_features
         self.out_features = out_features
         generator = make_rng(rng)
@@ -81,14 +80,9 @@ class Linear(Layer):
         self.x: NDArray[np.floating] | None = None  # cached input
 
     def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
+        x = as_input(x, self, self.weight.data.dtype)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: expected input of shape (N, {self.in_features}), got {x.shape}")
-        if x.dtype != self.weight.data.dtype:
-            raise TypeError(
-                f"Linear: input dtype {x.dtype} does not match the parameters' dtype "
-                f"{self.weight.data.dtype}; convert the input or build the layer with dtype={x.dtype}"
-            )
         self.x = x
         y = x @ self.weight.data
         if self.bias is not None:
@@ -201,8 +195,9 @@ class Flatten(Layer):
 
     def forward(self, x: ArrayLike) -> NDArray[np.floating]:
         x = as_float_array(x, self)
+        in_range = all(-x.ndim <= d < x.ndim for d in (self.start_dim, self.end_dim))
         start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
-        if x.ndim == 0 or start > end or max(self.start_dim, self.end_dim) >= x.ndim:
+        if not in_range or start > end:
             raise ValueError(
                 f"Flatten: cannot flatten dimensions {self.start_dim}..{self.end_dim} of an input of shape {x.shape}"
             )
@@ -277,8 +272,7 @@ class BatchNorm1d(Layer):
     ) -> None:
         if num_features < 1:
             raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
-        if not np.issubdtype(np.dtype(dtype), np.floating):
-            raise TypeError(f"BatchNorm1d: dtype must be a float dtype, got {np.dtype(dtype)}")
+        dtype = float_dtype(dtype, "BatchNorm1d")
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
         self.weight = Parameter(np.ones(num_features), dtype) if affine else None
         self.bias = Parameter(np.zeros(num_features), dtype) if affine else None
@@ -290,17 +284,10 @@ class BatchNorm1d(Layer):
         self.batch_stats: bool = False  # whether the cached forward used batch statistics
 
     def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
+        x = as_input(x, self, self.running_mean.dtype)
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm1d: expected input of shape (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L), got {x.shape}"
-            )
-        if x.dtype != self.running_mean.dtype:
-            raise TypeError(
-                f"BatchNorm1d: input dtype {x.dtype} does not match the layer's dtype "
-                f"{self.running_mean.dtype}; convert the input or build the layer with dtype={x.dtype}"
-            )
+            c = self.num_features
+            raise ValueError(f"BatchNorm1d: expected input of shape (N, {c}) or (N, {c}, L), got {x.shape}")
         axes, view = ((0,), (1, -1)) if x.ndim == 2 else ((0, 2), (1, -1, 1))
         n = x.size // self.num_features
         self.batch_stats = self.training

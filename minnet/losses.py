@@ -351,7 +351,8 @@ class NLLLoss(Loss):
         reduction: ``"mean"`` (default, over the N samples), ``"sum"`` or ``"none"``.
 
     Shape:
-        pred ``(N, C)``; target ``(N,)`` integer labels in [0, C).
+        pred ``(N, C)``; target ``(N,)`` integer labels in [0, C). PyTorch's
+        ``weight`` and ``ignore_index`` are not implemented.
 
     Example:
         >>> loss_fn = NLLLoss()
@@ -398,7 +399,9 @@ class CrossEntropyLoss(Loss):
 
     Shape:
         pred ``(N, C)`` logits; target ``(N,)`` integer labels in [0, C), or
-        ``(N, C)`` float class probabilities.
+        ``(N, C)`` float class probabilities. PyTorch's ``weight``,
+        ``ignore_index`` and ``label_smoothing`` and its ``(N, C, d…)`` inputs
+        are not implemented.
 
     Example:
         >>> loss_fn = CrossEntropyLoss()

@@ -46,3 +46,85 @@ def test_wrong_grad_shape_raises():
     layer(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"Sigmoid: expected grad_output of shape \(2, 3\)"):
         layer.backward(np.ones((3, 2)))
+
+
+# -- the other activations ----------------------------------------------------------------------------------------
+
+from minnet import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Softmax, Softplus, Tanh  # noqa: E402
+
+ALL = [Sigmoid, ReLU, LeakyReLU, ELU, Tanh, Softplus, GELU, Softmax, LogSoftmax, Identity]
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_nan_in_gives_nan_out_and_no_warning(cls):
+    x = np.array([[np.nan, 1.0, -2.0], [0.5, -0.5, 3.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = cls()(x)
+    assert np.isnan(y[0, 0])
+    assert np.all(np.isfinite(y[1]))  # the other row is untouched
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept_and_a_mismatched_gradient_is_refused(cls, dtype):
+    layer = cls()
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(dtype)
+    y = layer(x)
+    assert y.dtype == dtype
+    assert layer.backward(np.ones_like(y)).dtype == dtype
+    other = np.float64 if dtype == np.float32 else np.float32
+    with pytest.raises(TypeError, match=rf"{cls.__name__}: grad_output has dtype {np.dtype(other)}"):
+        layer.backward(np.ones(y.shape, dtype=other))
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: expected grad_output of shape \(3, 4\)"):
+        layer.backward(np.ones((4, 3), dtype=dtype))
+
+
+@pytest.mark.parametrize("cls", [ReLU, LeakyReLU, ELU, Tanh, Softplus, GELU, Softmax, LogSoftmax])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_inputs_are_finite_and_silent(cls, dtype):
+    x = np.array([[-1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4]], dtype=dtype)
+    layer = cls()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is expected
+        y = layer(x)
+        grad = layer.backward(np.ones_like(y))
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(grad))
+
+
+def test_values_by_hand():
+    x = np.array([-2.0, -0.5, 0.0, 1.5])
+    np.testing.assert_array_equal(ReLU()(x), [0.0, 0.0, 0.0, 1.5])
+    np.testing.assert_allclose(LeakyReLU(0.1)(x), [-0.2, -0.05, 0.0, 1.5], rtol=1e-15)
+    np.testing.assert_allclose(ELU(2.0)(x), [2 * (np.exp(-2) - 1), 2 * (np.exp(-0.5) - 1), 0.0, 1.5], rtol=1e-15)
+    np.testing.assert_allclose(Softplus()(x), np.log1p(np.exp(x)), rtol=1e-15)
+    u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
+    np.testing.assert_allclose(GELU()(x), 0.5 * x * (1 + np.tanh(u)), rtol=1e-15)
+    np.testing.assert_array_equal(Identity()(x), x)
+
+
+def test_relu_gradient_is_zero_at_zero_and_below():
+    layer = ReLU()
+    layer(np.array([-1.0, 0.0, 2.0]))
+    np.testing.assert_array_equal(layer.backward(np.array([5.0, 5.0, 5.0])), [0.0, 0.0, 5.0])
+
+
+def test_softmax_and_logsoftmax_along_the_axis():
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    np.testing.assert_allclose(Softmax()(x).sum(axis=-1), np.ones(3), rtol=1e-15)
+    np.testing.assert_allclose(Softmax(axis=0)(x).sum(axis=0), np.ones(4), rtol=1e-15)
+    np.testing.assert_allclose(LogSoftmax()(x), np.log(Softmax()(x)), rtol=1e-14)
+    np.testing.assert_allclose(LogSoftmax()(np.array([[1e4, 0.0]])), [[0.0, -1e4]])
+
+
+def test_reprs_and_arguments():
+    assert repr(LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
+    assert repr(ELU()) == "ELU(alpha=1.0)"
+    assert repr(Softplus()) == "Softplus(beta=1.0, threshold=20.0)"
+    assert repr(GELU()) == "GELU(approximate='tanh')"
+    assert repr(Softmax(axis=0)) == "Softmax(axis=0)" and repr(LogSoftmax()) == "LogSoftmax(axis=-1)"
+    with pytest.raises(ValueError, match="GELU: only approximate='tanh' is implemented, got 'none'"):
+        GELU(approximate="none")
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_every_activation_states_its_local_derivative(cls):
+    assert cls.local_derivative and "∂" in cls.local_derivative

@@ -65,5 +65,88 @@ def test_backward_before_forward():
 
 
 def test_rejects_non_layers():
-    with pytest.raises(TypeError, match="argument 1 must be a Layer"):
+    with pytest.raises(TypeError, match="layer 1 must be a Layer"):
         Sequential(Sigmoid(), lambda x: x)
+
+
+def test_same_layer_twice_is_refused_and_shared_parameters_tie_weights():
+    linear = Linear(3, 3, rng=0)
+    with pytest.raises(ValueError, match=r"layer 2 \(Linear\) is already layer 0.*Share its Parameter"):
+        Sequential(linear, Sigmoid(), linear)
+    twin = Linear(3, 3, rng=1)
+    twin.weight = linear.weight
+    model = Sequential(linear, Sigmoid(), twin)
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+    from minnet import gradcheck
+
+    assert gradcheck(model, np.random.default_rng(0).standard_normal((4, 3)))
+
+
+# -- Residual and Concat ------------------------------------------------------------------------------------------
+
+from minnet import Concat, Identity, Residual, Tanh, gradcheck  # noqa: E402
+
+
+def test_residual_adds_the_skip_path_to_both_output_and_gradient():
+    block = Sequential(Linear(3, 3, rng=0), Tanh())
+    res = Residual(block)
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    np.testing.assert_allclose(res(x), x + block(x), rtol=1e-15)
+    g = np.random.default_rng(1).standard_normal((4, 3))
+    block(x)
+    through_block = block.backward(g)
+    block.zero_grad()
+    res(x)
+    np.testing.assert_allclose(res.backward(g), g + through_block, rtol=1e-15)
+    assert [name for name, _ in res.named_parameters()] == ["block.0.weight", "block.0.bias"]
+
+
+def test_residual_of_identity_doubles():
+    res = Residual(Identity())
+    np.testing.assert_array_equal(res(np.ones((2, 2))), 2 * np.ones((2, 2)))
+    np.testing.assert_array_equal(res.backward(np.ones((2, 2))), 2 * np.ones((2, 2)))
+
+
+def test_residual_errors():
+    with pytest.raises(ValueError, match=r"Residual: the block maps shape \(2, 3\) to \(2, 4\)"):
+        Residual(Linear(3, 4, rng=0))(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"in layer block \(Linear\) of Residual, during forward"):
+        Residual(Linear(5, 5, rng=0))(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="Residual: block must be a Layer"):
+        Residual(np.tanh)
+
+
+def test_concat_joins_outputs_and_adds_input_gradients():
+    a, b = Linear(3, 2, rng=0), Linear(3, 4, rng=1)
+    cat = Concat(a, b)
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    np.testing.assert_allclose(cat(x), np.concatenate([a(x), b(x)], axis=-1), rtol=1e-15)
+    g = np.random.default_rng(3).standard_normal((5, 6))
+    expected = g[:, :2] @ a.weight.data.T + g[:, 2:] @ b.weight.data.T
+    cat(x)
+    np.testing.assert_allclose(cat.backward(g), expected, rtol=1e-14)
+    assert [name for name, _ in cat.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert repr(cat).startswith("Concat(axis=-1\n  (0): Linear(in_features=3, out_features=2, bias=True)")
+
+
+def test_concat_along_the_batch_axis():
+    cat = Concat(Identity(), Identity(), axis=0)
+    assert cat(np.ones((2, 3))).shape == (4, 3)
+    np.testing.assert_array_equal(cat.backward(np.ones((4, 3))), 2 * np.ones((2, 3)))
+    assert gradcheck(Concat(Linear(2, 2, rng=0), Tanh(), axis=0), np.random.default_rng(0).standard_normal((3, 2)))
+
+
+def test_concat_errors_name_the_branch():
+    with pytest.raises(ValueError, match=r"Concat: branch outputs \[\(2, 3\), \(4, 3\)\] differ on an axis other than"):
+        Concat(Identity(), Concat(Identity(), Identity(), axis=0))(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"in layer 1 \(Linear\) of Concat, during forward"):
+        Concat(Linear(3, 2, rng=0), Linear(4, 2, rng=1))(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="Concat: needs at least one branch"):
+        Concat()
+    shared = Linear(3, 2, rng=0)
+    with pytest.raises(ValueError, match=r"Concat: branch 1 \(Linear\) is already an earlier branch"):
+        Concat(shared, shared)
+    cat = Concat(Identity(), Identity())
+    cat(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"Concat: expected grad_output of size 6 along axis -1, got shape \(2, 5\)"):
+        cat.backward(np.ones((2, 5)))

@@ -29,7 +29,14 @@ def test_python_blocks_run(page, capsys):
 
 
 def test_pages_with_code_have_python_blocks():
-    for name in ["README.md", "docs/derivation.md", "docs/custom-layer.md", "docs/testing.md"]:
+    for name in [
+        "README.md",
+        "docs/derivation.md",
+        "docs/custom-layer.md",
+        "docs/testing.md",
+        "docs/layers.md",
+        "docs/custom-network.md",
+    ]:
         assert FENCE.findall((ROOT / name).read_text(encoding="utf-8")), name
 
 

@@ -306,3 +306,8 @@ def test_every_public_layer_is_covered():
         and getattr(minnet, name) not in (minnet.Layer, minnet.Loss)
     }
     assert exported <= covered, f"no gradient case for {sorted(exported - covered)}"
+
+
+def test_gradcheck_with_nothing_to_check_raises():
+    with pytest.raises(ValueError, match="nothing to check"):
+        gradcheck(Sigmoid(), np.ones((2, 2)), check_input=False)

@@ -44,7 +44,9 @@ def test_user_layer_needs_no_bookkeeping():
 
 def test_parameters_are_found_in_children_lists_and_once_when_shared():
     shared = Linear(2, 2, rng=0)
-    model = Sequential(shared, Sigmoid(), shared)
+    tied = Linear(2, 2, rng=1)
+    tied.weight, tied.bias = shared.weight, shared.bias
+    model = Sequential(shared, Sigmoid(), tied)
     assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]
 
     class Pair(Layer):

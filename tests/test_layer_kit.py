@@ -155,3 +155,13 @@ def test_batchnorm_in_training_rejects_one_value_per_feature():
     report = check_layer(lambda: BatchNorm1d(5), (1, 5), batch_sizes=(1,), modes=("train",))
     assert not report and "more than 1 value per feature" in str(report)
     assert check_layer(lambda: BatchNorm1d(5), (1, 5), batch_sizes=(1,), modes=("eval",))
+
+
+def test_docs_layers_table_names_every_layer_and_loss():
+    from pathlib import Path
+
+    table = (Path(__file__).resolve().parents[1] / "docs" / "layers.md").read_text(encoding="utf-8")
+    names = [name for name in minnet.__all__ if isinstance(getattr(minnet, name), type)]
+    layers = [n for n in names if issubclass(getattr(minnet, n), minnet.Layer) and n not in ("Layer", "Loss")]
+    missing = [n for n in layers if f"| `{n}(" not in table]
+    assert not missing, f"docs/layers.md has no table row for {missing}"

@@ -27,10 +27,7 @@ BUILT_IN_LOSSES = [
 def test_built_in_layers_pass(make, shape):
     report = check_layer(make, shape)
     assert report
-    ran = {check.name for check in report.checks}
-    assert ran == set(CHECKS) - {"parameter_gradient", "accumulation"} | (
-        {"parameter_gradient", "accumulation"} if list(make().parameters()) else set()
-    )
+    assert {check.name for check in report.checks} == set(CHECKS)
     assert {check.mode for check in report.checks} == {"train", "eval"}
     assert {check.batch_size for check in report.checks} == {shape[0], 1}
 
@@ -111,7 +108,8 @@ def test_notes_warn_about_equal_sides():
 
 def test_forward_error_is_reported_not_raised():
     report = check_layer(lambda: Linear(3, 2, rng=0), (4, 5))
-    assert not report and report.failed_names == ["forward"]
+    assert not report and report.failed_names[0] == "forward"
+    assert all(c.name == "forward" or "not reached: forward raised" in c.detail for c in report.failed)
     assert "expected input of shape (N, 3)" in str(report)
 
 
@@ -126,6 +124,74 @@ def test_backward_that_does_not_guard_is_reported():
     NoGuard._forward_done = True  # defeats the base class guard, as a layer outside minnet's base would
     report = check_layer(NoGuard, (3, 2))
     assert report.failed_names == ["backward_before_forward"]
+
+
+class _RaisingBackwardLinear(Linear):
+    def backward(self, grad_output):
+        raise RuntimeError("not written yet")
+
+
+class _WrongShapeLinear(Linear):
+    def backward(self, grad_output):
+        super().backward(grad_output)
+        return grad_output
+
+
+@pytest.mark.parametrize("make", [lambda: _RaisingBackwardLinear(3, 2, rng=0), lambda: _WrongShapeLinear(3, 2, rng=0)])
+@pytest.mark.parametrize("name", ["input_gradient", "parameter_gradient", "joint_gradient", "accumulation"])
+def test_a_check_not_reached_fails_instead_of_passing_empty(make, name):
+    report = check_layer(make, (4, 3), checks=[name])
+    assert not report and report.failed_names == [name]
+    assert "not reached" in str(report)
+
+
+def test_parameterless_layer_passes_parameter_checks_explicitly():
+    report = check_layer(Sigmoid, (2, 3), checks=["parameter_gradient"])
+    assert report and all(check.detail == "the layer has no parameters" for check in report.checks)
+
+
+def test_empty_report_is_false():
+    from minnet.testing import CheckReport
+
+    assert not CheckReport(subject="nothing")
+
+
+@pytest.mark.parametrize("source", ["global", "RandomState", "Generator-in-list"])
+def test_randomness_from_any_numpy_source_is_frozen(source):
+    class Dropout(minnet.Layer):
+        def __init__(self, p=0.5):
+            self.p, self.mask = p, None
+            self.state = np.random.RandomState(0)
+            self.streams = [np.random.default_rng(0)]
+
+        def draw(self, shape):
+            if source == "global":
+                return np.random.rand(*shape)
+            return self.state.rand(*shape) if source == "RandomState" else self.streams[0].random(shape)
+
+        def forward(self, x):
+            self.mask = (self.draw(x.shape) >= self.p) / (1.0 - self.p) if self.training else np.ones(x.shape)
+            return x * self.mask
+
+        def backward(self, grad_output):
+            return grad_output * self.mask
+
+    assert check_layer(Dropout, (6, 4))
+
+
+def test_unfrozen_randomness_is_named_in_the_notes():
+    import random
+
+    class PythonRandomDropout(minnet.Layer):
+        def forward(self, x):
+            self.mask = np.array([[random.random() > 0.5 for _ in row] for row in x]) * 2.0
+            return x * self.mask
+
+        def backward(self, grad_output):
+            return grad_output * self.mask
+
+    report = check_layer(PythonRandomDropout, (6, 4), modes=("train",))
+    assert not report and any("random generators" in note for note in report.notes)
 
 
 def test_bad_arguments():

@@ -74,7 +74,8 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return all(check.passed for check in self.checks)
+        """True when checks ran and every one passed (an empty report is false)."""
+        return bool(self.checks) and all(check.passed for check in self.checks)
 
     @property
     def failed(self) -> list[Check]:
@@ -171,14 +172,25 @@ def _check_one_setting(
     report: CheckReport,
 ) -> None:
     n = shape[0]
+    recorded: set[str] = set()
 
     def add(name: str, passed: bool, detail: str = "", **extra: Any) -> None:
         if name in only:
+            recorded.add(name)
             report.checks.append(Check(name, bool(passed), mode, n, detail, **extra))
+
+    def stop(reason: str) -> None:
+        """Every requested check this setting did not reach fails, saying why."""
+        for name in CHECKS:
+            if name in only and name not in recorded:
+                add(name, False, f"not reached: {reason}")
 
     layer = _build_float64(make)
     layer.train(mode == "train")
     is_loss = isinstance(layer, Loss)
+    if not list(layer.parameters()):
+        add("parameter_gradient", True, "the layer has no parameters")
+        add("accumulation", True, "the layer has no parameters")
     x = np.asarray(make_input(rng, shape) if make_input else rng.standard_normal(shape), dtype=np.float64)
     target = make_target(rng, shape) if make_target else None
     if is_loss and target is None:
@@ -189,6 +201,7 @@ def _check_one_setting(
         value = layer(x, target) if is_loss else layer(x)
     except Exception as error:  # the report says what went wrong instead of stopping
         add("forward", False, f"{type(error).__name__}: {error}")
+        stop(f"forward raised {type(error).__name__}")
         return
     if is_loss:
         ok = isinstance(value, float) or (isinstance(value, np.ndarray) and value.shape[:1] == (n,))
@@ -228,6 +241,7 @@ def _check_one_setting(
         after_two = [p.grad.copy() for _, p in params]
     except Exception as error:
         add("gradient_shapes", False, f"backward raised {type(error).__name__}: {error}")
+        stop(f"backward raised {type(error).__name__}")
         return
 
     unchanged = _same_bytes(x, x_before) and (target is None or _same_bytes(np.asarray(target), target_before))
@@ -249,6 +263,7 @@ def _check_one_setting(
             problems.append(f"{name}.grad does not match {name} in shape or dtype")
     add("gradient_shapes", not problems, "; ".join(problems))
     if problems:
+        stop("the gradients have the wrong shape or dtype")
         return
 
     add(
@@ -268,6 +283,13 @@ def _check_one_setting(
             tensor=name,
         )
 
+    f = scalar_objective(layer, x, target, upstream=upstream)
+    if f() != f():
+        report.notes.append(
+            f"{mode} mode: two forward passes on the same input differ even after resetting the layer's random "
+            "generators, so finite differences cannot agree; keep the randomness in a numpy Generator attribute "
+            "(e.g. self.rng = np.random.default_rng(seed))"
+        )
     result = gradcheck(layer, x, target, grad_output=upstream, tolerance=tolerance)
     for tensor in result.checks:
         name = "input_gradient" if tensor.name == "input" else "parameter_gradient"
