@@ -7,7 +7,8 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 from . import init
 from .activations import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .containers import Concat, Residual, Sequential
-from .errors import BackwardBeforeForwardError
+from .data import DataLoader
+from .errors import BackwardBeforeForwardError, LoadError
 from .gradcheck import GradcheckResult, gradcheck
 from .layer import Layer
 from .layers import BatchNorm1d, Dropout, Flatten, Linear
@@ -21,14 +22,25 @@ from .losses import (
     MSELoss,
     NLLLoss,
 )
-from .optim import SGD, Optimizer
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .parameter import Parameter
+from .serialization import load, save
+from .training import Callback, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Adam",
+    "AdamW",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "Callback",
+    "DataLoader",
+    "EarlyStopping",
+    "History",
+    "LoadError",
+    "ModelCheckpoint",
+    "RMSprop",
     "BackwardBeforeForwardError",
     "BatchNorm1d",
     "Concat",
@@ -58,6 +70,11 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "evaluate",
+    "fit",
     "gradcheck",
     "init",
+    "load",
+    "predict",
+    "save",
 ]

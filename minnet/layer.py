@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._state import check_state_dict
 from .errors import BackwardBeforeForwardError
 from .parameter import Parameter
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LoadResult(NamedTuple):
+    """What ``load_state_dict`` did not match (both empty with ``strict=True``)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 def _marks_forward_done(forward: F) -> F:
@@ -139,6 +147,39 @@ class Layer:
             yield prefix + name, getattr(self, name)
         for child_name, child in self.named_children():
             yield from child.named_buffers(f"{prefix}{child_name}.")
+
+    # -- saving and loading -----------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, NDArray[Any]]:
+        """A flat dict of dotted name to a copy of each parameter's data and buffer,
+        e.g. ``{"0.weight": ..., "0.bias": ...}`` for a Sequential.
+
+        Example:
+            >>> list(Sequential(Linear(2, 3, rng=0)).state_dict())
+            ['0.weight', '0.bias']
+        """
+        state = {name: param.data.copy() for name, param in self.named_parameters()}
+        state.update((name, np.array(buffer, copy=True)) for name, buffer in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> LoadResult:
+        """Copy the arrays of ``state_dict`` into the parameters and buffers of the same name.
+
+        Every key, shape and dtype is checked before anything is written: a
+        mismatch raises :class:`~minnet.errors.LoadError` naming the key and both
+        shapes, and leaves the layer unchanged. With ``strict=False`` missing and
+        unexpected keys are allowed (a shape or dtype mismatch still raises).
+
+        Returns:
+            ``LoadResult(missing_keys, unexpected_keys)``.
+        """
+        expected = {name: param.data for name, param in self.named_parameters()}
+        expected.update(self.named_buffers())  # buffers are ndarrays, written in place
+        missing, unexpected = check_state_dict(type(self).__name__, expected, state_dict, strict)
+        for name, array in expected.items():
+            if name in state_dict:
+                array[...] = state_dict[name]
+        return LoadResult(missing, unexpected)
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zero."""

@@ -1,0 +1,107 @@
+"""Metrics to report during training: ``metric(pred, target)`` returns a float.
+
+The argument order is minnet's loss order, prediction first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["METRICS", "accuracy", "get_metric", "mean_squared_error", "r2_score"]
+
+Metric = Callable[[Any, Any], float]
+
+
+def accuracy(pred: ArrayLike, target: ArrayLike, threshold: float = 0.5) -> float:
+    """The fraction of samples whose predicted class is the target class.
+
+    - ``pred`` of shape ``(N, C)`` with C > 1 (scores, logits or probabilities):
+      the class is ``argmax`` over the last axis; ``target`` is integer labels
+      ``(N,)`` or one-hot / probabilities ``(N, C)`` (its argmax is the label).
+    - ``pred`` of shape ``(N,)`` or ``(N, 1)`` (one probability per sample): the
+      class is ``pred > threshold``; ``target`` holds 0/1 of the same length.
+
+    Example:
+        >>> accuracy(np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), np.array([1, 0, 0]))
+        0.6666666666666666
+        >>> accuracy(np.array([[0.9], [0.2]]), np.array([[1.0], [0.0]]))
+        1.0
+    """
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.ndim == 0 or len(pred) != len(target):
+        raise ValueError(f"accuracy: pred {pred.shape} and target {target.shape} need the same number of samples")
+    if pred.ndim == 2 and pred.shape[1] > 1:
+        if target.shape == pred.shape:
+            labels = target.argmax(axis=1)
+        elif target.ndim == 1 or (target.ndim == 2 and target.shape[1] == 1):
+            labels = target.reshape(-1)
+        else:
+            raise ValueError(
+                f"accuracy: for pred of shape {pred.shape} the target must be labels (N,) or one-hot {pred.shape}, "
+                f"got {target.shape}"
+            )
+        predicted = pred.argmax(axis=1)
+    elif pred.ndim == 1 or (pred.ndim == 2 and pred.shape[1] == 1):
+        if target.size != len(pred):
+            raise ValueError(f"accuracy: pred {pred.shape} holds one value per sample, target {target.shape} not")
+        predicted, labels = (pred.reshape(-1) > threshold).astype(int), target.reshape(-1)
+    else:
+        raise ValueError(f"accuracy: expected pred of shape (N, C) or (N,), got {pred.shape}")
+    return float(np.mean(predicted == labels))
+
+
+def mean_squared_error(pred: ArrayLike, target: ArrayLike) -> float:
+    """The mean over all elements of ``(pred − target)²``; the shapes must be equal.
+
+    Example:
+        >>> mean_squared_error(np.array([[1.0], [3.0]]), np.array([[0.0], [0.0]]))
+        5.0
+    """
+    pred, target = np.asarray(pred, dtype=float), np.asarray(target, dtype=float)
+    if pred.shape != target.shape:
+        raise ValueError(f"mean_squared_error: pred shape {pred.shape} does not match target shape {target.shape}")
+    return float(np.mean((pred - target) ** 2))
+
+
+def r2_score(pred: ArrayLike, target: ArrayLike) -> float:
+    """The coefficient of determination ``R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²``, per output
+    column and averaged over columns; 1 is perfect, 0 is as good as predicting the mean.
+
+    A column whose target is constant scores 1 if predicted exactly, else 0.
+
+    Example:
+        >>> r2_score(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+        0.7857142857142857
+    """
+    pred, target = np.asarray(pred, dtype=float), np.asarray(target, dtype=float)
+    if pred.shape != target.shape or pred.ndim == 0:
+        raise ValueError(f"r2_score: pred shape {pred.shape} does not match target shape {target.shape}")
+    pred, target = pred.reshape(len(pred), -1), target.reshape(len(target), -1)
+    residual = np.sum((target - pred) ** 2, axis=0)
+    total = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
+    constant = total == 0
+    scores = np.where(constant, (residual == 0).astype(float), 1 - residual / np.where(constant, 1.0, total))
+    return float(np.mean(scores))
+
+
+METRICS: dict[str, Metric] = {
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
+    "r2": r2_score,
+    "r2_score": r2_score,
+}
+
+
+def get_metric(metric: str | Metric) -> tuple[str, Metric]:
+    """``(name, function)`` for a metric given by name (a key of ``METRICS``) or as a callable."""
+    if callable(metric):
+        return getattr(metric, "__name__", type(metric).__name__), metric
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; known: {sorted(METRICS)} (or pass a function)")
+    return metric, METRICS[metric]

@@ -1,0 +1,508 @@
+"""Training loops: ``fit``, ``evaluate``, ``predict``, the ``History`` they report, and callbacks."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._rng import RngLike
+from .data import DataLoader
+from .layer import Layer
+from .metrics import Metric, get_metric
+from .optim import LRScheduler, Optimizer
+
+__all__ = ["Callback", "EarlyStopping", "History", "ModelCheckpoint", "evaluate", "fit", "predict"]
+
+Logs = dict[str, float]
+
+
+class History:
+    """What :func:`fit` measured, one value per epoch.
+
+    Attributes:
+        history: maps ``"loss"`` (the mean training loss of the epoch's batches),
+            each metric asked for, ``"val_loss"`` and ``"val_<metric>"`` when
+            there is validation data, and ``"lr"`` when a schedule is given, to a
+            list with one float per epoch.
+        epoch: the epoch indices run (0-based).
+
+    Example:
+        >>> h = History(); h.record(0, {"loss": 0.5}); h.record(1, {"loss": 0.25}); h.history
+        {'loss': [0.5, 0.25]}
+    """
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def record(self, epoch: int, logs: Logs) -> None:
+        """Append the values of one epoch."""
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+# -- callbacks ---------------------------------------------------------------------------------
+
+
+class Callback:
+    """Base class of the callbacks: objects whose hooks :func:`fit` calls.
+
+    Override any of the hooks; each does nothing by default. Before
+    ``on_train_begin``, ``fit`` sets ``self.model`` and ``self.optimizer``.
+    Setting ``self.stop_training = True`` ends training after the current epoch.
+
+    Hooks, in the order ``fit`` calls them (``epoch`` and ``batch`` are 0-based):
+
+    - ``on_train_begin(logs)``
+    - ``on_epoch_begin(epoch, logs)``
+    - ``on_batch_end(batch, logs)`` with ``logs["loss"]``, the batch's loss
+    - ``on_epoch_end(epoch, logs)`` with the epoch's values, the keys of
+      :attr:`History.history`
+    - ``on_train_end(logs)`` with the last epoch's values
+    """
+
+    model: Layer
+    optimizer: Optimizer
+    stop_training: bool = False
+
+    def set_context(self, model: Layer, optimizer: Optimizer) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.stop_training = False
+
+    def on_train_begin(self, logs: Logs) -> None:
+        pass
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        pass
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        pass
+
+    def on_train_end(self, logs: Logs) -> None:
+        pass
+
+
+def _resolve_mode(owner: str, monitor: str, mode: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "max" if monitor.endswith(("accuracy", "acc", "r2", "r2_score")) else "min"
+
+
+def _monitored(owner: str, monitor: str, logs: Logs) -> float:
+    if monitor not in logs:
+        hint = " (pass validation_data to fit to get 'val_' values)" if monitor.startswith("val_") else ""
+        raise KeyError(f"{owner}: monitor {monitor!r} is not among the values of the epoch {sorted(logs)}{hint}")
+    return logs[monitor]
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored value has stopped improving.
+
+    After each epoch the value ``logs[monitor]`` is compared with the best so
+    far; an improvement (by more than ``min_delta``) resets the count, and after
+    ``patience`` epochs in a row without one, training stops. With
+    ``restore_best`` the model's weights go back, when training ends (stopped
+    early or not), to those of the best epoch.
+
+    Args:
+        monitor: the value to watch, a key of :attr:`History.history` (default ``"val_loss"``).
+        patience: the number of epochs without improvement to allow (default 0).
+        min_delta: the least change that counts as an improvement (default 0).
+        mode: ``"min"``, ``"max"``, or ``"auto"`` (default: ``"max"`` for names
+            ending in accuracy or r2, else ``"min"``).
+        restore_best: restore the best epoch's weights at the end (default True).
+
+    Attributes:
+        best: the best value seen; ``best_epoch``: its epoch (0-based);
+        stopped_epoch: the epoch training stopped after, or ``None``.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 0,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best: bool = True,
+    ) -> None:
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = abs(min_delta)
+        self.mode = _resolve_mode("EarlyStopping", monitor, mode)
+        self.restore_best = restore_best
+        self.on_train_begin({})
+
+    def on_train_begin(self, logs: Logs) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, NDArray[Any]] | None = None
+        self.stopped_epoch: int | None = None
+        self.last_epoch: int | None = None
+        self.wait = 0
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        value = _monitored("EarlyStopping", self.monitor, logs)
+        self.last_epoch = epoch
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_state = self.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.stop_training = True
+
+    def on_train_end(self, logs: Logs) -> None:
+        if self.restore_best and self.best_state is not None and self.best_epoch != self.last_epoch:
+            self.model.load_state_dict(self.best_state)
+
+    def __repr__(self) -> str:
+        return f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, restore_best={self.restore_best})"
+
+
+class ModelCheckpoint(Callback):
+    """Save the model's weights with :func:`minnet.save` after each epoch (or each better one).
+
+    The path may hold format fields filled from the epoch (1-based) and its
+    values, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.npz"``; a ``.safetensors``
+    name writes safetensors. Each save is atomic (a temporary file renamed over
+    the target).
+
+    Args:
+        path: where to save.
+        monitor: the value that decides "better" with ``save_best_only`` (default ``"val_loss"``).
+        save_best_only: save only when ``monitor`` improves on the best so far
+            (default False: save every epoch).
+        mode: ``"min"``, ``"max"`` or ``"auto"``, as for :class:`EarlyStopping`.
+
+    Attributes:
+        best: the best monitored value so far; ``last_path``: the last file written.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        mode: str = "auto",
+    ) -> None:
+        self.path = os.fspath(path)
+        self.monitor = monitor
+        self.save_best_only = save_best_only
+        self.mode = _resolve_mode("ModelCheckpoint", monitor, mode)
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.last_path: str | None = None
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        from .serialization import save
+
+        if self.save_best_only:
+            value = _monitored("ModelCheckpoint", self.monitor, logs)
+            better = value < self.best if self.mode == "min" else value > self.best
+            if not better:
+                return
+            self.best = value
+        path = self.path.format(epoch=epoch + 1, **logs)
+        save(self.model, path)
+        self.last_path = path
+
+    def __repr__(self) -> str:
+        return f"ModelCheckpoint({self.path!r}, monitor={self.monitor!r}, save_best_only={self.save_best_only})"
+
+
+# -- the loops ---------------------------------------------------------------------------------
+
+
+def _all_layers(model: Layer) -> list[Layer]:
+    layers, stack, seen = [], [model], set()
+    while stack:
+        layer = stack.pop()
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            layers.append(layer)
+            stack.extend(layer.children())
+    return layers
+
+
+class _Mode:
+    """Put every layer of a model in train or eval mode, and put back each layer's own mode after."""
+
+    def __init__(self, model: Layer, training: bool) -> None:
+        self.model, self.training = model, training
+
+    def __enter__(self) -> None:
+        self.saved = [(layer, layer.training) for layer in _all_layers(self.model)]
+        self.model.train(self.training)
+
+    def __exit__(self, *exc: object) -> None:
+        for layer, training in self.saved:
+            layer.training = training
+
+
+def _check_model(model: Any, function: str, loss_fn: Any = None) -> None:
+    if not isinstance(model, Layer):
+        raise TypeError(f"{function}: model must be a minnet Layer, got {type(model).__name__}")
+    if getattr(loss_fn, "reduction", None) == "none":
+        raise ValueError(f"{function}: the loss must reduce each batch to a number; got reduction='none'")
+
+
+def _combine_losses(loss_fn: Any, losses: Sequence[float], sizes: Sequence[int]) -> float:
+    """Batch losses combined: summed for reduction="sum", else the mean weighted by batch size."""
+    if getattr(loss_fn, "reduction", "mean") == "sum":
+        return float(np.sum(losses))
+    return float(np.dot(losses, sizes) / np.sum(sizes))
+
+
+def _metric_functions(metrics: Iterable[str | Metric]) -> list[tuple[str, Metric]]:
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]  # type: ignore[list-item]
+    return [get_metric(m) for m in metrics]
+
+
+def predict(model: Layer, X: ArrayLike, *, batch_size: int = 32) -> NDArray[Any]:
+    """The model's outputs for ``X``, computed in eval mode, ``batch_size`` rows at a time.
+
+    Each layer's mode is restored afterwards. Only one batch's caches live at a time.
+
+    Example:
+        >>> model = Sequential(Linear(3, 2, rng=0))
+        >>> predict(model, np.ones((5, 3)), batch_size=2).shape
+        (5, 2)
+    """
+    _check_model(model, "predict")
+    loader = DataLoader(X, batch_size=batch_size)
+    if loader.num_samples == 0:
+        raise ValueError("predict: X holds no samples")
+    with _Mode(model, training=False):
+        return np.concatenate([model(xb) for (xb,) in loader])
+
+
+def evaluate(
+    model: Layer,
+    loss_fn: Any,
+    X: ArrayLike,
+    Y: ArrayLike,
+    *,
+    batch_size: int = 32,
+    metrics: Iterable[str | Metric] = (),
+) -> dict[str, float]:
+    """The loss (and metrics) of ``model`` on ``(X, Y)``, in eval mode, batched.
+
+    Returns:
+        ``{"loss": ..., "<metric>": ...}``: the loss combined over batches (the
+        sample-weighted mean, or the sum for ``reduction="sum"``) and each metric
+        on all the predictions at once.
+
+    Example:
+        >>> model = Sequential(Linear(1, 1, bias=False, rng=0))
+        >>> model[0].weight.data[...] = 1.0
+        >>> evaluate(model, MSELoss(reduction="mean"), np.ones((4, 1)), np.zeros((4, 1)), metrics=["mse"])
+        {'loss': 1.0, 'mse': 1.0}
+    """
+    _check_model(model, "evaluate", loss_fn)
+    return _evaluate(model, loss_fn, X, Y, batch_size, _metric_functions(metrics))
+
+
+def _evaluate(
+    model: Layer, loss_fn: Any, X: ArrayLike, Y: ArrayLike, batch_size: int, functions: list[tuple[str, Metric]]
+) -> dict[str, float]:
+    loader = DataLoader(X, Y, batch_size=batch_size)
+    if loader.num_samples == 0:
+        raise ValueError("evaluate: X holds no samples")
+    losses, sizes, predictions = [], [], []
+    with _Mode(model, training=False):
+        for xb, yb in loader:
+            pred = model(xb)
+            losses.append(loss_fn(pred, yb))
+            sizes.append(len(xb))
+            if functions:
+                predictions.append(pred)
+    results = {"loss": _combine_losses(loss_fn, losses, sizes)}
+    if functions:
+        pred_all, target = np.concatenate(predictions), loader.arrays[1]
+        results.update((name, float(function(pred_all, target))) for name, function in functions)
+    return results
+
+
+def _load_tqdm() -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+def _format_logs(logs: Logs) -> str:
+    return " - ".join(f"{key}: {value:.4g}" if key == "lr" else f"{key}: {value:.4f}" for key, value in logs.items())
+
+
+def _train_epoch(
+    model: Layer,
+    loss_fn: Any,
+    optimizer: Optimizer,
+    loader: DataLoader,
+    functions: list[tuple[str, Metric]],
+    callbacks: list[Callback],
+    bar: Any,
+) -> Logs:
+    """One pass over the loader; returns the epoch's loss and training metrics."""
+    losses, sizes, predictions, targets = [], [], [], []
+    for batch, (xb, yb) in enumerate(loader):
+        optimizer.zero_grad()
+        pred = model(xb)
+        loss = loss_fn(pred, yb)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        losses.append(loss)
+        sizes.append(len(xb))
+        if functions:
+            predictions.append(pred)
+            targets.append(yb)
+        if bar is not None:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            bar.update(1)
+        for callback in callbacks:
+            callback.on_batch_end(batch, {"loss": loss})
+    logs = {"loss": _combine_losses(loss_fn, losses, sizes)}
+    if functions:
+        pred_all, target_all = np.concatenate(predictions), np.concatenate(targets)
+        logs.update((name, float(function(pred_all, target_all))) for name, function in functions)
+    return logs
+
+
+def fit(
+    model: Layer,
+    loss_fn: Any,
+    optimizer: Optimizer,
+    X: ArrayLike,
+    Y: ArrayLike,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    rng: RngLike = None,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    callbacks: Iterable[Callback] = (),
+    progress: bool = True,
+    metrics: Iterable[str | Metric] = (),
+    scheduler: LRScheduler | None = None,
+) -> History:
+    """Train ``model`` on ``(X, Y)`` for ``epochs`` passes in mini-batches; return the :class:`History`.
+
+    Each batch runs ``optimizer.zero_grad()``, ``loss = loss_fn(model(xb), yb)``,
+    ``model.backward(loss_fn.backward())`` and ``optimizer.step()``. The model is
+    in training mode during the epochs and evaluation mode for the validation
+    pass; each layer's mode is restored when ``fit`` returns.
+
+    Args:
+        model: the network (any minnet Layer).
+        loss_fn: a minnet loss, ``loss_fn(pred, target)`` then ``loss_fn.backward()``.
+        optimizer: the optimizer built on ``model.parameters()``.
+        X, Y: the training inputs and targets, samples along the first axis.
+        epochs: the number of passes over the data.
+        batch_size: samples per batch (default 32); the last batch may be smaller.
+        shuffle: a new sample order each epoch (default True).
+        rng: an int seed or ``numpy.random.Generator`` for the shuffling.
+        validation_data: ``(X_val, Y_val)``, evaluated after each epoch.
+        callbacks: :class:`Callback` objects, e.g. :class:`EarlyStopping`.
+        progress: a progress bar per epoch with tqdm installed, else a one-line
+            summary per epoch, both on standard error; ``False`` prints nothing.
+        metrics: names from ``minnet.metrics.METRICS`` (``"accuracy"``, ``"mse"``,
+            ``"r2"``) or functions ``f(pred, target) -> float``. On the training
+            data they are computed over the predictions of the epoch's batches
+            (made while the weights moved); on validation data after the epoch.
+        scheduler: a learning-rate schedule from :mod:`minnet.optim`, stepped
+            after each epoch; the epoch's rate is logged as ``"lr"``.
+
+    Returns:
+        a :class:`History`: ``history.history["loss"]`` is the mean batch loss of
+        each epoch, and likewise each metric, ``"val_loss"`` and ``"val_<metric>"``.
+
+    Example:
+        >>> X = np.random.default_rng(0).standard_normal((64, 2)); Y = X @ np.array([[1.0], [-2.0]])
+        >>> model = Sequential(Linear(2, 1, rng=0))
+        >>> history = fit(model, MSELoss(), SGD(model.parameters(), lr=0.3), X, Y, epochs=20, rng=0, progress=False)
+        >>> len(history.history["loss"]), history.history["loss"][-1] < 1e-3
+        (20, True)
+    """
+    _check_model(model, "fit", loss_fn)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit: optimizer must be a minnet Optimizer, got {type(optimizer).__name__}")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"fit: callbacks must be minnet.Callback objects, got {type(callback).__name__}")
+        callback.set_context(model, optimizer)
+    functions = _metric_functions(metrics)
+    loader = DataLoader(X, Y, batch_size=batch_size, shuffle=shuffle, rng=rng)
+    if loader.num_samples == 0:
+        raise ValueError("fit: X holds no samples")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+        raise ValueError("fit: validation_data must be a pair (X_val, Y_val)")
+    tqdm = _load_tqdm() if progress else None
+    history, logs = History(), {}
+    with _Mode(model, training=True):
+        for callback in callbacks:
+            callback.on_train_begin({})
+        for epoch in range(epochs):
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch, {})
+            started = time.perf_counter()
+            bar = None
+            if tqdm is not None:
+                bar = tqdm(total=len(loader), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stderr)
+            lr = optimizer.lr
+            try:
+                logs = _train_epoch(model, loss_fn, optimizer, loader, functions, callbacks, bar)
+            except BaseException:
+                if bar is not None:
+                    bar.close()
+                raise
+            if validation_data is not None:
+                X_val, Y_val = validation_data
+                results = _evaluate(model, loss_fn, X_val, Y_val, batch_size, functions)
+                logs.update((f"val_{key}", value) for key, value in results.items())
+            if scheduler is not None:
+                logs["lr"] = lr
+                scheduler.step()
+            history.record(epoch, logs)
+            if bar is not None:
+                bar.set_postfix_str(_format_logs(logs))
+                bar.close()
+            elif progress:
+                seconds = time.perf_counter() - started
+                print(f"Epoch {epoch + 1}/{epochs} - {seconds:.2f}s - {_format_logs(logs)}", file=sys.stderr)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, dict(logs))
+            if any(callback.stop_training for callback in callbacks):
+                break
+        for callback in callbacks:
+            callback.on_train_end(dict(logs))
+    return history

@@ -1,0 +1,42 @@
+"""The training examples run as scripts and reach what their docstrings promise."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(name: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def percent(pattern: str, text: str) -> float:
+    match = re.search(pattern, text)
+    assert match, text
+    return float(match.group(1))
+
+
+def test_digits_mlp_reaches_97_percent():
+    out = run("digits_mlp.py")
+    assert percent(r"test accuracy ([\d.]+)%", out) >= 97.0, out
+
+
+def test_diabetes_regression_prints_both_r2():
+    out = run("diabetes_regression.py")
+    match = re.search(r"minnet MLP (-?[\d.]+)\s+scikit-learn MLPRegressor (-?[\d.]+)", out)
+    assert match, out
+    assert float(match.group(1)) > 0.2, out
+
+
+@pytest.mark.parametrize("name,pattern,least", [("xor.py", r"four exact corners: ([\d.]+)%", 100.0),
+                                                 ("spirals.py", r"test accuracy ([\d.]+)%", 95.0)])  # fmt: skip
+def test_toy_examples(name, pattern, least):
+    assert percent(pattern, run(name)) >= least
