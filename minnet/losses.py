@@ -34,6 +34,7 @@ class Loss(Layer):
     """
 
     reductions: tuple[str, ...] = ("mean", "sum", "none")
+    reduction: str = "mean"  # so a user's loss that skips super().__init__() still works
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in self.reductions:
@@ -67,8 +68,9 @@ class Loss(Layer):
 
     def _as_pred(self, pred: ArrayLike) -> NDArray[np.floating]:
         pred = as_float_array(pred, self)
-        if pred.ndim == 0:
-            raise ValueError(f"{type(self).__name__}: expected a batch of shape (N, ...), got a scalar")
+        if pred.ndim == 0 or pred.shape[0] == 0:
+            got = "a scalar" if pred.ndim == 0 else f"an empty batch of shape {pred.shape}"
+            raise ValueError(f"{type(self).__name__}: expected a batch of shape (N, ...) with N >= 1, got {got}")
         return pred
 
     def _float_target(self, pred: NDArray[np.floating], target: ArrayLike, what: str) -> NDArray[np.floating]:

@@ -239,7 +239,15 @@ class Adam(Optimizer):
         array([0.9])
     """
 
-    hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay")
+    hyperparameters: tuple[str, ...] = (
+        "lr",
+        "betas",
+        "eps",
+        "weight_decay",
+        "amsgrad",
+        "maximize",
+        "decoupled_weight_decay",
+    )
 
     def __init__(
         self,
@@ -412,6 +420,8 @@ class LRScheduler:
     step 0 (``last_epoch = 0``) and keeps the optimizer's learning rate, which
     becomes ``base_lr``. Like PyTorch's schedules, each step computes the new
     rate from the current one, so the rates equal PyTorch's step for step.
+    There is no ``last_epoch`` argument: to resume, build the schedule and load
+    its :meth:`state_dict`.
 
     Attributes:
         optimizer: the optimizer whose ``lr`` is set.

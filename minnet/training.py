@@ -325,7 +325,12 @@ def evaluate(
         {'loss': 1.0, 'mse': 1.0}
     """
     _check_model(model, "evaluate", loss_fn)
-    functions = _metric_functions(metrics)
+    return _evaluate(model, loss_fn, X, Y, batch_size, _metric_functions(metrics))
+
+
+def _evaluate(
+    model: Layer, loss_fn: Any, X: ArrayLike, Y: ArrayLike, batch_size: int, functions: list[tuple[str, Metric]]
+) -> dict[str, float]:
     loader = DataLoader(X, Y, batch_size=batch_size)
     if loader.num_samples == 0:
         raise ValueError("evaluate: X holds no samples")
@@ -354,6 +359,40 @@ def _load_tqdm() -> Any:
 
 def _format_logs(logs: Logs) -> str:
     return " - ".join(f"{key}: {value:.4g}" if key == "lr" else f"{key}: {value:.4f}" for key, value in logs.items())
+
+
+def _train_epoch(
+    model: Layer,
+    loss_fn: Any,
+    optimizer: Optimizer,
+    loader: DataLoader,
+    functions: list[tuple[str, Metric]],
+    callbacks: list[Callback],
+    bar: Any,
+) -> Logs:
+    """One pass over the loader; returns the epoch's loss and training metrics."""
+    losses, sizes, predictions, targets = [], [], [], []
+    for batch, (xb, yb) in enumerate(loader):
+        optimizer.zero_grad()
+        pred = model(xb)
+        loss = loss_fn(pred, yb)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        losses.append(loss)
+        sizes.append(len(xb))
+        if functions:
+            predictions.append(pred)
+            targets.append(yb)
+        if bar is not None:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            bar.update(1)
+        for callback in callbacks:
+            callback.on_batch_end(batch, {"loss": loss})
+    logs = {"loss": _combine_losses(loss_fn, losses, sizes)}
+    if functions:
+        pred_all, target_all = np.concatenate(predictions), np.concatenate(targets)
+        logs.update((name, float(function(pred_all, target_all))) for name, function in functions)
+    return logs
 
 
 def fit(
@@ -440,30 +479,15 @@ def fit(
             if tqdm is not None:
                 bar = tqdm(total=len(loader), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stderr)
             lr = optimizer.lr
-            losses, sizes, predictions, targets = [], [], [], []
-            for batch, (xb, yb) in enumerate(loader):
-                optimizer.zero_grad()
-                pred = model(xb)
-                loss = loss_fn(pred, yb)
-                model.backward(loss_fn.backward())
-                optimizer.step()
-                losses.append(loss)
-                sizes.append(len(xb))
-                if functions:
-                    predictions.append(pred)
-                    targets.append(yb)
+            try:
+                logs = _train_epoch(model, loss_fn, optimizer, loader, functions, callbacks, bar)
+            except BaseException:
                 if bar is not None:
-                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                    bar.update(1)
-                for callback in callbacks:
-                    callback.on_batch_end(batch, {"loss": loss})
-            logs = {"loss": _combine_losses(loss_fn, losses, sizes)}
-            if functions:
-                pred_all, target_all = np.concatenate(predictions), np.concatenate(targets)
-                logs.update((name, float(function(pred_all, target_all))) for name, function in functions)
+                    bar.close()
+                raise
             if validation_data is not None:
                 X_val, Y_val = validation_data
-                results = evaluate(model, loss_fn, X_val, Y_val, batch_size=batch_size, metrics=metrics)
+                results = _evaluate(model, loss_fn, X_val, Y_val, batch_size, functions)
                 logs.update((f"val_{key}", value) for key, value in results.items())
             if scheduler is not None:
                 logs["lr"] = lr

@@ -36,6 +36,7 @@ def test_pages_with_code_have_python_blocks():
         "docs/testing.md",
         "docs/layers.md",
         "docs/custom-network.md",
+        "docs/training.md",
     ]:
         assert FENCE.findall((ROOT / name).read_text(encoding="utf-8")), name
 

@@ -188,3 +188,25 @@ def test_reductions_and_repr(cls):
     assert cls().reduction == "mean"
     assert repr(cls(reduction="sum")).startswith(f"{cls.__name__}(reduction='sum'")
     assert cls.local_derivative
+
+
+@pytest.mark.parametrize("pred", [np.float64(1.0), np.zeros((0, 1))], ids=["scalar", "empty-batch"])
+def test_scalar_or_empty_batch_raises(pred):
+    with pytest.raises(ValueError, match="MSELoss: expected a batch of shape"):
+        MSELoss()(pred, pred)
+
+
+def test_user_loss_without_super_init():
+    from minnet import Loss
+
+    class Half(Loss):
+        def forward(self, pred, target):
+            self.diff = pred - target
+            return float(np.sum(self.diff**2) / 2)
+
+        def backward(self):
+            return self.diff
+
+    loss_fn = Half()
+    assert repr(loss_fn) == "Half(reduction='mean')"
+    assert loss_fn(np.ones((2, 1)), np.zeros((2, 1))) == 1.0

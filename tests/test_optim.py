@@ -41,3 +41,43 @@ def test_bad_arguments():
         SGD([np.ones(2)], lr=0.1)
     with pytest.raises(ValueError, match="nesterov"):
         SGD([Parameter([1.0])], lr=0.1, nesterov=True)
+
+
+def test_new_optimizers_check_their_arguments():
+    from minnet import Adam, AdamW, RMSprop
+
+    p = [Parameter([1.0])]
+    with pytest.raises(ValueError, match="betas"):
+        Adam(p, betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="eps"):
+        AdamW(p, eps=-1.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        Adam(p, weight_decay=-0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        RMSprop(p, alpha=-0.5)
+    with pytest.raises(ValueError, match="momentum"):
+        RMSprop(p, momentum=-0.5)
+    assert repr(RMSprop(p, centered=True)).startswith("RMSprop(lr=0.01, alpha=0.99, eps=1e-08")
+
+
+def test_schedules_check_their_arguments():
+    from minnet.optim import CosineAnnealingLR, StepLR
+
+    opt = SGD([Parameter([1.0])], lr=0.1)
+    with pytest.raises(ValueError, match="step_size"):
+        StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="T_max"):
+        CosineAnnealingLR(opt, T_max=0)
+    with pytest.raises(TypeError, match="Optimizer"):
+        StepLR(object(), step_size=1)
+    assert repr(StepLR(opt, step_size=3)) == "StepLR(step_size=3, gamma=0.1, last_epoch=0)"
+
+
+def test_state_arrays_follow_the_parameter_dtype():
+    from minnet import Adam
+
+    p = Parameter(np.ones(3, dtype=np.float32))
+    opt = Adam([p], lr=0.1)
+    p.grad[...] = 1.0
+    opt.step()
+    assert p.data.dtype == np.float32 and opt.state[0]["exp_avg_sq"].dtype == np.float32

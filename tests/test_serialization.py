@@ -324,3 +324,26 @@ def test_npz_is_a_plain_zip_of_npy(tmp_path):
         assert sorted(archive.namelist()) == ["0.bias.npy", "0.weight.npy", "2.bias.npy", "2.weight.npy"]
     with np.load(path, allow_pickle=False) as npz:
         assert np.array_equal(npz["0.weight"], make_model()[0].weight.data)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_batchnorm_buffers_round_trip_bitwise(tmp_path, fmt):
+    """Running statistics (buffers) are saved with the weights: eval outputs match bit for bit."""
+    rng = np.random.default_rng(0)
+
+    def build(seed):
+        return Sequential(Linear(3, 4, rng=seed), minnet.BatchNorm1d(4), minnet.ReLU(), Linear(4, 2, rng=seed + 1))
+
+    model = build(0)
+    for _ in range(3):
+        model(rng.standard_normal((16, 3)))  # train mode: the running statistics move
+    minnet.save(model, tmp_path / f"bn.{fmt}")
+    assert "1.running_mean" in read_state(tmp_path / f"bn.{fmt}")
+    other = minnet.load(build(5), tmp_path / f"bn.{fmt}")
+    x = rng.standard_normal((5, 3))
+    assert np.array_equal(other.eval()(x), model.eval()(x))
+    assert int(other[1].num_batches_tracked) == 3
+
+
+def test_load_error_is_a_value_error():
+    assert issubclass(LoadError, ValueError) and minnet.LoadError is LoadError
