@@ -284,7 +284,7 @@ def gradcheck(
         >>> bool(gradcheck(Linear(3, 2, rng=0), np.ones((4, 3))))
         True
     """
-    x = np.array(x, dtype=np.float64, copy=True)  # a private copy: perturbed in place below
+    point: NDArray[np.float64] = np.array(x, dtype=np.float64, copy=True)  # a private copy, perturbed in place
     params = list(layer.named_parameters())
     for name, param in params:
         _require_float64(f"parameter {name!r}", param.data)
@@ -292,22 +292,20 @@ def gradcheck(
     if (is_loss or loss_fn is not None) and target is None:
         raise ValueError("gradcheck: a loss needs a target")
     if is_loss:
-        value = layer(x, target)
+        value = layer(point, target)
     elif loss_fn is not None:
-        value = loss_fn(layer(x), target)
+        value = loss_fn(layer(point), target)
     else:
-        value = layer(x)
-    upstream = None
+        value = layer(point)
+    upstream: NDArray[np.float64] | None = None
     if isinstance(value, np.ndarray):  # a layer's output, or a loss with reduction="none"
         output_shape = value.shape
-        upstream = (
-            make_rng(rng).standard_normal(output_shape)
-            if grad_output is None
-            else np.array(grad_output, dtype=np.float64)
-        )
+        upstream = np.asarray(make_rng(rng).standard_normal(output_shape), dtype=np.float64)
+        if grad_output is not None:
+            upstream = np.array(grad_output, dtype=np.float64)
         if upstream.shape != output_shape:
             raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output_shape}")
-    f = scalar_objective(layer, x, target, loss_fn=loss_fn, upstream=upstream)
+    f = scalar_objective(layer, point, target, loss_fn=loss_fn, upstream=upstream)
     scale = objective_scale(value, upstream)
 
     if not check_input and not params:
@@ -322,9 +320,9 @@ def gradcheck(
 
         result = GradcheckResult(tolerance=tolerance)
         if check_input:
-            result.checks.append(_compare("input", grad_input, _numeric_gradient(f, x, step), tolerance, scale))
+            result.checks.append(_compare("input", grad_input, _numeric_gradient(f, point, step), tolerance, scale))
         for (name, param), analytic in zip(params, analytic_params, strict=True):
-            result.checks.append(_compare(name, analytic, _numeric_gradient(f, param.data, step), tolerance, scale))
+            result.checks.append(_compare(name, analytic, _numeric_gradient(f, param.data, step), tolerance, scale))  # type: ignore[arg-type]
         f()  # leave the caches of the unperturbed input behind
     finally:
         for (_, param), grad in zip(params, saved_grads, strict=True):

@@ -20,7 +20,7 @@ from ..layers import Linear
 from ..losses import MSELoss
 from ..parameter import Parameter
 
-Array = NDArray[np.float64]
+Array = NDArray[np.floating]
 
 
 class BiasNotSummedLinear(Linear):

@@ -17,7 +17,7 @@ class _CheckCase:
     modes: ClassVar[tuple[str, ...]] = ("train", "eval")
     tolerance: ClassVar[float] = 1e-6
 
-    def _factory(self, attribute: str) -> Callable[[], Any]:
+    def _factory(self, attribute: str) -> Callable[..., Any]:
         factory = inspect.getattr_static(self, attribute, None)
         if factory is None:
             raise TypeError(f"{type(self).__name__} must set {attribute} (a class or a function building one)")

@@ -224,7 +224,8 @@ def _check_one_setting(
     fresh = _build_float64(make)
     fresh.train(mode == "train")
     try:
-        fresh.backward() if is_loss and upstream is None else fresh.backward(np.zeros(np.shape(value)))
+        start = () if is_loss and upstream is None else (np.zeros(np.shape(value)),)
+        fresh.backward(*start)
         add("backward_before_forward", False, "backward before any forward returned instead of raising")
     except Exception:
         add("backward_before_forward", True)

@@ -61,6 +61,8 @@ def layer_inputs(
     shaped by ``shapes`` or by :func:`input_shapes` (``feature_shape`` and
     ``shape_options`` passed on)."""
     shape_strategy = shapes if shapes is not None else input_shapes(feature_shape, **shape_options)
-    width = 32 if np.dtype(dtype) == np.float32 else 64
-    elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
+    if np.dtype(dtype) == np.float32:
+        elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=32)
+    else:
+        elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=64)
     return hnp.arrays(dtype=dtype, shape=shape_strategy, elements=elements)
