@@ -47,24 +47,39 @@ __all__ = [
 # -- walking a model ----------------------------------------------------------------------------
 
 
-def named_layers(model: Layer, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Layer, int]]:
+def named_layers(
+    model: Layer, prefix: str = "", depth: int = 0, _ancestors: frozenset[int] = frozenset()
+) -> Iterator[tuple[str, Layer, int]]:
     """Yield ``(dotted_path, layer, depth)`` for ``model``'s descendants in
-    pre-order (a Sequential's layers in forward order), the model itself not included."""
+    pre-order (a Sequential's layers in forward order), the model itself not
+    included; a reference from a layer back to one that contains it is skipped."""
+    ancestors = _ancestors | {id(model)}
     for name, child in model.named_children():
+        if id(child) in ancestors:
+            continue
         path = f"{prefix}{name}"
         yield path, child, depth
-        yield from named_layers(child, f"{path}.", depth + 1)
+        yield from named_layers(child, f"{path}.", depth + 1, ancestors)
 
 
 def named_leaves(model: Layer) -> list[tuple[str, Layer]]:
     """The layers without children, in pre-order; ``[("", model)]`` for a model that is one layer."""
-    if next(model.children(), None) is None:
-        return [("", model)]
-    leaves, seen = [], set()
-    for path, layer, _ in named_layers(model):
-        if next(layer.children(), None) is None and id(layer) not in seen:  # a shared layer once, at its first place
-            seen.add(id(layer))
-            leaves.append((path, layer))
+    leaves: list[tuple[str, Layer]] = []
+    seen: set[int] = set()
+
+    def visit(path: str, layer: Layer, ancestors: frozenset[int]) -> None:
+        ancestors = ancestors | {id(layer)}
+        # a reference back to a containing layer does not make a layer a container
+        children = [(name, child) for name, child in layer.named_children() if id(child) not in ancestors]
+        if not children:
+            if id(layer) not in seen:  # a shared layer once, at its first place
+                seen.add(id(layer))
+                leaves.append((path, layer))
+            return
+        for name, child in children:
+            visit(f"{path}.{name}" if path else name, child, ancestors)
+
+    visit("", model, frozenset())
     return leaves
 
 

@@ -15,6 +15,16 @@ from .parameter import Parameter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_HOOK_ATTRIBUTES = frozenset({"_forward_hooks", "_backward_hooks"})
+
+
+def _members(value: object) -> Iterator[tuple[str, Any]]:
+    """``(key, item)`` for the items of a list, tuple or dict attribute; nothing for anything else."""
+    if isinstance(value, (list, tuple)):
+        yield from ((str(i), item) for i, item in enumerate(value))
+    elif isinstance(value, dict):
+        yield from ((str(key), item) for key, item in value.items())
+
 
 class HookHandle:
     """Returned by :meth:`Layer.register_forward_hook` and
@@ -112,7 +122,7 @@ class Layer:
       ``grad_output``.
 
     Nothing else is needed: every :class:`Parameter` and every child layer
-    stored as an attribute (or in a list or tuple attribute) is found by
+    stored as an attribute (or in a list, tuple or dict attribute) is found by
     :meth:`parameters`. Calling ``backward`` before ``forward`` raises
     :class:`~minnet.errors.BackwardBeforeForwardError` for every subclass,
     without the subclass writing the check.
@@ -156,38 +166,55 @@ class Layer:
 
     def named_children(self) -> Iterator[tuple[str, Layer]]:
         """Yield ``(name, layer)`` for each direct child: attributes that are
-        layers, and layers inside list or tuple attributes (named ``attr.i``)."""
+        layers, and layers inside list or tuple attributes (named ``attr.i``)
+        or dict attributes (named ``attr.key``)."""
         for name, value in vars(self).items():
             if isinstance(value, Layer):
                 yield name, value
-            elif isinstance(value, (list, tuple)):
-                for i, item in enumerate(value):
+            elif name not in _HOOK_ATTRIBUTES:
+                for key, item in _members(value):
                     if isinstance(item, Layer):
-                        yield f"{name}.{i}", item
+                        yield f"{name}.{key}", item
 
     def children(self) -> Iterator[Layer]:
         for _, child in self.named_children():
             yield child
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Yield ``(dotted_name, parameter)`` for this layer's own parameters,
-        then its children's, each parameter once even if it is shared."""
+    def _named_layers(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+        """Yield ``(prefix, layer)`` for this layer and every descendant in
+        pre-order, each layer once (at its first place): a shared layer or a
+        reference back to a parent is not walked again."""
         seen: set[int] = set()
-        for name, param in self._named_parameters_with_duplicates(prefix):
-            if id(param) not in seen:
-                seen.add(id(param))
-                yield name, param
+        pending: list[tuple[str, Layer]] = [(prefix, self)]
+        while pending:
+            path, layer = pending.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            yield path, layer
+            pending.extend(reversed([(f"{path}{name}.", child) for name, child in layer.named_children()]))
 
-    def _named_parameters_with_duplicates(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+    def _own_named_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
-            elif isinstance(value, (list, tuple)):
-                for i, item in enumerate(value):
+            elif name not in _HOOK_ATTRIBUTES:
+                for key, item in _members(value):
                     if isinstance(item, Parameter):
-                        yield f"{prefix}{name}.{i}", item
-        for child_name, child in self.named_children():
-            yield from child._named_parameters_with_duplicates(f"{prefix}{child_name}.")
+                        yield f"{prefix}{name}.{key}", item
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(dotted_name, parameter)`` for this layer's own parameters,
+        then its children's, each parameter once even if it is shared.
+
+        Parameters are found in attributes, and inside list, tuple (named
+        ``attr.i``) and dict attributes (named ``attr.key``)."""
+        seen: set[int] = set()
+        for path, layer in self._named_layers(prefix):
+            for name, param in layer._own_named_parameters(path):
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    yield name, param
 
     def parameters(self) -> Iterator[Parameter]:
         """Yield every parameter of this layer and of its children, once each."""
@@ -196,11 +223,10 @@ class Layer:
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, NDArray[Any]]]:
         """Yield ``(dotted_name, array)`` for the arrays named in ``buffer_names``,
-        this layer's then its children's."""
-        for name in self.buffer_names:
-            yield prefix + name, getattr(self, name)
-        for child_name, child in self.named_children():
-            yield from child.named_buffers(f"{prefix}{child_name}.")
+        this layer's then its children's (a shared layer's once, at its first place)."""
+        for path, layer in self._named_layers(prefix):
+            for name in layer.buffer_names:
+                yield path + name, getattr(layer, name)
 
     # -- saving and loading -----------------------------------------------------------------
 
@@ -316,9 +342,15 @@ class Layer:
 
     def train(self, mode: bool = True) -> Layer:
         """Put this layer and its children in training mode (``mode=False``: eval)."""
-        self.training = mode
-        for child in self.children():
-            child.train(mode)
+        if self.__dict__.get("_setting_mode", False):  # reached again through a reference back up the tree
+            return self
+        self.__dict__["_setting_mode"] = True
+        try:
+            self.training = mode
+            for child in self.children():
+                child.train(mode)
+        finally:
+            del self.__dict__["_setting_mode"]
         return self
 
     def eval(self) -> Layer:
@@ -332,12 +364,19 @@ class Layer:
         return ""
 
     def __repr__(self) -> str:
+        return self._repr(frozenset())
+
+    def _repr(self, ancestors: frozenset[int]) -> str:
         children = list(self.named_children())
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
+        ancestors = ancestors | {id(self)}
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
         for name, child in children:
-            child_text = repr(child).replace("\n", "\n  ")
+            if id(child) in ancestors:  # a reference back up the tree: name it, do not print it again
+                child_text = f"<{type(child).__name__}: a layer containing this one>"
+            else:
+                child_text = child._repr(ancestors).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_text}")
         lines.append(")")
         return "\n".join(lines)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minnet import BackwardBeforeForwardError, Layer, Linear, Parameter, Sequential, Sigmoid, gradcheck
+from minnet import BackwardBeforeForwardError, BatchNorm1d, Layer, Linear, Parameter, Sequential, Sigmoid, gradcheck
 
 
 class Scale(Layer):
@@ -97,3 +97,134 @@ def test_buffers_are_found_by_name_in_children():
 
     model = Sequential(Linear(2, 2, rng=0), Running())
     assert [(name, array.shape) for name, array in model.named_buffers()] == [("1.running_mean", (2,))]
+
+
+class DictHolder(Layer):
+    """Parameters and layers kept in dicts, as with PyTorch's ParameterDict and ModuleDict."""
+
+    def __init__(self):
+        self.gains = {"first": Parameter(np.ones(2)), "second": Parameter(np.full(2, 2.0))}
+        self.blocks = {"encode": Linear(2, 3, rng=0), "norm": BatchNorm1d(3)}
+        self.x = None
+
+    def forward(self, x):
+        self.x = x
+        return self.blocks["norm"](self.blocks["encode"](x * self.gains["first"].data * self.gains["second"].data))
+
+    def backward(self, grad_output):
+        grad = self.blocks["encode"].backward(self.blocks["norm"].backward(grad_output))
+        first, second = self.gains["first"], self.gains["second"]
+        first.grad += (grad * self.x * second.data).sum(axis=0)
+        second.grad += (grad * self.x * first.data).sum(axis=0)
+        return grad * first.data * second.data
+
+
+def test_parameters_and_layers_in_dict_attributes_are_found_as_attr_key():
+    layer = DictHolder()
+    names = [name for name, _ in layer.named_parameters()]
+    assert names == [
+        "gains.first",
+        "gains.second",
+        "blocks.encode.weight",
+        "blocks.encode.bias",
+        "blocks.norm.weight",
+        "blocks.norm.bias",
+    ]
+    assert [name for name, _ in layer.named_children()] == ["blocks.encode", "blocks.norm"]
+    assert [name for name, _ in layer.named_buffers()] == [
+        "blocks.norm.running_mean",
+        "blocks.norm.running_var",
+        "blocks.norm.num_batches_tracked",
+    ]
+    assert "(blocks.encode): Linear(in_features=2, out_features=3, bias=True)" in repr(layer)
+    assert not layer.eval().blocks["norm"].training
+    x = np.random.default_rng(0).standard_normal((4, 2))
+    assert gradcheck(layer.train(), x)
+    layer.zero_grad()
+    assert all(not p.grad.any() for p in layer.parameters())
+
+
+def test_state_dict_round_trips_through_dict_attributes():
+    source, target = DictHolder(), DictHolder()
+    for p in source.parameters():
+        p.data += np.arange(p.data.size).reshape(p.data.shape)
+    source(np.random.default_rng(1).standard_normal((5, 2)))  # moves the running statistics
+    state = source.state_dict()
+    assert {"gains.first", "blocks.encode.weight", "blocks.norm.running_mean"} <= set(state)
+    target.load_state_dict(state)
+    for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items(), strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+class Child(Layer):
+    """A layer that keeps a reference to the layer that contains it."""
+
+    def __init__(self, parent):
+        self.parent = parent
+        self.weight = Parameter(np.ones(2))
+
+
+class Parent(Layer):
+    def __init__(self):
+        self.bias = Parameter(np.zeros(2))
+        self.child = Child(self)
+        self.norm = BatchNorm1d(2)
+
+
+def test_a_reference_back_to_the_parent_is_walked_once():
+    model = Parent()
+    assert [name for name, _ in model.named_parameters()] == ["bias", "child.weight", "norm.weight", "norm.bias"]
+    assert [name for name, _ in model.named_buffers()] == [
+        "norm.running_mean",
+        "norm.running_var",
+        "norm.num_batches_tracked",
+    ]
+    assert list(model.state_dict()) == [
+        "bias",
+        "child.weight",
+        "norm.weight",
+        "norm.bias",
+        "norm.running_mean",
+        "norm.running_var",
+        "norm.num_batches_tracked",
+    ]
+    model.load_state_dict(model.state_dict())
+    model.zero_grad()
+    assert not model.eval().training and not model.child.training and not model.norm.training
+    assert model.train().child.training
+    assert "(parent): <Parent: a layer containing this one>" in repr(model)
+    from_child = [name for name, _ in model.child.named_parameters()]
+    assert from_child == ["weight", "parent.bias", "parent.norm.weight", "parent.norm.bias"]
+
+
+def test_hook_objects_are_not_children():
+    class Recorder(Layer):
+        def __init__(self):
+            self.calls = 0
+
+        def __call__(self, layer, inputs, output):
+            self.calls += 1
+
+    model, recorder = Linear(2, 1, rng=0), Recorder()
+    model.register_forward_hook(recorder)
+    model(np.ones((1, 2)))
+    assert recorder.calls == 1
+    assert list(model.named_children()) == []
+    assert repr(model) == "Linear(in_features=2, out_features=1, bias=True)"
+
+
+def test_diagnostics_walk_a_model_with_a_reference_back_to_its_container():
+    from minnet import MSELoss, explain
+    from minnet.testing import check_layer
+
+    def make():
+        model = Sequential(Linear(3, 2, rng=0), Sigmoid())
+        model[1].owner = model  # a layer that knows its container
+        return model
+
+    x, y = np.random.default_rng(0).standard_normal((4, 3)), np.zeros((4, 2))
+    trace = explain(make(), MSELoss(), x, y)
+    plain = explain(Sequential(Linear(3, 2, rng=0), Sigmoid()), MSELoss(), x, y)
+    assert [row.layer.split("(")[0] for row in trace.rows] == [row.layer.split("(")[0] for row in plain.rows]
+    assert "Linear" in make().summary((4, 3))
+    assert check_layer(make, (2, 3))

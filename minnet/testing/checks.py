@@ -112,9 +112,12 @@ def _build_float64(make: Callable[[], Layer]) -> Layer:
         if param.data.dtype != np.float64:
             param.data = param.data.astype(np.float64)
             param.grad = np.zeros_like(param.data)
-    pending = [layer]
+    pending, seen = [layer], set()
     while pending:
         current = pending.pop()
+        if id(current) in seen:  # a shared layer, or a reference back to a parent
+            continue
+        seen.add(id(current))
         pending.extend(current.children())
         for name in current.buffer_names:
             value = getattr(current, name)
