@@ -75,3 +75,19 @@ def test_mkdocs_build_strict(tmp_path):
     api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
     assert "register_forward_hook" in api and "∂y/∂x" in api
     assert ":class:" not in api and ":meth:" not in api  # Sphinx roles rendered as code
+
+
+def test_the_first_tutorial_checks_every_local_derivative_of_the_derivation_by_hand():
+    """A newcomer sees each of the five steps with its numbers: every row of the trace is
+    read in a python block whose shown output is checked above."""
+    page = ROOT / "docs" / "tutorials" / "derivation-to-code.md"
+    code = "\n".join(code for code, shown in blocks_with_shown_output(page) if shown)
+    for row in range(5):
+        assert f"steps[{row}]" in code, f"the tutorial never shows step {row + 1}'s numbers"
+
+
+def test_the_home_page_trace_tells_the_two_weight_matrices_apart():
+    page = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    shown = next(out for _, out in blocks_with_shown_output(ROOT / "docs" / "index.md") if out)
+    assert "∂L/∂W1 = Xᵀ ∂L/∂H" in shown and "∂L/∂W2 = Zᵀ ∂L/∂O" in shown
+    assert "| call | what it shows |" in page  # the tools table has a header a reader can read
