@@ -572,7 +572,7 @@ def explain(
             TraceRow(
                 len(rows) + 1,
                 path or "0",
-                repr(layer),
+                _short_repr(layer),  # a leaf: its repr, without a reference back to a container
                 text,
                 formula,
                 np.array(grad_output, copy=True),

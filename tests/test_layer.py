@@ -225,6 +225,6 @@ def test_diagnostics_walk_a_model_with_a_reference_back_to_its_container():
     x, y = np.random.default_rng(0).standard_normal((4, 3)), np.zeros((4, 2))
     trace = explain(make(), MSELoss(), x, y)
     plain = explain(Sequential(Linear(3, 2, rng=0), Sigmoid()), MSELoss(), x, y)
-    assert [row.layer.split("(")[0] for row in trace.rows] == [row.layer.split("(")[0] for row in plain.rows]
+    assert [row.layer for row in trace.rows] == [row.layer for row in plain.rows]
     assert "Linear" in make().summary((4, 3))
     assert check_layer(make, (2, 3))
