@@ -59,3 +59,23 @@ def test_custom_layer_guide_proves_a_layer_with_layer_test_case_in_under_15_line
         exec(compile(block, "custom-layer.md", "exec"), namespace)
     cases = [v for k, v in namespace.items() if k.startswith("Test") and isinstance(v, type)]
     assert cases and all(issubclass(case, _CheckCase) for case in cases)
+
+
+def test_readme_lists_every_docs_page_and_its_example_is_ten_lines():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        name = str(page.relative_to(ROOT))
+        assert name == "docs/index.md" or f"]({name})" in readme, f"README's docs list misses {name}"
+    example = readme.split("## Ten lines")[1].split("```python\n")[1].split("```")[0]
+    code = [line for line in example.splitlines() if line.strip() and not line.startswith("import ")]
+    assert len(code) <= 10, code
+
+
+def test_install_page_lists_every_extra():
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    section = pyproject.split("[project.optional-dependencies]")[1].split("\n[")[0]
+    extras = re.findall(r"^([\w-]+) = \[", section, re.M)
+    assert "plot" in extras and "test" in extras
+    install = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    for extra in extras:
+        assert extra == "dev" or f"| `{extra}` |" in install, f"docs/install.md does not list the {extra} extra"
