@@ -78,3 +78,18 @@ def test_example_script_runs():
     w2, w1, without_x = (float(line.split(":")[-1]) for line in differences)
     assert w2 < 1e-10 and w1 < 1e-10 and without_x > 1e-3
     assert "∂L/∂W1 by backprop" in done.stdout and "Why X_ik belongs" in done.stdout
+
+
+def test_demo_refuses_a_negative_number_of_steps(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--steps", "-3"])
+    assert "expected a number of steps >= 0, got -3" in capsys.readouterr().err
+
+
+def test_demo_plot_without_matplotlib_fails_before_running(tmp_path):
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; from minnet.cli import main; main(['demo', '--plot', 'l.png'])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""  # refused before the demo prints anything
+    assert 'pip install "minnet[plot]"' in result.stderr
