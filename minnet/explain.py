@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -637,6 +638,14 @@ def explain(
 # -- Jacobians ------------------------------------------------------------------------------------
 
 
+def _order_of(difference: float) -> str:
+    """``"< 1e-12"`` for 3.1e-13: the power of ten above a finite-difference error, whose
+    own digits are rounding noise that differs between machines (exact value: ``max_abs_diff``)."""
+    if difference == 0.0:
+        return "0"
+    return f"< 1e{math.floor(math.log10(difference)) + 1:+03d}"
+
+
 @dataclass
 class JacobianPair:
     """The Jacobian of the output with respect to one tensor, of shape
@@ -674,7 +683,7 @@ class JacobianResult:
             width = max(max(len(line) for line in left), len("backward, one unit vector per row"))
             lines = [
                 f"∂y/∂{pair.name}: output {self.output_shape} × {pair.name} {pair.shape} "
-                f"-> J of shape {pair.analytic.shape}; largest difference {pair.max_abs_diff:.2e}",
+                f"-> J of shape {pair.analytic.shape}; largest difference {_order_of(pair.max_abs_diff)}",
                 f"  {'backward, one unit vector per row'.ljust(width)}   finite differences",
             ]
             lines += [f"  {a.ljust(width)}   {b}" for a, b in zip(left, right, strict=True)]

@@ -1,5 +1,7 @@
 """Seeing backprop: summary, the trace of the chain rule, Jacobians, health, caches."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -327,3 +329,11 @@ def test_diagnostics_leave_buffers_generators_and_modes_as_they_were():
     np.testing.assert_allclose(result[-1].params[0].grad, model[0].weight.grad, rtol=1e-12)
     moved = [not np.array_equal(value, before[name]) for name, value in model.named_buffers()]
     assert any(moved)  # a real training step does move the running statistics
+
+
+def test_jacobian_text_gives_the_finite_difference_error_as_a_power_of_ten():
+    """Its digits are rounding noise that differs between machines: the printed text (shown in the
+    first tutorial and checked there) must not depend on them."""
+    result = jacobian(Sigmoid(), np.array([[-2.0, -0.5, 0.5, 2.0]]))
+    bound = float(re.search(r"largest difference < (1e[+-]\d+)", str(result)).group(1))
+    assert bound / 10 <= result.input.max_abs_diff < bound
