@@ -92,12 +92,16 @@ def kept_state(model: Layer, mode: bool | None = None) -> Iterator[None]:
     the pass in eval mode, ``True`` in training mode, ``None`` as the model is."""
     layers = [model, *(layer for _, layer, _ in named_layers(model))]
     buffers = [(layer, name, copy.deepcopy(getattr(layer, name))) for layer in layers for name in layer.buffer_names]
-    generators = [
-        (value, copy.deepcopy(value.bit_generator.state))
+    found = {
+        id(item): item
         for layer in layers
         for value in vars(layer).values()
-        if isinstance(value, np.random.Generator)
-    ]
+        for item in (
+            value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+        )
+        if isinstance(item, np.random.Generator)
+    }  # a generator held directly or in a list, tuple or dict attribute, each once
+    generators = [(value, copy.deepcopy(value.bit_generator.state)) for value in found.values()]
     modes = [(layer, layer.training) for layer in layers]
     try:
         if mode is not None:

@@ -337,3 +337,29 @@ def test_jacobian_text_gives_the_finite_difference_error_as_a_power_of_ten():
     result = jacobian(Sigmoid(), np.array([[-2.0, -0.5, 0.5, 2.0]]))
     bound = float(re.search(r"largest difference < (1e[+-]\d+)", str(result)).group(1))
     assert bound / 10 <= result.input.max_abs_diff < bound
+
+
+def test_diagnostics_restore_generators_held_in_a_dict_or_list():
+    class NoisyScale(Layer):
+        """Multiplies by fresh noise each forward, from generators kept in containers."""
+
+        local_derivative = "∂y/∂x = noise"
+
+        def __init__(self):
+            self.rngs = {"noise": np.random.default_rng(0)}
+            self.spare = [np.random.default_rng(1)]
+            self.noise = None
+
+        def forward(self, x):
+            self.noise = 1 + self.rngs["noise"].standard_normal(x.shape) + 0 * self.spare[0].random()
+            return x * self.noise
+
+        def backward(self, grad_output):
+            return grad_output * self.noise
+
+    model = Sequential(Linear(3, 2, rng=0), NoisyScale())
+    states = [model[1].rngs["noise"].bit_generator.state, model[1].spare[0].bit_generator.state]
+    X = np.ones((4, 3))
+    explain(model, MSELoss(), X, np.zeros((4, 2)))
+    health(model, X, np.zeros((4, 2)))
+    assert [model[1].rngs["noise"].bit_generator.state, model[1].spare[0].bit_generator.state] == states
