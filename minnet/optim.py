@@ -62,8 +62,9 @@ class Optimizer:
     for each parameter.
 
     Args:
-        params: the parameters to update, e.g. ``model.parameters()``.
-        lr: the learning rate.
+        params: the parameters to update, e.g. ``model.parameters()``; each
+            at most once (a repeated Parameter is a ValueError).
+        lr: the learning rate, a finite number >= 0.
 
     Attributes:
         params: the list of parameters.
@@ -80,11 +81,18 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty list of parameters")
+        first_index: dict[int, int] = {}
         for i, p in enumerate(self.params):
             if not isinstance(p, Parameter):
                 raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, expected a Parameter")
-        if lr < 0:
-            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {lr}")
+            j = first_index.setdefault(id(p), i)
+            if j != i:  # stepping it twice per step() would double its update
+                raise ValueError(
+                    f"{type(self).__name__}: params[{i}] is the same Parameter as params[{j}]; "
+                    "expected each parameter once"
+                )
+        if not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"{type(self).__name__}: lr must be a finite number >= 0, got {lr}")
         self.lr = float(lr)
         self.step_count = 0
         self.state: list[dict[str, NDArray[np.floating]]] = [{} for _ in self.params]
@@ -97,7 +105,7 @@ class Optimizer:
 
     def _check_non_negative(self, **values: float) -> None:
         for name, value in values.items():
-            if value < 0:
+            if not value >= 0:  # NaN fails too
                 raise ValueError(f"{type(self).__name__}: {name} must be >= 0, got {value}")
 
     def zero_grad(self) -> None:
@@ -185,8 +193,7 @@ class SGD(Optimizer):
         maximize: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: momentum and weight_decay must be >= 0, got {momentum} and {weight_decay}")
+        self._check_non_negative(momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum = float(momentum)

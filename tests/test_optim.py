@@ -81,3 +81,37 @@ def test_state_arrays_follow_the_parameter_dtype():
     p.grad[...] = 1.0
     opt.step()
     assert p.data.dtype == np.float32 and opt.state[0]["exp_avg_sq"].dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_a_parameter_given_twice_is_refused(name):
+    """Stepping a repeated parameter would apply its update twice per step()."""
+    import minnet
+
+    cls = getattr(minnet, name)
+    p, q = Parameter([1.0]), Parameter([2.0])
+    with pytest.raises(ValueError, match=r"params\[2\] is the same Parameter as params\[0\]"):
+        cls([p, q, p], lr=0.1)
+    layer = Linear(2, 2, rng=0)
+    with pytest.raises(ValueError, match=f"{name}: params"):
+        cls(list(layer.parameters()) * 2, lr=0.1)
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_lr_is_refused(lr):
+    from minnet import Adam, RMSprop
+
+    for cls in (SGD, Adam, RMSprop):
+        with pytest.raises(ValueError, match="lr must be a finite number"):
+            cls([Parameter([1.0])], lr=lr)
+
+
+def test_a_nan_hyperparameter_is_refused():
+    from minnet import Adam, RMSprop
+
+    with pytest.raises(ValueError, match="momentum"):
+        SGD([Parameter([1.0])], lr=0.1, momentum=float("nan"))
+    with pytest.raises(ValueError, match="weight_decay"):
+        Adam([Parameter([1.0])], weight_decay=float("nan"))
+    with pytest.raises(ValueError, match="eps"):
+        RMSprop([Parameter([1.0])], eps=float("nan"))
