@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._state import check_state_dict
+from .layer import Layer
 from .parameter import Parameter
 
 __all__ = [
@@ -78,6 +79,8 @@ class Optimizer:
     hyperparameters: tuple[str, ...] = ("lr",)
 
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
+        if isinstance(params, Layer):
+            raise TypeError(f"{type(self).__name__}: got the model itself; pass its parameters: model.parameters()")
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty list of parameters")

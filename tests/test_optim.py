@@ -115,3 +115,13 @@ def test_a_nan_hyperparameter_is_refused():
         Adam([Parameter([1.0])], weight_decay=float("nan"))
     with pytest.raises(ValueError, match="eps"):
         RMSprop([Parameter([1.0])], eps=float("nan"))
+
+
+@pytest.mark.parametrize("model", [Linear(2, 2, rng=0), None], ids=["Linear", "Sequential"])
+def test_the_model_instead_of_its_parameters_is_a_clear_error(model):
+    from minnet import Adam, Sequential
+
+    model = model or Sequential(Linear(2, 2, rng=0))
+    for cls in (SGD, Adam):
+        with pytest.raises(TypeError, match=rf"{cls.__name__}: got the model itself; pass .*model.parameters\(\)"):
+            cls(model, lr=0.1)
