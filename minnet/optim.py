@@ -502,8 +502,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}")
+        if step_size < 1 or step_size != int(step_size):  # 2.5 is not silently truncated to 2
+            raise ValueError(f"StepLR: step_size must be a whole number >= 1, got {step_size}")
         self.step_size = int(step_size)
         self.gamma = float(gamma)
 
@@ -564,8 +564,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
+        if T_max < 1 or T_max != int(T_max):
+            raise ValueError(f"CosineAnnealingLR: T_max must be a whole number >= 1, got {T_max}")
         self.T_max = int(T_max)
         self.eta_min = float(eta_min)
 

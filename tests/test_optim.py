@@ -125,3 +125,14 @@ def test_the_model_instead_of_its_parameters_is_a_clear_error(model):
     for cls in (SGD, Adam):
         with pytest.raises(TypeError, match=rf"{cls.__name__}: got the model itself; pass .*model.parameters\(\)"):
             cls(model, lr=0.1)
+
+
+def test_schedules_refuse_a_fractional_period_instead_of_truncating_it():
+    from minnet.optim import CosineAnnealingLR, StepLR
+
+    opt = SGD([Parameter([1.0])], lr=0.1)
+    with pytest.raises(ValueError, match="StepLR: step_size must be a whole number >= 1, got 2.5"):
+        StepLR(opt, step_size=2.5)
+    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be a whole number >= 1, got 1.5"):
+        CosineAnnealingLR(opt, T_max=1.5)
+    assert StepLR(opt, step_size=3.0).step_size == 3 and CosineAnnealingLR(opt, T_max=np.int64(4)).T_max == 4
