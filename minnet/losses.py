@@ -288,6 +288,8 @@ class BCELoss(Loss):
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
         p, target = self._same_shape(pred, target)
+        if np.any(np.isnan(p)):  # as PyTorch, which refuses NaN here too
+            raise ValueError(f"BCELoss: expected probabilities in [0, 1], got NaN in {np.isnan(p).sum()} of {p.size}")
         if np.any((p < 0) | (p > 1)):
             raise ValueError(f"BCELoss: expected probabilities in [0, 1], got values from {p.min()} to {p.max()}")
         self.p, self.target = p, target

@@ -120,6 +120,11 @@ def test_bce_clamps_each_log_at_minus_100():
         loss_fn(np.array([[-0.5, 2.0]]), np.array([[0.0, 1.0]]))
 
 
+def test_bce_refuses_nan_probabilities_as_pytorch_does():
+    with pytest.raises(ValueError, match=r"BCELoss: expected probabilities in \[0, 1\], got NaN in 1 of 2"):
+        BCELoss()(np.array([[np.nan, 0.5]]), np.array([[1.0, 0.0]]))
+
+
 def test_bce_with_logits_is_stable_and_matches_bce_of_sigmoid():
     z = np.array([[-1e4, -3.0, 0.0, 2.0, 1e4]])
     t = np.array([[0.0, 1.0, 0.5, 0.0, 1.0]])
