@@ -15,6 +15,14 @@ from .layer import Layer, as_float_array, check_grad_output
 # raises TypeError).
 
 
+def _along_axis(x: ArrayLike, layer: Softmax | LogSoftmax) -> NDArray[np.floating]:
+    """``x`` as a float array, or a ValueError naming the layer when ``layer.axis`` is not one of its axes."""
+    x = as_float_array(x, layer)
+    if not -x.ndim <= layer.axis < x.ndim:
+        raise ValueError(f"{type(layer).__name__}: axis={layer.axis} is out of range for an input of shape {x.shape}")
+    return x
+
+
 class Sigmoid(Layer):
     r"""Logistic sigmoid ``y = σ(x) = 1 / (1 + exp(-x))``, elementwise.
 
@@ -300,7 +308,7 @@ class Softmax(Layer):
         self.y: NDArray[np.floating] | None = None  # cached output
 
     def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
+        x = _along_axis(x, self)
         e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
         self.y = e / np.sum(e, axis=self.axis, keepdims=True)
         return self.y
@@ -340,7 +348,7 @@ class LogSoftmax(Layer):
         self.p: NDArray[np.floating] | None = None  # cached softmax = exp(y)
 
     def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
+        x = _along_axis(x, self)
         shifted = x - np.max(x, axis=self.axis, keepdims=True)
         y = shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
         self.p = np.exp(y)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .layer import Layer
+from .layer import Layer, check_grad_output
 
 
 def reraise_in_child(error: Exception, container: Layer, index: int | str, child: Layer, phase: str) -> Exception:
@@ -157,7 +157,7 @@ class Concat(Layer):
     ``axis`` into the part each branch produced and adds the branches' input
     gradients, since x reaches the output by each of them:
     ``∂L/∂x = Σ_k b_k.backward(g_k)``. It caches the sizes of the branches'
-    outputs along ``axis``.
+    outputs along ``axis`` and the output's shape and dtype.
 
     Args:
         *branches: the layers, at least one.
@@ -189,6 +189,8 @@ class Concat(Layer):
         self.branches = list(branches)
         self.axis = axis
         self.sizes: list[int] | None = None  # cached output sizes along axis
+        self.shape: tuple[int, ...] | None = None  # cached output shape and dtype
+        self.dtype: np.dtype | None = None
 
     def forward(self, x: NDArray[Any]) -> NDArray[Any]:
         outputs = []
@@ -197,19 +199,18 @@ class Concat(Layer):
                 outputs.append(np.asarray(branch(x)))
             except Exception as error:
                 raise reraise_in_child(error, self, i, branch, "forward") from error
-        others = {out.shape[: self.axis % out.ndim] + out.shape[self.axis % out.ndim + 1 :] for out in outputs}
-        if len(others) != 1 or len({out.ndim for out in outputs}) != 1:
-            shapes = [out.shape for out in outputs]
-            raise ValueError(f"Concat: branch outputs {shapes} differ on an axis other than axis={self.axis}")
-        self.sizes = [out.shape[self.axis] for out in outputs]
-        return np.concatenate(outputs, axis=self.axis)
+        shapes, dtypes = [out.shape for out in outputs], [out.dtype for out in outputs]
+        if len(set(dtypes)) != 1:  # np.concatenate would upcast silently
+            raise TypeError(f"Concat: the branch outputs have dtypes {[str(d) for d in dtypes]}, expected one dtype")
+        try:
+            y = np.concatenate(outputs, axis=self.axis)  # never broadcasts: any other mismatch raises
+        except (ValueError, IndexError) as error:
+            raise ValueError(f"Concat: cannot join branch outputs of shapes {shapes} along axis={self.axis}") from error
+        self.sizes, self.shape, self.dtype = [out.shape[self.axis] for out in outputs], y.shape, y.dtype
+        return y
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        if grad_output.shape[self.axis] != sum(self.sizes):
-            raise ValueError(
-                f"Concat: expected grad_output of size {sum(self.sizes)} along axis {self.axis}, "
-                f"got shape {grad_output.shape}"
-            )
+        grad_output = check_grad_output(grad_output, self, self.shape, self.dtype)
         parts = np.split(grad_output, np.cumsum(self.sizes)[:-1], axis=self.axis)
         grad_input = None
         for i, (branch, part) in enumerate(zip(self.branches, parts, strict=True)):

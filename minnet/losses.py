@@ -116,7 +116,7 @@ class Loss(Layer):
         return target
 
     def _class_input(self, pred: ArrayLike, what: str) -> NDArray[np.floating]:
-        pred = as_float_array(pred, self)
+        pred = self._as_pred(pred)  # refuses a scalar and an empty batch
         if pred.ndim != 2:
             raise ValueError(f"{type(self).__name__}: expected {what} of shape (N, C), got {pred.shape}")
         return pred
@@ -288,6 +288,8 @@ class BCELoss(Loss):
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
         p, target = self._same_shape(pred, target)
+        if np.any(np.isnan(p)):  # as PyTorch, which refuses NaN here too
+            raise ValueError(f"BCELoss: expected probabilities in [0, 1], got NaN in {np.isnan(p).sum()} of {p.size}")
         if np.any((p < 0) | (p > 1)):
             raise ValueError(f"BCELoss: expected probabilities in [0, 1], got values from {p.min()} to {p.max()}")
         self.p, self.target = p, target
@@ -388,13 +390,15 @@ class NLLLoss(Loss):
 
 class CrossEntropyLoss(Loss):
     r"""Cross-entropy of logits ``z`` against labels or class probabilities ``T``:
-    ``ℓ_i = −Σ_c T_ic log softmax(z_i)_c = logsumexp(z_i) − Σ_c T_ic z_ic`` (for Σ_c T_ic = 1).
+    ``ℓ_i = −Σ_c T_ic log softmax(z_i)_c``, which is ``logsumexp(z_i) − Σ_c T_ic z_ic`` when Σ_c T_ic = 1.
 
     Integer labels ``y`` mean ``T`` is one-hot. The softmax and the log are
     fused: ``log softmax(z) = z − m − log Σ exp(z − m)``, ``m`` the row maximum,
     so logits of ±1e4 give finite losses and gradients. Local derivative,
-    from the cached softmax ``p`` and ``T``: ``∂ℓ_i/∂z_i = p_i − T_i``, so with
-    ``"mean"`` (over the N samples) ``∂L/∂z = (p − T) / N``.
+    from the cached softmax ``p`` and ``T``: ``∂ℓ_i/∂z_i = p_i Σ_c T_ic − T_i``, which
+    is ``p_i − T_i`` for labels and for probabilities that sum to one, so with
+    ``"mean"`` (over the N samples) ``∂L/∂z = (p − T) / N``. Like PyTorch, rows of
+    ``T`` that do not sum to one are taken as they are, not normalised.
 
     Args:
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -414,7 +418,7 @@ class CrossEntropyLoss(Loss):
                [ 0.  ,  0.  ]])
     """
 
-    local_derivative = "∂ℓ_i/∂z_i = softmax(z_i) − T_i"
+    local_derivative = "∂ℓ_i/∂z_i = softmax(z_i) − T_i"  # for rows of T summing to 1; see the docstring
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -437,4 +441,5 @@ class CrossEntropyLoss(Loss):
     def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
         p = self.p
         upstream = self._upstream(grad_output, p.shape[:1], p.dtype)
-        return (p - self.target) * (upstream[:, None] if self.reduction == "none" else upstream)
+        local = p * self.target.sum(axis=1, keepdims=True) - self.target  # p − T when the rows sum to 1
+        return local * (upstream[:, None] if self.reduction == "none" else upstream)

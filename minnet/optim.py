@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._state import check_state_dict
+from .layer import Layer
 from .parameter import Parameter
 
 __all__ = [
@@ -62,8 +63,9 @@ class Optimizer:
     for each parameter.
 
     Args:
-        params: the parameters to update, e.g. ``model.parameters()``.
-        lr: the learning rate.
+        params: the parameters to update, e.g. ``model.parameters()``; each
+            at most once (a repeated Parameter is a ValueError).
+        lr: the learning rate, a finite number >= 0.
 
     Attributes:
         params: the list of parameters.
@@ -77,14 +79,23 @@ class Optimizer:
     hyperparameters: tuple[str, ...] = ("lr",)
 
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
+        if isinstance(params, Layer):
+            raise TypeError(f"{type(self).__name__}: got the model itself; pass its parameters: model.parameters()")
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty list of parameters")
+        first_index: dict[int, int] = {}
         for i, p in enumerate(self.params):
             if not isinstance(p, Parameter):
                 raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, expected a Parameter")
-        if lr < 0:
-            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {lr}")
+            j = first_index.setdefault(id(p), i)
+            if j != i:  # stepping it twice per step() would double its update
+                raise ValueError(
+                    f"{type(self).__name__}: params[{i}] is the same Parameter as params[{j}]; "
+                    "expected each parameter once"
+                )
+        if not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"{type(self).__name__}: lr must be a finite number >= 0, got {lr}")
         self.lr = float(lr)
         self.step_count = 0
         self.state: list[dict[str, NDArray[np.floating]]] = [{} for _ in self.params]
@@ -97,7 +108,7 @@ class Optimizer:
 
     def _check_non_negative(self, **values: float) -> None:
         for name, value in values.items():
-            if value < 0:
+            if not value >= 0:  # NaN fails too
                 raise ValueError(f"{type(self).__name__}: {name} must be >= 0, got {value}")
 
     def zero_grad(self) -> None:
@@ -185,8 +196,7 @@ class SGD(Optimizer):
         maximize: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: momentum and weight_decay must be >= 0, got {momentum} and {weight_decay}")
+        self._check_non_negative(momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum = float(momentum)
@@ -492,8 +502,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}")
+        if step_size < 1 or step_size != int(step_size):  # 2.5 is not silently truncated to 2
+            raise ValueError(f"StepLR: step_size must be a whole number >= 1, got {step_size}")
         self.step_size = int(step_size)
         self.gamma = float(gamma)
 
@@ -554,8 +564,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
+        if T_max < 1 or T_max != int(T_max):
+            raise ValueError(f"CosineAnnealingLR: T_max must be a whole number >= 1, got {T_max}")
         self.T_max = int(T_max)
         self.eta_min = float(eta_min)
 

@@ -436,8 +436,9 @@ def fit(
             ``"r2"``) or functions ``f(pred, target) -> float``. On the training
             data they are computed over the predictions of the epoch's batches
             (made while the weights moved); on validation data after the epoch.
-        scheduler: a learning-rate schedule from :mod:`minnet.optim`, stepped
-            after each epoch; the epoch's rate is logged as ``"lr"``.
+        scheduler: a learning-rate schedule from :mod:`minnet.optim` built on
+            ``optimizer`` (another optimizer's is a ValueError), stepped after
+            each epoch; the epoch's rate is logged as ``"lr"``.
 
     Returns:
         a :class:`History`: ``history.history["loss"]`` is the mean batch loss of
@@ -464,8 +465,15 @@ def fit(
     loader = DataLoader(X, Y, batch_size=batch_size, shuffle=shuffle, rng=rng)
     if loader.num_samples == 0:
         raise ValueError("fit: X holds no samples")
-    if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
-        raise ValueError("fit: validation_data must be a pair (X_val, Y_val)")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("fit: validation_data must be a pair (X_val, Y_val)")
+        validation_data = (np.asarray(validation_data[0]), np.asarray(validation_data[1]))  # once, not per epoch
+    if scheduler is not None:
+        if not isinstance(scheduler, LRScheduler):
+            raise TypeError(f"fit: scheduler must be a minnet.optim schedule, got {type(scheduler).__name__}")
+        if scheduler.optimizer is not optimizer:
+            raise ValueError("fit: the scheduler sets the learning rate of another optimizer than the one fit steps")
     tqdm = _load_tqdm() if progress else None
     history, logs = History(), {}
     with _Mode(model, training=True):

@@ -128,3 +128,11 @@ def test_reprs_and_arguments():
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
 def test_every_activation_states_its_local_derivative(cls):
     assert cls.local_derivative and "∂" in cls.local_derivative
+
+
+@pytest.mark.parametrize("cls, axis", [(Softmax, 2), (LogSoftmax, -3)])
+def test_an_axis_out_of_range_names_the_layer(cls, axis):
+    with pytest.raises(
+        ValueError, match=rf"{cls.__name__}: axis={axis} is out of range for an input of shape \(2, 3\)"
+    ):
+        cls(axis=axis)(np.zeros((2, 3)))

@@ -137,7 +137,7 @@ def test_concat_along_the_batch_axis():
 
 
 def test_concat_errors_name_the_branch():
-    with pytest.raises(ValueError, match=r"Concat: branch outputs \[\(2, 3\), \(4, 3\)\] differ on an axis other than"):
+    with pytest.raises(ValueError, match=r"Concat: cannot join branch outputs of shapes \[\(2, 3\), \(4, 3\)\] along"):
         Concat(Identity(), Concat(Identity(), Identity(), axis=0))(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"in layer 1 \(Linear\) of Concat, during forward"):
         Concat(Linear(3, 2, rng=0), Linear(4, 2, rng=1))(np.ones((2, 3)))
@@ -148,5 +148,18 @@ def test_concat_errors_name_the_branch():
         Concat(shared, shared)
     cat = Concat(Identity(), Identity())
     cat(np.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"Concat: expected grad_output of size 6 along axis -1, got shape \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"Concat: expected grad_output of shape \(2, 6\), got \(2, 5\)"):
         cat.backward(np.ones((2, 5)))
+    with pytest.raises(ValueError, match=r"Concat: expected grad_output of shape \(2, 6\), got \(3, 6\)"):
+        cat.backward(np.ones((3, 6)))  # caught here, not inside a branch
+
+
+def test_concat_refuses_to_upcast_and_names_a_bad_axis():
+    """np.concatenate would join a float32 and a float64 output as float64, silently."""
+    cat = Concat(Linear(3, 2, rng=0, dtype=np.float32), Tanh())  # integer input: float32 and float64
+    with pytest.raises(TypeError, match=r"Concat: the branch outputs have dtypes \['float32', 'float64'\]"):
+        cat(np.ones((2, 3), dtype=int))
+    with pytest.raises(
+        ValueError, match=r"Concat: cannot join branch outputs of shapes \[\(2, 3\), \(2, 3\)\] along axis=3"
+    ):
+        Concat(Identity(), Identity(), axis=3)(np.ones((2, 3)))

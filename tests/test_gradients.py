@@ -147,6 +147,7 @@ LOSS_CASES = [
     ("CrossEntropyLoss-sum", lambda: CrossEntropyLoss(reduction="sum"), _labels(3, 6)),
     ("CrossEntropyLoss-none", lambda: CrossEntropyLoss(reduction="none"), _labels(5, 4)),
     ("CrossEntropyLoss-none-probabilities", lambda: CrossEntropyLoss(reduction="none"), _probabilities(5, 4)),
+    ("CrossEntropyLoss-unnormalised-targets", lambda: CrossEntropyLoss(), _normal_pair((5, 4))),
     ("NLLLoss", lambda: NLLLoss(), _log_probabilities(5, 4)),
     ("NLLLoss-none", lambda: NLLLoss(reduction="none"), _log_probabilities(5, 4)),
 ]

@@ -120,6 +120,11 @@ def test_bce_clamps_each_log_at_minus_100():
         loss_fn(np.array([[-0.5, 2.0]]), np.array([[0.0, 1.0]]))
 
 
+def test_bce_refuses_nan_probabilities_as_pytorch_does():
+    with pytest.raises(ValueError, match=r"BCELoss: expected probabilities in \[0, 1\], got NaN in 1 of 2"):
+        BCELoss()(np.array([[np.nan, 0.5]]), np.array([[1.0, 0.0]]))
+
+
 def test_bce_with_logits_is_stable_and_matches_bce_of_sigmoid():
     z = np.array([[-1e4, -3.0, 0.0, 2.0, 1e4]])
     t = np.array([[0.0, 1.0, 0.5, 0.0, 1.0]])
@@ -194,6 +199,20 @@ def test_reductions_and_repr(cls):
 def test_scalar_or_empty_batch_raises(pred):
     with pytest.raises(ValueError, match="MSELoss: expected a batch of shape"):
         MSELoss()(pred, pred)
+
+
+@pytest.mark.parametrize("cls", [CrossEntropyLoss, NLLLoss])
+def test_class_losses_refuse_an_empty_batch(cls):
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: expected a batch of shape \(N, ...\) with N >= 1"):
+        cls()(np.zeros((0, 3)), np.zeros(0, dtype=int))
+
+
+def test_cross_entropy_gradient_with_soft_targets_not_summing_to_one():
+    """ℓ = −Σ_c T_c log softmax(z)_c for any T: ∂ℓ/∂z = softmax(z) Σ_c T_c − T, not softmax(z) − T."""
+    loss_fn = CrossEntropyLoss(reduction="sum")
+    z, t = np.zeros((1, 2)), np.array([[1.0, 1.0]])  # ℓ = 2 log 2 whatever z's shift: ∂ℓ/∂z = 0
+    assert loss_fn(z, t) == pytest.approx(2 * np.log(2))
+    np.testing.assert_allclose(loss_fn.backward(), [[0.0, 0.0]], atol=1e-15)
 
 
 def test_user_loss_without_super_init():

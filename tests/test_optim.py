@@ -81,3 +81,58 @@ def test_state_arrays_follow_the_parameter_dtype():
     p.grad[...] = 1.0
     opt.step()
     assert p.data.dtype == np.float32 and opt.state[0]["exp_avg_sq"].dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_a_parameter_given_twice_is_refused(name):
+    """Stepping a repeated parameter would apply its update twice per step()."""
+    import minnet
+
+    cls = getattr(minnet, name)
+    p, q = Parameter([1.0]), Parameter([2.0])
+    with pytest.raises(ValueError, match=r"params\[2\] is the same Parameter as params\[0\]"):
+        cls([p, q, p], lr=0.1)
+    layer = Linear(2, 2, rng=0)
+    with pytest.raises(ValueError, match=f"{name}: params"):
+        cls(list(layer.parameters()) * 2, lr=0.1)
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_lr_is_refused(lr):
+    from minnet import Adam, RMSprop
+
+    for cls in (SGD, Adam, RMSprop):
+        with pytest.raises(ValueError, match="lr must be a finite number"):
+            cls([Parameter([1.0])], lr=lr)
+
+
+def test_a_nan_hyperparameter_is_refused():
+    from minnet import Adam, RMSprop
+
+    with pytest.raises(ValueError, match="momentum"):
+        SGD([Parameter([1.0])], lr=0.1, momentum=float("nan"))
+    with pytest.raises(ValueError, match="weight_decay"):
+        Adam([Parameter([1.0])], weight_decay=float("nan"))
+    with pytest.raises(ValueError, match="eps"):
+        RMSprop([Parameter([1.0])], eps=float("nan"))
+
+
+@pytest.mark.parametrize("model", [Linear(2, 2, rng=0), None], ids=["Linear", "Sequential"])
+def test_the_model_instead_of_its_parameters_is_a_clear_error(model):
+    from minnet import Adam, Sequential
+
+    model = model or Sequential(Linear(2, 2, rng=0))
+    for cls in (SGD, Adam):
+        with pytest.raises(TypeError, match=rf"{cls.__name__}: got the model itself; pass .*model.parameters\(\)"):
+            cls(model, lr=0.1)
+
+
+def test_schedules_refuse_a_fractional_period_instead_of_truncating_it():
+    from minnet.optim import CosineAnnealingLR, StepLR
+
+    opt = SGD([Parameter([1.0])], lr=0.1)
+    with pytest.raises(ValueError, match="StepLR: step_size must be a whole number >= 1, got 2.5"):
+        StepLR(opt, step_size=2.5)
+    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be a whole number >= 1, got 1.5"):
+        CosineAnnealingLR(opt, T_max=1.5)
+    assert StepLR(opt, step_size=3.0).step_size == 3 and CosineAnnealingLR(opt, T_max=np.int64(4)).T_max == 4

@@ -282,6 +282,11 @@ def _probabilities(rng, dtype):
     return z.astype(dtype), (t / t.sum(axis=1, keepdims=True)).astype(dtype)
 
 
+def _unnormalised_targets(rng, dtype):
+    """Soft targets whose rows do not sum to one: PyTorch takes them as they are."""
+    return (2 * rng.standard_normal((5, 4))).astype(dtype), (3 * rng.random((5, 4))).astype(dtype)
+
+
 def _log_probabilities(rng, dtype):
     z = rng.standard_normal((5, 4))
     return (z - np.log(np.exp(z).sum(axis=1, keepdims=True))).astype(dtype), rng.integers(0, 4, 5)
@@ -304,6 +309,12 @@ LOSSES = [
         CrossEntropyLoss,
         lambda nn, r: nn.CrossEntropyLoss(reduction=r),
         _probabilities,
+    ),
+    (
+        "CrossEntropyLoss-unnormalised-targets",
+        CrossEntropyLoss,
+        lambda nn, r: nn.CrossEntropyLoss(reduction=r),
+        _unnormalised_targets,
     ),
     ("NLLLoss", NLLLoss, lambda nn, r: nn.NLLLoss(reduction=r), _log_probabilities),
 ]

@@ -299,3 +299,38 @@ def test_progress_false_is_silent(capsys):
     run_with_progress(progress=False)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_fit_refuses_a_schedule_of_another_optimizer():
+    """Stepping it would change another optimizer's lr while this one never moves."""
+    X, Y = small_problem()
+    model = Sequential(Linear(3, 2, rng=0))
+    optimizer, other = SGD(model.parameters(), lr=0.1), SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="scheduler.*another optimizer"):
+        fit(model, MSELoss(), optimizer, X, Y, epochs=1, scheduler=minnet.optim.StepLR(other, 1), progress=False)
+    with pytest.raises(TypeError, match="scheduler"):
+        fit(model, MSELoss(), optimizer, X, Y, epochs=1, scheduler=optimizer, progress=False)
+    assert other.lr == 0.1
+
+
+class CountingArray:
+    """An array-like that counts how often numpy converts it."""
+
+    def __init__(self, array):
+        self.array, self.conversions = array, 0
+
+    def __len__(self):
+        return len(self.array)
+
+    def __array__(self, dtype=None, copy=None):
+        self.conversions += 1
+        return self.array
+
+
+def test_fit_converts_the_validation_data_once_not_per_epoch():
+    X, Y = small_problem()
+    X_val = CountingArray(X)
+    model = Sequential(Linear(3, 2, rng=0))
+    fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), X, Y, epochs=4, validation_data=(X_val, Y),
+        progress=False)  # fmt: skip
+    assert X_val.conversions == 1
