@@ -21,6 +21,7 @@ from .layer import Layer
 
 try:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 except ImportError as error:  # pragma: no cover - only without the extra
     raise ImportError('minnet.plot needs matplotlib: pip install "minnet[plot]"') from error
 
@@ -86,6 +87,7 @@ def loss_curve(
             start = 1 if default_x_label == "epoch" else 0
             ax.plot(range(start, start + len(values)), values, marker="o" if len(values) <= 30 else None, label=name)
         ax.set_xlabel(x_label or default_x_label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
         ax.set_ylabel(y_label)
         if log_scale and y_label == "loss":
             ax.set_yscale("log")

@@ -87,3 +87,10 @@ def test_demo_writes_the_loss_curve(tmp_path, capsys):
     assert main(["demo", "--steps", "50", "--plot", str(path)]) == 0
     assert f"loss curve written to {path}" in capsys.readouterr().out
     assert image.imread(path).std() > 0
+
+
+def test_loss_curve_ticks_are_whole_epochs(tmp_path):
+    fig = plot.loss_curve({"loss": [0.7, 0.55, 0.5], "accuracy": [0.6, 0.75, 0.78]}, tmp_path / "short.png")
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
