@@ -72,10 +72,12 @@ def test_hooks_change_no_result():
     X, Y = make_data()
     model = build_network(0)
     before = run(model, X, Y)
+    seen = []  # hooks that read and keep what they see, as a tracer does
     for layer in [model, *model]:
-        layer.register_forward_hook(lambda layer, inputs, out: None)
-        layer.register_backward_hook(lambda layer, g_out, g_in: None)
+        layer.register_forward_hook(lambda layer, inputs, out: seen.append(np.linalg.norm(out)))
+        layer.register_backward_hook(lambda layer, g_out, g_in: seen.append(np.array(g_in, copy=True)))
     after = run(model, X, Y)
+    assert len(seen) == 2 * (len(model) + 1)
     assert before[0] == after[0]
     np.testing.assert_array_equal(before[1], after[1])
     for a, b in zip(before[2], after[2], strict=True):
