@@ -116,6 +116,24 @@ def kept_state(model: Layer, mode: bool | None = None) -> Iterator[None]:
             layer.training = training
 
 
+def record_outputs(model: Layer, x: Any, layers: Sequence[Layer]) -> dict[int, Any]:
+    """Run ``model(x)`` once in eval mode (modes, buffers and generators put back
+    after) and return the output of each of ``layers``, keyed by ``id(layer)``."""
+    outputs: dict[int, Any] = {}
+
+    def record(layer: Layer, inputs: tuple[Any, ...], output: Any) -> None:
+        outputs[id(layer)] = output
+
+    handles = [layer.register_forward_hook(record) for layer in layers]
+    try:
+        with kept_state(model, mode=False):
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return outputs
+
+
 def _label(path: str, layer: Layer) -> str:
     return f"{path} {type(layer).__name__}" if path else type(layer).__name__
 
@@ -254,18 +272,8 @@ def summarize(model: Layer, input_shape: Sequence[int]) -> Summary:
     dtype = first.data.dtype if first is not None else np.float64
     x = np.random.default_rng(0).standard_normal(input_shape).astype(dtype)
     layers = [("", model, -1), *named_layers(model)]
-    shapes: dict[int, tuple[int, ...]] = {}
-
-    def record(layer: Layer, inputs: tuple[Any, ...], output: Any) -> None:
-        shapes[id(layer)] = tuple(np.shape(output))
-
-    handles = [layer.register_forward_hook(record) for _, layer, _ in layers]
-    try:
-        with kept_state(model, mode=False):
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    outputs = record_outputs(model, x, [layer for _, layer, _ in layers])
+    shapes = {key: tuple(np.shape(output)) for key, output in outputs.items()}
 
     rows: list[SummaryRow] = []
     seen: set[int] = set()

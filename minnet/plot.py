@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .explain import kept_state, named_leaves
+from .explain import kept_state, named_leaves, record_outputs
 from .layer import Layer
 
 try:
@@ -243,14 +243,7 @@ def activation_histograms(
     leaves = [(p, layer) for p, layer in named_leaves(model) if layers is None or type(layer).__name__ in layers]
     if not leaves:
         raise ValueError(f"activation_histograms: no layer of the classes {list(layers or [])} in the model")
-    outputs: dict[int, Any] = {}
-    handles = [layer.register_forward_hook(lambda l, i, out: outputs.__setitem__(id(l), out)) for _, layer in leaves]
-    try:
-        with kept_state(model, mode=False):
-            model(X)
-    finally:
-        for handle in handles:
-            handle.remove()
+    outputs = record_outputs(model, X, [layer for _, layer in leaves])
     columns = min(4, len(leaves))
     rows = math.ceil(len(leaves) / columns)
     fig = Figure(figsize=(3.2 * columns, 2.6 * rows))
