@@ -5,28 +5,42 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 """
 
 from . import init
-from .activations import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .containers import Concat, Residual, Sequential
-from .data import DataLoader
 from .errors import BackwardBeforeForwardError, LoadError
-from .explain import explain, jacobian
-from .gradcheck import GradcheckResult, gradcheck
-from .layer import HookHandle, Layer
-from .layers import BatchNorm1d, Dropout, Flatten, Linear
-from .losses import (
+from .inspect import explain, jacobian
+from .nn import (
+    ELU,
+    GELU,
+    BatchNorm1d,
     BCELoss,
     BCEWithLogitsLoss,
+    Concat,
     CrossEntropyLoss,
+    Dropout,
+    Flatten,
+    HookHandle,
     HuberLoss,
+    Identity,
     L1Loss,
+    Layer,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
     Loss,
     MSELoss,
     NLLLoss,
+    ReLU,
+    Residual,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
 )
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .parameter import Parameter
 from .serialization import load, save
-from .training import Callback, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict
+from .testing.gradient_check import GradcheckResult, gradcheck
+from .training import Callback, DataLoader, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict
 
 __version__ = "0.1.0"
 

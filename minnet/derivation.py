@@ -27,11 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._rng import make_rng
-from .activations import Sigmoid
-from .containers import Sequential
-from .explain import Trace, explain
-from .layers import Linear
-from .losses import MSELoss
+from .inspect import Trace, explain
+from .nn import MSELoss, Sequential, Sigmoid
+from .nn.linear import Linear
 from .optim import SGD
 
 Array = NDArray[np.float64]

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .explain import kept_state, named_leaves, record_outputs
-from .layer import Layer
+from .inspect.walk import kept_state, named_leaves, record_outputs
+from .nn.layer import Layer
 
 try:
     from matplotlib.figure import Figure

@@ -8,7 +8,7 @@ import pytest
 import minnet
 from minnet import Layer, Linear, MSELoss, Parameter, Sequential, Sigmoid, explain, jacobian
 from minnet.derivation import build_network, make_data, trace
-from minnet.explain import health, summarize
+from minnet.inspect import health, summarize
 
 
 class Exp(Layer):

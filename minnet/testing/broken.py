@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..layer import Layer
-from ..layers import Linear
-from ..losses import MSELoss
+from ..nn.layer import Layer
+from ..nn.linear import Linear
+from ..nn.loss import MSELoss
 from ..parameter import Parameter
 
 Array = NDArray[np.floating]

@@ -10,9 +10,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._rng import make_rng
-from ..gradcheck import five_point_derivative, gradcheck, objective_scale, run_backward, scalar_objective
-from ..layer import Layer
-from ..losses import Loss
+from ..nn.layer import Layer
+from ..nn.loss import Loss
+from .finite_differences import five_point_derivative
+from .gradient_check import gradcheck, objective_scale, run_backward, scalar_objective
 
 Array = NDArray[np.float64]
 InputMaker = Callable[[np.random.Generator, tuple[int, ...]], Any]

@@ -1,4 +1,4 @@
-"""Check a layer's analytic gradients against finite differences."""
+"""``gradcheck``: a layer's analytic gradients against finite differences."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._rng import RngLike, make_rng
-from .layer import Layer
-from .losses import Loss
+from .._rng import RngLike, make_rng
+from ..nn.layer import Layer
+from ..nn.loss import Loss
+from .finite_differences import _numeric_gradient
 
 
 @dataclass
@@ -100,28 +101,6 @@ def _require_float64(name: str, array: NDArray[Any]) -> None:
             f"gradcheck: {name} has dtype {array.dtype}; finite differences need float64 "
             "(build the layer with dtype=np.float64 and pass float64 input)"
         )
-
-
-def five_point_derivative(f_at: Callable[[float], float], h: float) -> float:
-    """The five-point central difference of ``t ↦ f_at(t)`` at ``t = 0``:
-    f'(0) ≈ (−f(2h) + 8 f(h) − 8 f(−h) + f(−2h)) / (12 h), exact for polynomials up to degree 4."""
-    return (-f_at(2 * h) + 8 * f_at(h) - 8 * f_at(-h) + f_at(-2 * h)) / (12 * h)
-
-
-def _numeric_gradient(f: Callable[[], float], array: NDArray[np.float64], step: float) -> NDArray[np.float64]:
-    """Five-point central differences of ``f`` with respect to each element of
-    ``array``, perturbed in place and restored exactly, with h = step · max(1, |v|)."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        original = array[index]
-
-        def f_at(offset: float, index: tuple[int, ...] = index, original: float = original) -> float:
-            array[index] = original + offset
-            return f()
-
-        grad[index] = five_point_derivative(f_at, step * max(1.0, abs(original)))
-        array[index] = original
-    return grad
 
 
 def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: float, scale: float) -> TensorCheck:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._rng import RngLike, make_rng
+from .._rng import RngLike, make_rng
 
 __all__ = ["DataLoader"]
 

@@ -9,9 +9,9 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._state import check_state_dict
-from .errors import BackwardBeforeForwardError
-from .parameter import Parameter
+from ..errors import BackwardBeforeForwardError
+from ..parameter import Parameter
+from ..serialization import check_state_dict
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -314,27 +314,27 @@ class Layer:
         hooks[handle.id] = hook
         return handle
 
-    # -- seeing a pass (the logic lives in minnet.explain) --------------------------------------
+    # -- seeing a pass (the logic lives in minnet.inspect) --------------------------------------
 
     def summary(self, input_shape: tuple[int, ...]) -> str:
         """A table of the layers: index, layer with its arguments, output shape,
         parameter count and what each caches, for one batch of ``input_shape``
-        (batch first); totals at the bottom. See :func:`minnet.explain.summarize`."""
-        from .explain import summarize
+        (batch first); totals at the bottom. See :func:`minnet.inspect.summarize`."""
+        from ..inspect import summarize
 
         return str(summarize(self, input_shape))
 
     def cache_report(self) -> Any:
         """What each layer holds in its caches now (names, shapes, bytes).
-        See :func:`minnet.explain.cache_report`."""
-        from .explain import cache_report
+        See :func:`minnet.inspect.cache_report`."""
+        from ..inspect import cache_report
 
         return cache_report(self)
 
     def health(self, X: Any, Y: Any, loss_fn: Any = None, lr: float = 0.01) -> Any:
         """Run one batch and report saturation, dead units, update/weight ratios,
-        the largest logit and overflow. See :func:`minnet.explain.health`."""
-        from .explain import health
+        the largest logit and overflow. See :func:`minnet.inspect.health`."""
+        from ..inspect import health
 
         return health(self, X, Y, loss_fn=loss_fn, lr=lr)
 

@@ -361,32 +361,3 @@ class LogSoftmax(Layer):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
-
-
-class Identity(Layer):
-    r"""The identity ``y = x``: a placeholder where a layer is expected.
-
-    Local derivative ``∂y/∂x = 1``: backward returns ``grad_output`` itself
-    (checked for shape and dtype). It caches only the input's shape and dtype.
-
-    Shape:
-        any shape ``(*)`` to the same shape; float input is returned as it is.
-
-    Example:
-        >>> Identity()(np.array([1.0, -2.0]))
-        array([ 1., -2.])
-    """
-
-    local_derivative = "∂y/∂x = 1"
-
-    def __init__(self) -> None:
-        self.shape: tuple[int, ...] | None = None  # cached input shape
-        self.dtype: np.dtype | None = None
-
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
-        self.shape, self.dtype = x.shape, x.dtype
-        return x
-
-    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        return check_grad_output(grad_output, self, self.shape, self.dtype)

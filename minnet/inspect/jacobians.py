@@ -1,0 +1,155 @@
+"""``jacobian``: the full Jacobian of a layer from one backward per unit vector, beside finite differences."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..nn.layer import Layer
+from ..nn.loss import Loss
+
+
+def _order_of(difference: float) -> str:
+    """``"< 1e-12"`` for 3.1e-13: the power of ten above a finite-difference error, whose
+    own digits are rounding noise that differs between machines (exact value: ``max_abs_diff``)."""
+    if difference == 0.0:
+        return "0"
+    return f"< 1e{math.floor(math.log10(difference)) + 1:+03d}"
+
+
+@dataclass
+class JacobianPair:
+    """The Jacobian of the output with respect to one tensor, of shape
+    ``(output.size, tensor.size)``: ``analytic`` row j is what backward returns
+    for the unit vector e_j; ``numeric`` is by central differences."""
+
+    name: str
+    shape: tuple[int, ...]
+    analytic: NDArray[np.float64]
+    numeric: NDArray[np.float64]
+
+    @property
+    def max_abs_diff(self) -> float:
+        return float(np.max(np.abs(self.analytic - self.numeric), initial=0.0))
+
+
+@dataclass
+class JacobianResult:
+    """What :func:`jacobian` computed: ``input`` and ``params`` (by name)."""
+
+    output_shape: tuple[int, ...]
+    input: JacobianPair
+    params: dict[str, JacobianPair]
+
+    def __iter__(self) -> Iterator[JacobianPair]:
+        yield self.input
+        yield from self.params.values()
+
+    def __str__(self) -> str:
+        blocks = []
+        for pair in self:
+            # rounded for display, so finite-difference noise of 1e-13 prints as 0, not −0
+            left = np.array2string(np.round(pair.analytic, 10) + 0.0, precision=4, suppress_small=True).splitlines()
+            right = np.array2string(np.round(pair.numeric, 10) + 0.0, precision=4, suppress_small=True).splitlines()
+            width = max(max(len(line) for line in left), len("backward, one unit vector per row"))
+            lines = [
+                f"∂y/∂{pair.name}: output {self.output_shape} × {pair.name} {pair.shape} "
+                f"-> J of shape {pair.analytic.shape}; largest difference {_order_of(pair.max_abs_diff)}",
+                f"  {'backward, one unit vector per row'.ljust(width)}   finite differences",
+            ]
+            lines += [f"  {a.ljust(width)}   {b}" for a, b in zip(left, right, strict=True)]
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+
+def jacobian(layer: Layer, x: ArrayLike, *, step: float = 1e-4) -> JacobianResult:
+    r"""The full Jacobian of ``layer(x)`` with respect to ``x`` and each parameter.
+
+    Built by running ``backward`` once per unit vector: with ``e_j`` the j-th
+    unit vector of the output's shape, ``backward(e_j)`` returns ``e_jᵀ J``,
+    row j of ∂y/∂x, and leaves row j of ∂y/∂p in each ``p.grad``. Beside it,
+    the finite-difference Jacobian (five-point central differences, float64).
+    A backward pass never builds J: it computes Jᵀ·g directly, which for an
+    elementwise activation is a diagonal J applied as a product, and for
+    Linear a block structure applied as one matrix product.
+
+    The layer's parameter gradients are restored and its caches left from
+    ``x`` afterwards. Meant for a small input: output size × input size must
+    stay under a million.
+
+    Args:
+        layer: a layer taking one array (not a loss).
+        x: the input, converted to float64; the parameters must be float64.
+        step: the finite-difference step h, scaled by ``max(1, |v|)``.
+
+    Returns:
+        a :class:`JacobianResult`; ``str()`` of it shows each analytic Jacobian
+        beside its numeric one.
+
+    Example:
+        >>> J = jacobian(Sigmoid(), np.array([[0.0, 1.0]]))
+        >>> np.round(J.input.analytic, 4)
+        array([[0.25  , 0.    ],
+               [0.    , 0.1966]])
+    """
+    if isinstance(layer, Loss):
+        raise TypeError(f"jacobian: {type(layer).__name__} is a loss (a scalar output); use gradcheck for it")
+    x = np.array(x, dtype=np.float64, copy=True)
+    params = list(layer.named_parameters())
+    for name, p in params:
+        if p.data.dtype != np.float64:
+            raise TypeError(f"jacobian: parameter {name!r} has dtype {p.data.dtype}; finite differences need float64")
+    output = np.asarray(layer(x))
+    m = output.size
+    if m * max(x.size, max((p.size for _, p in params), default=0)) > 1_000_000:
+        raise ValueError(f"jacobian: output {output.shape} and input {x.shape} are too large for a full Jacobian")
+
+    saved = [p.grad.copy() for _, p in params]
+    J_x = np.zeros((m, x.size))
+    J_p = [np.zeros((m, p.size)) for _, p in params]
+    try:
+        for j in range(m):
+            for _, p in params:
+                p.grad[...] = 0
+            unit = np.zeros(output.shape)
+            unit.flat[j] = 1.0
+            J_x[j] = np.ravel(layer.backward(unit))
+            for k, (_, p) in enumerate(params):
+                J_p[k][j] = p.grad.ravel()
+    finally:
+        for (_, p), grad in zip(params, saved, strict=True):
+            p.grad[...] = grad
+
+    def f() -> NDArray[np.float64]:
+        return np.ravel(np.asarray(layer(x), dtype=np.float64))
+
+    result = JacobianResult(
+        tuple(output.shape),
+        JacobianPair("x", tuple(x.shape), J_x, _numeric_jacobian(f, x, m, step)),
+        {
+            name: JacobianPair(name, tuple(p.shape), J_p[k], _numeric_jacobian(f, p.data, m, step))
+            for k, (name, p) in enumerate(params)
+        },
+    )
+    layer(x)  # leave the caches of x behind
+    return result
+
+
+def _numeric_jacobian(
+    f: Callable[[], NDArray[np.float64]], array: NDArray[np.floating], m: int, step: float
+) -> NDArray[np.float64]:
+    J = np.zeros((m, array.size))
+    for k, index in enumerate(np.ndindex(array.shape)):
+        original = array[index]
+        h = step * max(1.0, abs(float(original)))
+        values = []
+        for offset in (2 * h, h, -h, -2 * h):
+            array[index] = original + offset
+            values.append(f())
+        array[index] = original
+        J[:, k] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h)
+    return J

@@ -1,0 +1,50 @@
+"""The layers: the :class:`Layer` base class and one module per family of layers.
+
+- :mod:`minnet.nn.layer`: :class:`Layer`, the base class (the walk of the layer
+  tree, the validation wrappers around ``forward`` and ``backward``, hooks,
+  modes, saving and loading state);
+- :mod:`minnet.nn.linear`: :class:`Linear`, :class:`Identity`;
+- :mod:`minnet.nn.activation`: the activations;
+- :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`, :mod:`minnet.nn.normalization`;
+- :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
+- :mod:`minnet.nn.loss`: :class:`Loss` and the losses.
+"""
+
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .container import Concat, Residual, Sequential
+from .dropout import Dropout
+from .flatten import Flatten
+from .layer import HookHandle, Layer
+from .linear import Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss, NLLLoss
+from .normalization import BatchNorm1d
+
+__all__ = [
+    "ELU",
+    "GELU",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "Concat",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "HookHandle",
+    "HuberLoss",
+    "Identity",
+    "L1Loss",
+    "Layer",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "Loss",
+    "MSELoss",
+    "NLLLoss",
+    "ReLU",
+    "Residual",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+]

@@ -1,0 +1,55 @@
+"""Flatten: dimensions joined into one, and back in backward."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .layer import Layer, as_float_array, check_grad_output
+
+
+class Flatten(Layer):
+    r"""Flatten dimensions ``start_dim`` to ``end_dim`` into one: ``(N, d1, …, dk) -> (N, d1·…·dk)`` by default.
+
+    A reshape, so its local derivative is the reverse reshape:
+    ``∂L/∂x = grad_output.reshape(x.shape)``, from the cached input shape.
+
+    Args:
+        start_dim: the first dimension to flatten (default 1, keeping the batch).
+        end_dim: the last dimension to flatten (default -1).
+
+    Shape:
+        ``(N, *) -> (N, prod(*))`` with the defaults; the dtype is kept.
+
+    Example:
+        >>> Flatten()(np.zeros((2, 3, 4))).shape
+        (2, 12)
+    """
+
+    local_derivative = "∂L/∂x = reshape(g, x.shape)"
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim, self.end_dim = start_dim, end_dim
+        self.shape: tuple[int, ...] | None = None  # cached input shape
+        self.dtype: np.dtype | None = None
+        self.out_shape: tuple[int, ...] | None = None
+
+    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
+        x = as_float_array(x, self)
+        in_range = all(-x.ndim <= d < x.ndim for d in (self.start_dim, self.end_dim))
+        start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
+        if not in_range or start > end:
+            raise ValueError(
+                f"Flatten: cannot flatten dimensions {self.start_dim}..{self.end_dim} of an input of shape {x.shape}"
+            )
+        self.shape, self.dtype = x.shape, x.dtype
+        self.out_shape = x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :]
+        return x.reshape(self.out_shape)
+
+    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
+        return check_grad_output(grad_output, self, self.out_shape, self.dtype).reshape(self.shape)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
