@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .inspect.walk import kept_state, named_leaves, record_outputs
+from .inspect import Trace
+from .inspect.common import named_leaves, record_outputs
 from .nn.layer import Layer
+from .nn.snapshot import preserved
 
 try:
     from matplotlib.figure import Figure
@@ -98,38 +100,47 @@ def loss_curve(
     return _finish(fig, path)
 
 
-def _mean_abs_gradients(model: Layer) -> tuple[list[str], list[float]]:
+def _mean_abs_gradients(source: Layer | Trace) -> tuple[list[str], list[float]]:
+    """Per layer with parameters, input side first: its label and the mean
+    ``|∂L/∂θ|`` over its parameters, from the model's ``.grad`` or from the
+    gradients a trace recorded."""
     labels, values = [], []
-    for path, layer in named_leaves(model):
-        params = list(layer.parameters())
-        if params:
-            grads = np.concatenate([np.abs(p.grad).ravel() for p in params])
-            labels.append(f"{path or '0'} {type(layer).__name__}")
-            values.append(float(grads.mean()))
+    if isinstance(source, Trace):
+        steps = [(row.name, row.layer.split("(")[0], [p.grad for p in row.params]) for row in reversed(source.rows)]
+    else:
+        steps = [
+            (path or "0", type(layer).__name__, [p.grad for p in layer.parameters()])
+            for path, layer in named_leaves(source)
+        ]
+    for name, kind, grads in steps:
+        if grads:
+            labels.append(f"{name} {kind}")
+            values.append(float(np.concatenate([np.abs(g).ravel() for g in grads]).mean()))
     return labels, values
 
 
 def gradient_flow(
-    model: Layer | Mapping[str, Layer],
+    model: Layer | Trace | Mapping[str, Layer | Trace],
     path: PathLike | None = None,
     *,
     title: str | None = "gradient flow",
 ) -> Figure:
     """The mean absolute parameter gradient of each layer, input side first,
-    on a logarithmic axis: read it after a backward pass (e.g. after
-    :func:`minnet.explain`) to see where the gradient fades.
+    on a logarithmic axis, to see where the gradient fades: from the
+    :class:`~minnet.inspect.Trace` of :func:`minnet.explain` (which records
+    each layer's parameter gradients and leaves the model as it was), or
+    from a model's ``.grad`` after a backward pass of your own.
 
     Args:
-        model: a network, or several by label (``{"sigmoid": a, "relu": b}``)
-            drawn on one axes to compare them.
+        model: a trace or a network, or several by label (``{"sigmoid": a,
+            "relu": b}``) drawn on one axes to compare them.
         path: where to save the PNG.
         title: the figure's title.
 
     Example:
         >>> from minnet.derivation import build_network, make_data
         >>> model, (X, Y) = build_network(0), make_data()
-        >>> _ = explain(model, MSELoss(), X, Y)
-        >>> fig = gradient_flow(model)
+        >>> fig = gradient_flow(explain(model, MSELoss(), X, Y))
         >>> fig.axes[0].get_ylabel()
         'mean |∂L/∂θ| of the layer'
     """
@@ -140,10 +151,11 @@ def gradient_flow(
     for label, network in models.items():
         labels, values = _mean_abs_gradients(network)
         if not values:
-            raise ValueError(f"gradient_flow: {type(network).__name__} {label} has no parameters")
+            raise ValueError(f"gradient_flow: {type(network).__name__} {label} has no parameter gradients")
         if not any(values):
             raise ValueError(
-                f"gradient_flow: every gradient of {label or 'the model'} is zero; run a backward pass first"
+                f"gradient_flow: every gradient of {label or 'the model'} is zero; run a backward pass first, "
+                "or pass the trace that minnet.explain returns"
             )
         ax.plot(range(1, len(values) + 1), values, marker="o", label=label or None)
         longest = labels if len(labels) > len(longest) else longest
@@ -197,7 +209,7 @@ def decision_boundary(
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-9
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
-    with kept_state(model, mode=False):
+    with preserved(model, mode=False):
         scores = np.asarray(model(np.column_stack([xx.ravel(), yy.ravel()]).astype(dtype)), dtype=np.float64)
     scores = scores.reshape(resolution * resolution, -1)
     if scores.shape[1] == 1:

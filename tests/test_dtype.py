@@ -59,8 +59,11 @@ def test_float32_end_to_end_through_a_training_step():
 
 
 def test_float64_input_to_a_float32_model_raises_naming_the_layer():
-    with pytest.raises(TypeError, match=r"layer 0 \(Linear\).*input dtype float64 does not match.*float32"):
+    with pytest.raises(
+        TypeError, match=r"^Linear: input dtype float64 does not match the layer's dtype float32"
+    ) as info:
         float32_model()(np.ones((2, 4)))
+    assert info.value.__notes__ == ["in layer 0 (Linear) of Sequential, during forward"]
 
 
 def test_integer_input_becomes_float64():

@@ -140,8 +140,12 @@ def test_trace_of_a_nested_model_with_a_user_layer():
     exp_row = result[1]
     assert not exp_row.documented and "Exp sets no local_derivative" in exp_row.formula
     assert "marked (no local_derivative text on the class): 2" in str(result)
-    # the parameter gradients recorded are this batch's, and the model keeps them
+    # the parameter gradients recorded are this batch's; the model's own .grad is left as it was
     assert [p.name for p in result[2].params] == ["1.weight", "1.bias"]
+    assert not np.any(model[1].weight.grad) and not np.any(model[0][0].bias.grad)
+    loss_fn = MSELoss()
+    loss_fn(model(X), Y)
+    model.backward(loss_fn.backward())
     np.testing.assert_array_equal(result[2].params[0].grad, model[1].weight.grad)
     np.testing.assert_array_equal(result[4].params[1].grad, model[0][0].bias.grad)
     assert "∂L/∂b = Σ_i g_i" in result[2].formula  # Linear with a bias keeps its bias clause
@@ -165,6 +169,9 @@ def test_trace_of_a_shared_parameter_splits_its_gradient_by_layer():
     result = explain(model, MSELoss(), X, np.zeros((4, 2)))
     assert [row.name for row in result] == ["loss", "2", "1", "0"]
     assert [p.name for p in result[1].params] == ["2.weight", "2.bias"]
+    loss_fn = MSELoss()
+    loss_fn(model(X), np.zeros((4, 2)))
+    model.backward(loss_fn.backward())
     total = result[1].params[0].grad + result[3].params[0].grad
     np.testing.assert_allclose(total, first.weight.grad, rtol=1e-14)
     assert np.abs(result[1].params[0].grad - first.weight.grad).max() > 1e-6  # each row holds its own share
@@ -343,7 +350,7 @@ def test_diagnostics_restore_generators_held_in_a_dict_or_list():
     class NoisyScale(Layer):
         """Multiplies by fresh noise each forward, from generators kept in containers."""
 
-        local_derivative = "∂y/∂x = noise"
+        local_derivative = {"∂y/∂x": "noise"}
 
         def __init__(self):
             self.rngs = {"noise": np.random.default_rng(0)}

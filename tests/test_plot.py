@@ -45,15 +45,19 @@ def test_gradient_flow_of_one_and_of_two_models(tmp_path):
     model = build_network(0)
     with pytest.raises(ValueError, match="run a backward pass first"):
         plot.gradient_flow(model)
-    minnet.explain(model, MSELoss(), X, Y)
-    fig = plot.gradient_flow(model, tmp_path / "one.png")
+    trace = minnet.explain(model, MSELoss(), X, Y)
+    fig = plot.gradient_flow(trace, tmp_path / "one.png")
     check_png(fig, tmp_path / "one.png")
+    loss_fn = MSELoss()
+    loss_fn(model(X), Y)
+    model.backward(loss_fn.backward())  # the same gradients, now in the model's .grad
     expected = [np.abs(model[0].weight.grad).mean(), np.abs(model[2].weight.grad).mean()]
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), expected, rtol=1e-12)
+    np.testing.assert_allclose(plot.gradient_flow(model).axes[0].lines[0].get_ydata(), expected, rtol=1e-12)
 
     other = Sequential(Linear(3, 4, rng=0), Sigmoid(), Linear(4, 4, rng=1), Sigmoid(), Linear(4, 1, rng=2))
-    minnet.explain(other, MSELoss(), X, Y)
-    fig = plot.gradient_flow({"two": model, "three": other}, tmp_path / "two.png")
+    other_trace = minnet.explain(other, MSELoss(), X, Y)
+    fig = plot.gradient_flow({"two": trace, "three": other_trace}, tmp_path / "two.png")
     check_png(fig, tmp_path / "two.png")
     assert [len(line.get_ydata()) for line in fig.axes[0].lines] == [2, 3]
 

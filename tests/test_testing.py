@@ -118,10 +118,10 @@ def test_backward_that_does_not_guard_is_reported():
         def forward(self, x):
             return 2 * x
 
-        def backward(self, grad_output):
-            return 2 * grad_output
+    def backward(self, grad_output):
+        return 2 * grad_output
 
-    NoGuard._forward_done = True  # defeats the base class guard, as a layer outside minnet's base would
+    NoGuard.backward = backward  # set after the class was made, so unwrapped: no guard, as outside minnet's base
     report = check_layer(NoGuard, (3, 2))
     assert report.failed_names == ["backward_before_forward"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..nn.layer import Layer
-from .tables import _format_bytes, _table
-from .walk import (
-    _cached_arrays,
-    _label,
-    _short_repr,
+from .common import (
+    cached_arrays,
+    label,
     named_leaves,
+    short_repr,
 )
+from .tables import _format_bytes, _table
 
 
 @dataclass
@@ -62,9 +62,9 @@ def cache_report(model: Layer) -> CacheReport:
     """
     entries, empty = [], []
     for path, layer in named_leaves(model):
-        arrays = _cached_arrays(layer)
+        arrays = cached_arrays(layer)
         if not arrays:
-            empty.append(_label(path, layer))
+            empty.append(label(path, layer))
         for name, a in arrays:
-            entries.append(CacheEntry(path or "0", _short_repr(layer), name, tuple(a.shape), str(a.dtype), a.nbytes))
+            entries.append(CacheEntry(path or "0", short_repr(layer), name, tuple(a.shape), str(a.dtype), a.nbytes))
     return CacheReport(entries, empty)

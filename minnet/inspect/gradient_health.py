@@ -8,24 +8,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..nn import activation as activations
-from ..nn.layer import HookHandle, Layer
+from ..nn.layer import Layer
 from ..nn.loss import Loss, MSELoss
+from ..nn.module import HookHandle, Module
+from ..nn.snapshot import preserved
+from .common import named_leaves, scalar_loss, short_repr
 from .tables import _norm, _table
-from .walk import (
-    _scalar_loss,
-    _short_repr,
-    kept_state,
-    named_leaves,
-)
-
-
-def _activation_kind(layer: Layer) -> str | None:
-    for name in ("Sigmoid", "Tanh", "ReLU"):
-        cls = getattr(activations, name, None)
-        if cls is not None and type(layer) is cls:
-            return name
-    return None
 
 
 @dataclass
@@ -33,11 +21,13 @@ class LayerHealth:
     """One layer's units on the batch.
 
     Attributes:
-        saturated: for Sigmoid and Tanh, the share of outputs within 0.01 of
-            the bounds (σ' < 0.0099, tanh' < 0.02): units whose local
+        saturated: for a layer whose class sets ``saturation_bounds``
+            (Sigmoid (0, 1), Tanh (−1, 1)), the share of outputs within 0.01
+            of a bound (σ' < 0.0099, tanh' < 0.02): units whose local
             derivative lets almost no gradient through. ``None`` otherwise.
-        dead: for ReLU, the share of units (features) that are zero for every
-            sample of the batch: they pass no gradient at all. ``None`` otherwise.
+        dead: for a layer whose class sets ``dies_at_zero`` (ReLU), the share
+            of units (features) that are zero for every sample of the batch:
+            they pass no gradient at all. ``None`` otherwise.
         nonfinite: ``"output"`` or ``"gradient"`` if inf or NaN appeared there.
     """
 
@@ -116,13 +106,15 @@ class Health:
 def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None, lr: float = 0.01) -> Health:
     """Run one batch forward and backward and report how well gradient flows.
 
-    Per layer: the share of saturated Sigmoid/Tanh outputs and of dead ReLU
-    units, and whether inf or NaN appeared in its output or gradient. Per
+    Per layer: the share of saturated outputs (Sigmoid, Tanh: classes that
+    set ``saturation_bounds``) and of dead units (ReLU: ``dies_at_zero``),
+    and whether inf or NaN appeared in its output or gradient. Per
     parameter: the ratio of one SGD update ``lr · grad`` to the weight, by
-    norm. The largest logit fed to a cross-entropy loss, and any floating-point
-    overflow, division by zero or invalid operation numpy met. The model's
-    gradients are zeroed first and hold this batch's gradient afterwards; its
-    buffers and random generators are left as they were.
+    norm. The largest logit fed to a loss that takes logits
+    (``takes_logits``), and any floating-point overflow, division by zero or
+    invalid operation numpy met. The pass leaves no trace: gradients,
+    buffers, random generators and modes are as they were (see
+    :func:`~minnet.nn.snapshot.preserved`).
 
     Args:
         model: the network.
@@ -146,19 +138,17 @@ def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None
     overflow: list[str] = []
     phase = ["forward"]
 
-    def on_forward(layer: Layer, inputs: tuple[Any, ...], output: Any) -> None:
+    def on_forward(layer: Module, inputs: tuple[Any, ...], output: Any) -> None:
         report, y = reports[id(layer)], np.asarray(output)
         if not np.all(np.isfinite(y)):
             report.nonfinite.append("output")
-        kind = _activation_kind(layer)
-        if kind == "Sigmoid":
-            report.saturated = float(np.mean((y < 0.01) | (y > 0.99)))
-        elif kind == "Tanh":
-            report.saturated = float(np.mean(np.abs(y) > 0.99))
-        elif kind == "ReLU" and y.ndim >= 1 and y.shape[0] > 0:
+        bounds = getattr(layer, "saturation_bounds", None)
+        if bounds is not None:
+            report.saturated = float(np.mean((y < bounds[0] + 0.01) | (y > bounds[1] - 0.01)))
+        if getattr(layer, "dies_at_zero", False) and y.ndim >= 1 and y.shape[0] > 0:
             report.dead = float(np.mean(np.all(y <= 0, axis=0)))
 
-    def on_backward(layer: Layer, grad_output: Any, grad_input: Any) -> None:
+    def on_backward(layer: Module, grad_output: Any, grad_input: Any) -> None:
         if not np.all(np.isfinite(np.asarray(grad_input))):
             reports[id(layer)].nonfinite.append("gradient")
 
@@ -168,29 +158,27 @@ def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None
             overflow.append(message)
 
     for path, layer in named_leaves(model):
-        reports[id(layer)] = LayerHealth(path or "0", _short_repr(layer))
+        reports[id(layer)] = LayerHealth(path or "0", short_repr(layer))
         handles.append(layer.register_forward_hook(on_forward))
         handles.append(layer.register_backward_hook(on_backward))
     old_call = np.seterrcall(on_error)
     try:
-        with np.errstate(over="call", divide="call", invalid="call"), kept_state(model):
+        with np.errstate(over="call", divide="call", invalid="call"), preserved(model):
             model.zero_grad()
             pred = model(X)
-            loss = _scalar_loss(loss_fn, pred, Y)
+            loss = scalar_loss(loss_fn, pred, Y)
             phase[0] = "backward"
             model.backward(loss_fn.backward())
+            params = []
+            for name, p in model.named_parameters():
+                weight_norm, grad_norm = _norm(p.data), _norm(p.grad)
+                ratio = lr * grad_norm / weight_norm if weight_norm > 0 else float("inf") if grad_norm > 0 else 0.0
+                params.append(ParamHealth(name, tuple(p.shape), grad_norm, weight_norm, ratio))
     finally:
         np.seterrcall(old_call)
         for handle in handles:
             handle.remove()
     if not np.isfinite(loss):
         overflow.append(f"the loss is {loss}")
-    params = []
-    for name, p in model.named_parameters():
-        weight_norm, grad_norm = _norm(p.data), _norm(p.grad)
-        ratio = lr * grad_norm / weight_norm if weight_norm > 0 else float("inf") if grad_norm > 0 else 0.0
-        params.append(ParamHealth(name, tuple(p.shape), grad_norm, weight_norm, ratio))
-    loss_name = type(loss_fn).__name__
-    takes_logits = "CrossEntropy" in loss_name or "Logits" in loss_name
-    largest = float(np.max(np.abs(pred))) if takes_logits and np.size(pred) else None
+    largest = float(np.max(np.abs(pred))) if loss_fn.takes_logits and np.size(pred) else None
     return Health(loss, lr, list(reports.values()), params, largest, overflow)

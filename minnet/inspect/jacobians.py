@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +11,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..nn.layer import Layer
 from ..nn.loss import Loss
+from ..nn.snapshot import preserved
+from ..testing.finite_differences import partial_derivatives
 
 
 def _order_of(difference: float) -> str:
@@ -77,9 +79,13 @@ def jacobian(layer: Layer, x: ArrayLike, *, step: float = 1e-4) -> JacobianResul
     elementwise activation is a diagonal J applied as a product, and for
     Linear a block structure applied as one matrix product.
 
-    The layer's parameter gradients are restored and its caches left from
-    ``x`` afterwards. Meant for a small input: output size × input size must
-    stay under a million.
+    The pass leaves no trace (see :func:`~minnet.nn.snapshot.preserved`):
+    parameters, gradients, buffers (a BatchNorm's running statistics in
+    training mode), random generators and modes are as they were; the caches
+    hold the pass on ``x``. Random generators (a dropout mask's) are reset
+    before every forward, so each finite difference sees the same mask.
+    Meant for a small input: output size × input size must stay under a
+    million.
 
     Args:
         layer: a layer taking one array (not a loss).
@@ -103,15 +109,13 @@ def jacobian(layer: Layer, x: ArrayLike, *, step: float = 1e-4) -> JacobianResul
     for name, p in params:
         if p.data.dtype != np.float64:
             raise TypeError(f"jacobian: parameter {name!r} has dtype {p.data.dtype}; finite differences need float64")
-    output = np.asarray(layer(x))
-    m = output.size
-    if m * max(x.size, max((p.size for _, p in params), default=0)) > 1_000_000:
-        raise ValueError(f"jacobian: output {output.shape} and input {x.shape} are too large for a full Jacobian")
-
-    saved = [p.grad.copy() for _, p in params]
-    J_x = np.zeros((m, x.size))
-    J_p = [np.zeros((m, p.size)) for _, p in params]
-    try:
+    with preserved(layer) as snapshot:
+        output = np.asarray(layer(x))
+        m = output.size
+        if m * max(x.size, max((p.size for _, p in params), default=0)) > 1_000_000:
+            raise ValueError(f"jacobian: output {output.shape} and input {x.shape} are too large for a full Jacobian")
+        J_x = np.zeros((m, x.size))
+        J_p = [np.zeros((m, p.size)) for _, p in params]
         for j in range(m):
             for _, p in params:
                 p.grad[...] = 0
@@ -120,36 +124,18 @@ def jacobian(layer: Layer, x: ArrayLike, *, step: float = 1e-4) -> JacobianResul
             J_x[j] = np.ravel(layer.backward(unit))
             for k, (_, p) in enumerate(params):
                 J_p[k][j] = p.grad.ravel()
-    finally:
-        for (_, p), grad in zip(params, saved, strict=True):
-            p.grad[...] = grad
 
-    def f() -> NDArray[np.float64]:
-        return np.ravel(np.asarray(layer(x), dtype=np.float64))
+        def f() -> NDArray[np.float64]:
+            snapshot.restore_randomness()  # the same dropout mask on every pass
+            return np.ravel(np.asarray(layer(x), dtype=np.float64))
 
-    result = JacobianResult(
-        tuple(output.shape),
-        JacobianPair("x", tuple(x.shape), J_x, _numeric_jacobian(f, x, m, step)),
-        {
-            name: JacobianPair(name, tuple(p.shape), J_p[k], _numeric_jacobian(f, p.data, m, step))
-            for k, (name, p) in enumerate(params)
-        },
-    )
-    layer(x)  # leave the caches of x behind
+        def numeric(array: NDArray[np.floating]) -> NDArray[np.float64]:
+            return partial_derivatives(f, array, step).reshape(array.size, m).T
+
+        result = JacobianResult(
+            tuple(output.shape),
+            JacobianPair("x", tuple(x.shape), J_x, numeric(x)),
+            {name: JacobianPair(name, tuple(p.shape), J_p[k], numeric(p.data)) for k, (name, p) in enumerate(params)},
+        )
+        f()  # leave the caches of x behind
     return result
-
-
-def _numeric_jacobian(
-    f: Callable[[], NDArray[np.float64]], array: NDArray[np.floating], m: int, step: float
-) -> NDArray[np.float64]:
-    J = np.zeros((m, array.size))
-    for k, index in enumerate(np.ndindex(array.shape)):
-        original = array[index]
-        h = step * max(1.0, abs(float(original)))
-        values = []
-        for offset in (2 * h, h, -h, -2 * h):
-            array[index] = original + offset
-            values.append(f())
-        array[index] = original
-        J[:, k] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h)
-    return J

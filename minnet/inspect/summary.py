@@ -7,15 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..nn.layer import Layer
+from ..nn.module import Module
+from .common import cached_arrays, own_parameters, record_outputs, short_repr
 from .tables import _format_bytes, _table
-from .walk import (
-    _cached_arrays,
-    _own_parameters,
-    _short_repr,
-    named_layers,
-    record_outputs,
-)
 
 
 @dataclass
@@ -56,12 +50,13 @@ class Summary:
         )
 
 
-def summarize(model: Layer, input_shape: Sequence[int]) -> Summary:
+def summarize(model: Module, input_shape: Sequence[int]) -> Summary:
     """Run one forward pass on a batch of ``input_shape`` and describe each layer.
 
     The batch is standard normal (seed 0), in the dtype of the model's first
-    parameter (float64 without parameters). The pass runs in eval mode (so no
-    running statistic changes) and every layer's mode is restored afterwards.
+    parameter (float64 without parameters). The pass runs in eval mode and
+    leaves no trace: parameters, gradients, buffers, random generators and
+    modes are as they were (see :func:`~minnet.nn.snapshot.preserved`).
     Rows list every layer below the model, in pre-order, nested ones indented.
 
     Args:
@@ -81,22 +76,20 @@ def summarize(model: Layer, input_shape: Sequence[int]) -> Summary:
     first = next(model.parameters(), None)
     dtype = first.data.dtype if first is not None else np.float64
     x = np.random.default_rng(0).standard_normal(input_shape).astype(dtype)
-    layers = [("", model, -1), *named_layers(model)]
-    outputs = record_outputs(model, x, [layer for _, layer, _ in layers])
+    places = list(model.walk())
+    outputs = record_outputs(model, x, [place.module for place in places])
     shapes = {key: tuple(np.shape(output)) for key, output in outputs.items()}
 
     rows: list[SummaryRow] = []
     seen: set[int] = set()
     cache_bytes = 0
-    described = layers[1:] if len(layers) > 1 else [("0", model, 0)]  # a model that is one layer: one row
-    for path, layer, depth in described:
-        own = [p for p in _own_parameters(layer) if id(p) not in seen]
+    described = [(place.path, place.module, place.depth - 1) for place in places[1:]]
+    for path, layer, depth in described or [("0", model, 0)]:  # a model that is one layer: one row
+        own = [p for p in own_parameters(layer) if id(p) not in seen]
         seen.update(id(p) for p in own)
-        caches = [(name, a.shape, a.nbytes) for name, a in _cached_arrays(layer)]
+        caches = [(name, a.shape, a.nbytes) for name, a in cached_arrays(layer)]
         cache_bytes += sum(nbytes for _, _, nbytes in caches)
-        rows.append(
-            SummaryRow(path, _short_repr(layer), depth, shapes.get(id(layer)), sum(p.size for p in own), caches)
-        )
+        rows.append(SummaryRow(path, short_repr(layer), depth, shapes.get(id(layer)), sum(p.size for p in own), caches))
     params = list(model.parameters())
     return Summary(
         model=type(model).__name__,

@@ -10,61 +10,30 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..nn.layer import HookHandle, Layer
+from ..nn.layer import Layer
 from ..nn.loss import Loss
+from ..nn.module import Derivatives, HookHandle, Module
+from ..nn.snapshot import preserved
+from .common import named_leaves, scalar_loss, short_repr
 from .tables import _markdown_table, _norm, _table
-from .walk import (
-    _scalar_loss,
-    _short_repr,
-    kept_state,
-    named_leaves,
-)
-
-_PARAMETER_SYMBOLS = {"W": "weight", "b": "bias"}
 
 
-def _applied_text(text: str, layer: Layer) -> str:
-    """The part of a ``local_derivative`` text that applies to this instance.
-
-    - A layer built without a bias (or weight) loses the clause ``∂L/∂b = …``
-      (``∂L/∂W = …``).
-    - A layer whose clauses are tagged ``(training)`` / ``(eval)`` keeps the
-      one of its mode.
-    - A loss keeps the clause written for its own reduction, e.g.
-      ``"half_batch_mean: ∂L/∂ŷ = (ŷ − Y)/N"``, and drops those of the others;
-      when no clause is written for its reduction, the unreduced derivative
-      ``∂ℓ/∂…`` is followed by the reduction's own factor ∂L/∂ℓ.
-    """
-    clauses = text.split(";  ")
-    reductions = tuple(getattr(layer, "reductions", ()))
-    reduction = getattr(layer, "reduction", None)
-    mode = "training" if layer.training else "eval"
-    tags: list[str] = [reduction, mode] if reductions and isinstance(reduction, str) else [mode]
-    for tag in tags:
-        for clause in clauses:
-            if clause.startswith(f"{tag}: "):
-                return clause[len(tag) + 2 :]
-            if clause.rstrip().endswith(f"({tag})"):  # the "lhs = rhs  (tag);  rhs  (other tag)" form
-                lhs = clauses[0].split(" = ")[0] if " = " in clauses[0] else ""
-                rhs = clause.rstrip()[: -len(f"({tag})")].strip().split(" = ")[-1]
-                return f"{lhs} = {rhs}" if lhs else rhs
-    if reductions and reduction is not None:
-        kept = [c for c in clauses if not any(c.startswith(f"{r}: ") for r in reductions)]
-        factor = {"mean": "∂L/∂ℓ = 1/M, M the number of terms (mean)", "sum": "∂L/∂ℓ = 1 (sum)"}
-        return ";  ".join(kept + [factor.get(reduction, f"∂L/∂ℓ = grad_output ({reduction})")])
-    kept = []
-    for clause in clauses:
-        match = re.match(r"\s*∂L/∂(\w+) =", clause)
-        attribute = _PARAMETER_SYMBOLS.get(match.group(1)) if match else None
-        if attribute is not None and hasattr(layer, attribute) and getattr(layer, attribute) is None:
-            continue
-        kept.append(clause)
-    return ";  ".join(kept)
+def _formula(layer: Module, names: Mapping[str, str]) -> str:
+    """The local derivatives ``layer`` applies, as ``"lhs = formula"`` clauses joined
+    by ``";  "``, written with ``names`` (see :func:`_with_names`), or a note
+    when its class gives none."""
+    applied = layer.local_derivatives()
+    if not applied:
+        return f"(not given: {type(layer).__name__} sets no local_derivative)"
+    return ";  ".join(_with_names(f"{lhs} = {formula}", names) for lhs, formula in applied.items())
 
 
-def _with_names(text: str, names: dict[str, str]) -> str:
+def _with_names(text: str, names: Mapping[str, str]) -> str:
     """Write the derivative text with the network's own names: ``x`` (input),
-    ``y`` (output) and ``g`` (the gradient that arrived) as whole symbols."""
+    ``y`` (output), ``g`` (the gradient that arrived) and parameter symbols
+    (``W``) are replaced where they stand as whole symbols, not inside a word."""
+    if not names:
+        return text
     pattern = re.compile(r"(?<![A-Za-z0-9])([" + "".join(names) + r"])(?![A-Za-z0-9\u0300-\u036f])")
     return pattern.sub(lambda m: names[m.group(1)], text)
 
@@ -96,9 +65,11 @@ class TraceRow:
         step: 1 for the loss, then 2, 3, ... in the order backward ran.
         name: the layer's dotted path in the model (``"loss"`` for the loss).
         layer: the layer's repr.
-        local_derivative: the layer's ``local_derivative`` text, ``None`` when
+        local_derivative: the layer's ``local_derivative`` table, ``None`` when
             its class sets none.
-        formula: the text shown: ``local_derivative`` written with the names
+        formula: the text shown: the formulas of the table that apply to the
+            layer (:meth:`~minnet.nn.module.Module.local_derivatives`), each
+            ``"lhs = formula"``, joined by ``";  "`` and written with the names
             given to :func:`explain` (x → the input's name, y → the output's,
             g → ∂L/∂output), or a note that the layer gives no formula.
         output_name, input_name: the names of the layer's output and input
@@ -111,7 +82,7 @@ class TraceRow:
     step: int
     name: str
     layer: str
-    local_derivative: str | None
+    local_derivative: Derivatives | None
     formula: str
     grad_output: NDArray[np.floating]
     grad_input: NDArray[np.floating]
@@ -231,11 +202,12 @@ def explain(
 ) -> Trace:
     """Run one forward and backward pass and record every chain-rule step.
 
-    The model's gradients are zeroed first, so afterwards every ``.grad`` holds
-    this batch's gradient; the pass runs in the model's current mode and leaves
-    its buffers and random generators as they were. One row per step in the order backward runs: the
-    loss first (step 1), then each layer without children as its ``backward``
-    returns, down to the input. A layer whose class sets no
+    The pass runs in the model's current mode and leaves no trace (see
+    :func:`~minnet.nn.snapshot.preserved`): parameters, gradients, buffers,
+    random generators and modes are as they were afterwards; each parameter's
+    gradient from this batch is in the row of the step that added it. One row
+    per step in the order backward runs: the loss first (step 1), then each
+    layer without children as its ``backward`` returns, down to the input. A layer whose class sets no
     ``local_derivative`` still gets its row, marked as such.
 
     Args:
@@ -266,16 +238,16 @@ def explain(
         (8, 3)
     """
     leaves = named_leaves(model)
-    calls: list[tuple[Layer, Any, Any]] = []  # (layer, input, output) in forward order
+    calls: list[tuple[Module, Any, Any]] = []  # (layer, input, output) in forward order
     rows: list[TraceRow] = []
     last_grad: dict[int, NDArray[np.floating]] = {}
     value_names: dict[int, str] = {}
-    call_of_backward: dict[int, list[tuple[Layer, Any, Any]]] = {}
+    call_of_backward: dict[int, list[tuple[Module, Any, Any]]] = {}
 
-    def on_forward(layer: Layer, inputs: tuple[Any, ...], output: Any) -> None:
+    def on_forward(layer: Module, inputs: tuple[Any, ...], output: Any) -> None:
         calls.append((layer, inputs[0] if inputs else None, output))
 
-    def on_backward(layer: Layer, grad_output: Any, grad_input: Any) -> None:
+    def on_backward(layer: Module, grad_output: Any, grad_input: Any) -> None:
         path = paths[id(layer)]
         params, symbols = [], {}
         for name, p in layer.named_parameters():
@@ -284,7 +256,7 @@ def explain(
             symbol = (param_names or {}).get(full_name)
             params.append(ParamGrad(full_name, p.grad - before, symbol))
             last_grad[id(p)] = p.grad.copy()
-            letter = {v: k for k, v in _PARAMETER_SYMBOLS.items()}.get(name)
+            letter = {attribute: letter for letter, attribute in layer.parameter_symbols.items()}.get(name)
             if symbol and letter:
                 symbols[letter] = symbol
         stack = call_of_backward.get(id(layer))
@@ -292,20 +264,16 @@ def explain(
         output_name = input_name = None
         if call is not None:
             output_name, input_name = value_names.get(id(call[2])), value_names.get(id(call[1]))
-        text = getattr(layer, "local_derivative", None)
-        if text is None:
-            formula = f"(not given: {type(layer).__name__} sets no local_derivative)"
-        elif output_name and input_name:
-            names = {"x": input_name, "y": output_name, "g": f"∂L/∂{output_name}", **symbols}
-            formula = _with_names(_applied_text(text, layer), names)
+        if output_name and input_name:
+            formula = _formula(layer, {"x": input_name, "y": output_name, "g": f"∂L/∂{output_name}", **symbols})
         else:
-            formula = _with_names(_applied_text(text, layer), symbols) if symbols else _applied_text(text, layer)
+            formula = _formula(layer, symbols)
         rows.append(
             TraceRow(
                 len(rows) + 1,
                 path or "0",
-                _short_repr(layer),  # a leaf: its repr, without a reference back to a container
-                text,
+                short_repr(layer),
+                layer.local_derivative,
                 formula,
                 np.array(grad_output, copy=True),
                 np.array(grad_input, copy=True),
@@ -321,42 +289,39 @@ def explain(
         handles.append(layer.register_forward_hook(on_forward))
         handles.append(layer.register_backward_hook(on_backward))
     try:
-        with kept_state(model):
+        with preserved(model):
             model.zero_grad()
             pred = model(X)
-            loss = _scalar_loss(loss_fn, pred, Y)
-        if names is not None:
-            names = list(names)
-            if len(names) != len(calls) + 1:
-                raise ValueError(
-                    f"explain: names must name the input and the output of each of the {len(calls)} layer calls "
-                    f"({len(calls) + 1} names), got {len(names)}"
+            loss = scalar_loss(loss_fn, pred, Y)
+            if names is not None:
+                names = list(names)
+                if len(names) != len(calls) + 1:
+                    raise ValueError(
+                        f"explain: names must name the input and the output of each of the {len(calls)} layer calls "
+                        f"({len(calls) + 1} names), got {len(names)}"
+                    )
+                value_names[id(X)] = names[0]
+                for (_, _, output), name in zip(calls, names[1:], strict=True):
+                    value_names[id(output)] = name
+            for call in calls:
+                call_of_backward.setdefault(id(call[0]), []).append(call)
+            g = loss_fn.backward()
+            pred_name = value_names.get(id(pred))
+            rows.append(
+                TraceRow(
+                    1,
+                    "loss",
+                    repr(loss_fn),
+                    loss_fn.local_derivative,
+                    _formula(loss_fn, {}),
+                    np.ones(()),
+                    np.array(g, copy=True),
+                    [],
+                    "L" if pred_name else None,
+                    pred_name,
                 )
-            value_names[id(X)] = names[0]
-            for (_, _, output), name in zip(calls, names[1:], strict=True):
-                value_names[id(output)] = name
-        for call in calls:
-            call_of_backward.setdefault(id(call[0]), []).append(call)
-        g = loss_fn.backward()
-        pred_name = value_names.get(id(pred))
-        loss_text = getattr(loss_fn, "local_derivative", None)
-        rows.append(
-            TraceRow(
-                1,
-                "loss",
-                repr(loss_fn),
-                loss_text,
-                _applied_text(loss_text, loss_fn)
-                if loss_text
-                else f"(not given: {type(loss_fn).__name__} sets no local_derivative)",
-                np.ones(()),
-                np.array(g, copy=True),
-                [],
-                "L" if pred_name else None,
-                pred_name,
             )
-        )
-        model.backward(g)
+            model.backward(g)
     finally:
         for handle in handles:
             handle.remove()

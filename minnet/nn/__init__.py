@@ -14,9 +14,10 @@ from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax
 from .container import Concat, Residual, Sequential
 from .dropout import Dropout
 from .flatten import Flatten
-from .layer import HookHandle, Layer
+from .layer import Layer
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss, NLLLoss
+from .module import HookHandle, Module
 from .normalization import BatchNorm1d
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "LogSoftmax",
     "Loss",
     "MSELoss",
+    "Module",
     "NLLLoss",
     "ReLU",
     "Residual",

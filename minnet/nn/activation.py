@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from .layer import Layer, as_float_array, check_grad_output
+from .layer import Layer
 
 # The dtype rule of every activation: float input keeps its dtype (float32 stays
 # float32), integer and bool input becomes float64; backward wants grad_output of
@@ -15,12 +15,10 @@ from .layer import Layer, as_float_array, check_grad_output
 # raises TypeError).
 
 
-def _along_axis(x: ArrayLike, layer: Softmax | LogSoftmax) -> NDArray[np.floating]:
-    """``x`` as a float array, or a ValueError naming the layer when ``layer.axis`` is not one of its axes."""
-    x = as_float_array(x, layer)
+def _check_axis(x: NDArray[np.floating], layer: Softmax | LogSoftmax) -> None:
+    """A ValueError naming the layer when ``layer.axis`` is not one of ``x``'s axes."""
     if not -x.ndim <= layer.axis < x.ndim:
         raise ValueError(f"{type(layer).__name__}: axis={layer.axis} is out of range for an input of shape {x.shape}")
-    return x
 
 
 class Sigmoid(Layer):
@@ -42,20 +40,19 @@ class Sigmoid(Layer):
         array([0. , 0.5, 1. ])
     """
 
-    local_derivative = "∂y/∂x = y ⊙ (1 − y)"
+    local_derivative = {"∂y/∂x": "y ⊙ (1 − y)"}
+    saturation_bounds = (0.0, 1.0)
 
     def __init__(self) -> None:
-        self.y: NDArray[np.floating] | None = None  # cached output
+        self.y: NDArray[np.floating]  # cached output, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         e = np.exp(-np.abs(x))  # in [0, 1]: exp never overflows
         self.y = np.where(x >= 0, 1.0, e) / (1.0 + e)  # 1/(1+e^-x) for x ≥ 0, e^x/(1+e^x) for x < 0
         return self.y
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         y = self.y
-        grad_output = check_grad_output(grad_output, self, y.shape, y.dtype)
         return grad_output * y * (1.0 - y)
 
 
@@ -74,19 +71,17 @@ class ReLU(Layer):
         array([0., 0., 3.])
     """
 
-    local_derivative = "∂y/∂x = [x > 0]"
+    local_derivative = {"∂y/∂x": "[x > 0]"}
+    dies_at_zero = True
 
     def __init__(self) -> None:
-        self.mask: NDArray[np.bool_] | None = None  # cached x > 0
-        self.dtype: np.dtype | None = None
+        self.mask: NDArray[np.bool_]  # cached x > 0, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
-        self.mask, self.dtype = x > 0, x.dtype
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        self.mask = x > 0
         return np.maximum(x, 0)  # maximum keeps NaN
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        grad_output = check_grad_output(grad_output, self, self.mask.shape, self.dtype)
         return grad_output * self.mask
 
 
@@ -107,20 +102,17 @@ class LeakyReLU(Layer):
         array([-0.2,  3. ])
     """
 
-    local_derivative = "∂y/∂x = 1 if x > 0 else negative_slope"
+    local_derivative = {"∂y/∂x": "1 if x > 0 else negative_slope"}
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = float(negative_slope)
-        self.mask: NDArray[np.bool_] | None = None  # cached x > 0
-        self.dtype: np.dtype | None = None
+        self.mask: NDArray[np.bool_]  # cached x > 0, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
-        self.mask, self.dtype = x > 0, x.dtype
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        self.mask = x > 0
         return np.where(self.mask, x, self.negative_slope * x)  # NaN fails x > 0 and stays NaN
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        grad_output = check_grad_output(grad_output, self, self.mask.shape, self.dtype)
         return np.where(self.mask, grad_output, self.negative_slope * grad_output)
 
     def extra_repr(self) -> str:
@@ -145,19 +137,18 @@ class ELU(Layer):
         array([0., 2.])
     """
 
-    local_derivative = "∂y/∂x = 1 if x > 0 else α exp(x)"
+    local_derivative = {"∂y/∂x": "1 if x > 0 else α exp(x)"}
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = float(alpha)
-        self.x: NDArray[np.floating] | None = None  # cached input
+        self.x: NDArray[np.floating]  # cached input, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        self.x = x = as_float_array(x, self)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        self.x = x
         return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         x = self.x
-        grad_output = check_grad_output(grad_output, self, x.shape, x.dtype)
         return np.where(x > 0, grad_output, grad_output * self.alpha * np.exp(np.minimum(x, 0)))
 
     def extra_repr(self) -> str:
@@ -177,18 +168,18 @@ class Tanh(Layer):
         array([0., 1.])
     """
 
-    local_derivative = "∂y/∂x = 1 − y²"
+    local_derivative = {"∂y/∂x": "1 − y²"}
+    saturation_bounds = (-1.0, 1.0)
 
     def __init__(self) -> None:
-        self.y: NDArray[np.floating] | None = None  # cached output
+        self.y: NDArray[np.floating]  # cached output, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        self.y = np.tanh(as_float_array(x, self))
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        self.y = np.tanh(x)
         return self.y
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         y = self.y
-        grad_output = check_grad_output(grad_output, self, y.shape, y.dtype)
         return grad_output * (1.0 - y * y)
 
 
@@ -211,21 +202,19 @@ class Softplus(Layer):
         array([  0.693147, 100.      ])
     """
 
-    local_derivative = "∂y/∂x = σ(β x)  (1 where β x > threshold)"
+    local_derivative = {"∂y/∂x": "σ(β x), 1 where β x > threshold"}
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         self.beta, self.threshold = float(beta), float(threshold)
-        self.z: NDArray[np.floating] | None = None  # cached β x
+        self.z: NDArray[np.floating]  # cached β x, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         self.z = z = self.beta * x
         soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / self.beta
         return np.where(z > self.threshold, x, soft)
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         z = self.z
-        grad_output = check_grad_output(grad_output, self, z.shape, z.dtype)
         e = np.exp(-np.abs(z))
         sigma = np.where(z >= 0, 1.0, e) / (1.0 + e)  # σ(z), as in Sigmoid
         return grad_output * np.where(z > self.threshold, 1.0, sigma)
@@ -255,7 +244,7 @@ class GELU(Layer):
         array([ 0., 10.])
     """
 
-    local_derivative = "∂y/∂x = ½(1 + t) + ½ x (1 − t²) √(2/π) (1 + 0.134145 x²),  t = tanh(u)"
+    local_derivative = {"∂y/∂x": "½(1 + t) + ½ x (1 − t²) √(2/π) (1 + 0.134145 x²),  t = tanh(u)"}
     K = math.sqrt(2.0 / math.pi)
     C = 0.044715
 
@@ -263,17 +252,16 @@ class GELU(Layer):
         if approximate != "tanh":
             raise ValueError(f"GELU: only approximate='tanh' is implemented, got {approximate!r}")
         self.approximate = approximate
-        self.x: NDArray[np.floating] | None = None  # cached input
-        self.t: NDArray[np.floating] | None = None  # cached tanh(u)
+        self.x: NDArray[np.floating]  # cached input, set by forward
+        self.t: NDArray[np.floating]  # cached tanh(u), set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        self.x = x = as_float_array(x, self)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        self.x = x
         self.t = np.tanh(self.K * (x + self.C * x**3))
         return 0.5 * x * (1.0 + self.t)
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         x, t = self.x, self.t
-        grad_output = check_grad_output(grad_output, self, x.shape, x.dtype)
         du_dx = self.K * (1.0 + 3.0 * self.C * x * x)
         return grad_output * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du_dx)
 
@@ -301,21 +289,20 @@ class Softmax(Layer):
                [1. , 0. ]])
     """
 
-    local_derivative = "∂L/∂x = y ⊙ (g − Σ_j g_j y_j)"
+    local_derivative = {"∂L/∂x": "y ⊙ (g − Σ_j g_j y_j)"}
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
-        self.y: NDArray[np.floating] | None = None  # cached output
+        self.y: NDArray[np.floating]  # cached output, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = _along_axis(x, self)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        _check_axis(x, self)
         e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
         self.y = e / np.sum(e, axis=self.axis, keepdims=True)
         return self.y
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         y = self.y
-        grad_output = check_grad_output(grad_output, self, y.shape, y.dtype)
         return y * (grad_output - np.sum(grad_output * y, axis=self.axis, keepdims=True))
 
     def extra_repr(self) -> str:
@@ -341,14 +328,14 @@ class LogSoftmax(Layer):
                [   0.      , -100.      ]])
     """
 
-    local_derivative = "∂L/∂x = g − softmax(x) Σ_j g_j"
+    local_derivative = {"∂L/∂x": "g − softmax(x) Σ_j g_j"}
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
-        self.p: NDArray[np.floating] | None = None  # cached softmax = exp(y)
+        self.p: NDArray[np.floating]  # cached softmax = exp(y), set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = _along_axis(x, self)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        _check_axis(x, self)
         shifted = x - np.max(x, axis=self.axis, keepdims=True)
         y = shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
         self.p = np.exp(y)
@@ -356,7 +343,6 @@ class LogSoftmax(Layer):
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         p = self.p
-        grad_output = check_grad_output(grad_output, self, p.shape, p.dtype)
         return grad_output - p * np.sum(grad_output, axis=self.axis, keepdims=True)
 
     def extra_repr(self) -> str:

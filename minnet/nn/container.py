@@ -8,17 +8,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .layer import Layer, check_grad_output
+from .layer import Layer
+from .module import Module, note_child, tree_changed
 
 
-def reraise_in_child(error: Exception, container: Layer, index: int | str, child: Layer, phase: str) -> Exception:
-    """Return ``error`` re-made with the child's index and class at the front of
-    its message (same type where its constructor allows, else RuntimeError)."""
-    message = f"in layer {index} ({type(child).__name__}) of {type(container).__name__}, during {phase}: {error}"
-    try:
-        return type(error)(message)
-    except Exception:
-        return RuntimeError(message)
+def checked_child(container: str, what: str, child: object) -> Layer:
+    """``child`` if it is a layer; a TypeError naming the container otherwise (a loss ends the chain)."""
+    if isinstance(child, Layer):
+        return child
+    if isinstance(child, Module):  # a Loss
+        raise TypeError(
+            f"{container}: {what} is a loss ({type(child).__name__}); a loss is where the backward chain starts, "
+            "not a step of it: call it on the model's output, loss_fn(model(x), target), and start backward "
+            "with model.backward(loss_fn.backward())"
+        )
+    raise TypeError(f"{container}: {what} must be a Layer, got {type(child).__name__}")
 
 
 class Sequential(Layer):
@@ -32,8 +36,8 @@ class Sequential(Layer):
     while each layer adds its own parameters' gradients on the way. Sequential
     caches nothing itself: every layer keeps its own cache.
 
-    An error raised inside a child comes back with the child's index and class
-    in its message.
+    An error raised inside a child comes back unchanged (its own type and
+    attributes), with a note naming the child's index and class.
 
     Args:
         *layers: the layers, in forward order.
@@ -47,6 +51,8 @@ class Sequential(Layer):
         (2, Sigmoid())
     """
 
+    input_kind = "any"  # the first layer checks the input
+
     def __init__(self, *layers: Layer) -> None:
         self.layers: list[Layer] = []
         for layer in layers:
@@ -57,7 +63,8 @@ class Sequential(Layer):
             try:
                 x = layer(x)
             except Exception as error:
-                raise reraise_in_child(error, self, i, layer, "forward") from error
+                note_child(error, self, i, layer, "forward")
+                raise
         return x
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -66,29 +73,29 @@ class Sequential(Layer):
             try:
                 grad = self.layers[i].backward(grad)
             except Exception as error:
-                raise reraise_in_child(error, self, i, self.layers[i], "backward") from error
+                note_child(error, self, i, self.layers[i], "backward")
+                raise
         return grad
 
-    def named_children(self) -> Iterator[tuple[str, Layer]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, layer in enumerate(self.layers):
             yield str(i), layer
 
     def append(self, layer: Layer) -> Sequential:
         """Add a layer at the end; returns the Sequential.
 
-        The same layer object cannot appear twice: its second forward would
-        overwrite the cache its first backward needs. To tie weights, give two
-        layers the same Parameter instead."""
+        A layer object may appear only once in a model: its second forward
+        would overwrite the cache its first backward needs. The walk checks it
+        here and at every forward, however deep the second place is. To tie
+        weights, give two layers the same Parameter instead."""
         index = len(self.layers)
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential: layer {index} must be a Layer, got {type(layer).__name__}")
-        if any(existing is layer for existing in self.layers):
-            raise ValueError(
-                f"Sequential: layer {index} ({type(layer).__name__}) is already layer "
-                f"{next(i for i, e in enumerate(self.layers) if e is layer)}; one object has one cache, so it "
-                "cannot run twice in a chain. Share its Parameter between two layers to tie weights"
-            )
-        self.layers.append(layer)
+        self.layers.append(checked_child("Sequential", f"layer {index}", layer))
+        tree_changed()
+        try:
+            list(self.named_layers())
+        except ValueError:
+            self.layers.pop()
+            raise
         return self
 
     def __len__(self) -> int:
@@ -123,19 +130,17 @@ class Residual(Layer):
         (2, 3)
     """
 
-    local_derivative = "∂L/∂x = g + block.backward(g)"
+    local_derivative = {"∂L/∂x": "g + block.backward(g)"}
 
     def __init__(self, block: Layer) -> None:
-        if not isinstance(block, Layer):
-            raise TypeError(f"Residual: block must be a Layer, got {type(block).__name__}")
-        self.block = block
+        self.block = checked_child("Residual", "block", block)
 
-    def forward(self, x: NDArray[Any]) -> NDArray[Any]:
-        x = np.asarray(x)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         try:
             fx = self.block(x)
         except Exception as error:
-            raise reraise_in_child(error, self, "block", self.block, "forward") from error
+            note_child(error, self, "block", self.block, "forward")
+            raise
         if np.shape(fx) != x.shape:
             raise ValueError(
                 f"Residual: the block maps shape {x.shape} to {np.shape(fx)}; x + block(x) needs the same shape"
@@ -146,7 +151,8 @@ class Residual(Layer):
         try:
             grad_block = self.block.backward(grad_output)
         except Exception as error:
-            raise reraise_in_child(error, self, "block", self.block, "backward") from error
+            note_child(error, self, "block", self.block, "backward")
+            raise
         return grad_output + grad_block  # identity path + block path
 
 
@@ -173,24 +179,16 @@ class Concat(Layer):
         (5, 6)
     """
 
-    local_derivative = "∂L/∂x = Σ_k branch_k.backward(g_k), g split along axis"
+    local_derivative = {"∂L/∂x": "Σ_k branch_k.backward(g_k), g split along axis"}
+    input_kind = "any"  # each branch checks the input
 
     def __init__(self, *branches: Layer, axis: int = -1) -> None:
         if not branches:
             raise ValueError("Concat: needs at least one branch")
-        for i, branch in enumerate(branches):
-            if not isinstance(branch, Layer):
-                raise TypeError(f"Concat: branch {i} must be a Layer, got {type(branch).__name__}")
-            if any(other is branch for other in branches[:i]):
-                raise ValueError(
-                    f"Concat: branch {i} ({type(branch).__name__}) is already an earlier branch; one object has "
-                    "one cache, so it cannot run twice. Share its Parameter between two layers to tie weights"
-                )
-        self.branches = list(branches)
+        self.branches = [checked_child("Concat", f"branch {i}", branch) for i, branch in enumerate(branches)]
         self.axis = axis
-        self.sizes: list[int] | None = None  # cached output sizes along axis
-        self.shape: tuple[int, ...] | None = None  # cached output shape and dtype
-        self.dtype: np.dtype | None = None
+        self.sizes: list[int]  # cached output sizes along axis, set by forward
+        list(self.named_layers())  # a layer object in two branches is refused here
 
     def forward(self, x: NDArray[Any]) -> NDArray[Any]:
         outputs = []
@@ -198,7 +196,8 @@ class Concat(Layer):
             try:
                 outputs.append(np.asarray(branch(x)))
             except Exception as error:
-                raise reraise_in_child(error, self, i, branch, "forward") from error
+                note_child(error, self, i, branch, "forward")
+                raise
         shapes, dtypes = [out.shape for out in outputs], [out.dtype for out in outputs]
         if len(set(dtypes)) != 1:  # np.concatenate would upcast silently
             raise TypeError(f"Concat: the branch outputs have dtypes {[str(d) for d in dtypes]}, expected one dtype")
@@ -206,22 +205,22 @@ class Concat(Layer):
             y = np.concatenate(outputs, axis=self.axis)  # never broadcasts: any other mismatch raises
         except (ValueError, IndexError) as error:
             raise ValueError(f"Concat: cannot join branch outputs of shapes {shapes} along axis={self.axis}") from error
-        self.sizes, self.shape, self.dtype = [out.shape[self.axis] for out in outputs], y.shape, y.dtype
+        self.sizes = [out.shape[self.axis] for out in outputs]
         return y
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        grad_output = check_grad_output(grad_output, self, self.shape, self.dtype)
         parts = np.split(grad_output, np.cumsum(self.sizes)[:-1], axis=self.axis)
         grad_input = None
         for i, (branch, part) in enumerate(zip(self.branches, parts, strict=True)):
             try:
                 grad = branch.backward(part)
             except Exception as error:
-                raise reraise_in_child(error, self, i, branch, "backward") from error
+                note_child(error, self, i, branch, "backward")
+                raise
             grad_input = grad if grad_input is None else grad_input + grad
         return grad_input
 
-    def named_children(self) -> Iterator[tuple[str, Layer]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, branch in enumerate(self.branches):
             yield str(i), branch
 

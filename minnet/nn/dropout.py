@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from .._rng import RngLike, make_rng
-from .layer import Layer, as_float_array, check_grad_output
+from .layer import Layer
 
 
 class Dropout(Layer):
@@ -42,7 +42,7 @@ class Dropout(Layer):
         array([1., 1., 1.])
     """
 
-    local_derivative = "∂L/∂x = g ⊙ m/(1 − p)  (training);  g  (eval)"
+    local_derivative = {"∂L/∂x": {"training": "g ⊙ m/(1 − p)", "eval": "g"}}
 
     def __init__(self, p: float = 0.5, *, rng: RngLike = None) -> None:
         if not 0.0 <= p <= 1.0:
@@ -50,12 +50,9 @@ class Dropout(Layer):
         self.p = float(p)
         self.rng = make_rng(rng)
         self.mask: NDArray[np.floating] | None = None  # cached m / (1 − p); None when nothing was dropped
-        self.shape: tuple[int, ...] | None = None
-        self.dtype: np.dtype | None = None
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
-        self.shape, self.dtype, self.mask = x.shape, x.dtype, None
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        self.mask = None
         if not self.training or self.p == 0.0:
             return x
         keep = self.rng.random(x.shape) >= self.p
@@ -64,7 +61,6 @@ class Dropout(Layer):
         return x * self.mask
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        grad_output = check_grad_output(grad_output, self, self.shape, self.dtype)
         return grad_output if self.mask is None else grad_output * self.mask
 
     def extra_repr(self) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from .layer import Layer, as_float_array, check_grad_output
+from .layer import Layer
 
 
 class Flatten(Layer):
@@ -28,28 +28,24 @@ class Flatten(Layer):
         (2, 12)
     """
 
-    local_derivative = "∂L/∂x = reshape(g, x.shape)"
+    local_derivative = {"∂L/∂x": "reshape(g, x.shape)"}
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         self.start_dim, self.end_dim = start_dim, end_dim
-        self.shape: tuple[int, ...] | None = None  # cached input shape
-        self.dtype: np.dtype | None = None
-        self.out_shape: tuple[int, ...] | None = None
+        self.shape: tuple[int, ...]  # cached input shape, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         in_range = all(-x.ndim <= d < x.ndim for d in (self.start_dim, self.end_dim))
         start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
         if not in_range or start > end:
             raise ValueError(
                 f"Flatten: cannot flatten dimensions {self.start_dim}..{self.end_dim} of an input of shape {x.shape}"
             )
-        self.shape, self.dtype = x.shape, x.dtype
-        self.out_shape = x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :]
-        return x.reshape(self.out_shape)
+        self.shape = x.shape
+        return x.reshape(x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :])
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        return check_grad_output(grad_output, self, self.out_shape, self.dtype).reshape(self.shape)
+        return grad_output.reshape(self.shape)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -6,11 +6,11 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from .._rng import RngLike, make_rng
 from ..parameter import Parameter
-from .layer import Layer, as_float_array, as_input, check_grad_output, float_dtype
+from .layer import Layer, float_dtype
 
 
 class Linear(Layer):
@@ -55,7 +55,8 @@ class Linear(Layer):
         Linear(in_features=3, out_features=4, bias=False)
     """
 
-    local_derivative = "∂L/∂x = g Wᵀ;  ∂L/∂W = xᵀ g;  ∂L/∂b = Σ_i g_i"
+    local_derivative = {"∂L/∂x": "g Wᵀ", "∂L/∂W": "xᵀ g", "∂L/∂b": "Σ_i g_i"}
+    parameter_symbols = {"W": "weight", "b": "bias"}
 
     def __init__(
         self,
@@ -77,10 +78,9 @@ class Linear(Layer):
         bound = 1.0 / math.sqrt(in_features)
         self.weight = Parameter(generator.uniform(-bound, bound, (in_features, out_features)), dtype)
         self.bias = Parameter(generator.uniform(-bound, bound, out_features), dtype) if bias else None
-        self.x: NDArray[np.floating] | None = None  # cached input
+        self.x: NDArray[np.floating]  # cached input, set by forward
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_input(x, self, self.weight.data.dtype)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: expected input of shape (N, {self.in_features}), got {x.shape}")
         self.x = x
@@ -91,7 +91,6 @@ class Linear(Layer):
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         x = self.x
-        grad_output = check_grad_output(grad_output, self, x.shape[:-1] + (self.out_features,), x.dtype)
         # parameter gradients (added): ∂L/∂W = xᵀ g, ∂L/∂b = Σ_i g_i
         x_rows = x.reshape(-1, self.in_features)
         g_rows = grad_output.reshape(-1, self.out_features)
@@ -109,7 +108,7 @@ class Identity(Layer):
     r"""The identity ``y = x``: a placeholder where a layer is expected.
 
     Local derivative ``∂y/∂x = 1``: backward returns ``grad_output`` itself
-    (checked for shape and dtype). It caches only the input's shape and dtype.
+    (the base class has checked its shape and dtype). It caches nothing.
 
     Shape:
         any shape ``(*)`` to the same shape; float input is returned as it is.
@@ -119,16 +118,10 @@ class Identity(Layer):
         array([ 1., -2.])
     """
 
-    local_derivative = "∂y/∂x = 1"
+    local_derivative = {"∂y/∂x": "1"}
 
-    def __init__(self) -> None:
-        self.shape: tuple[int, ...] | None = None  # cached input shape
-        self.dtype: np.dtype | None = None
-
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_float_array(x, self)
-        self.shape, self.dtype = x.shape, x.dtype
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         return x
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        return check_grad_output(grad_output, self, self.shape, self.dtype)
+        return grad_output

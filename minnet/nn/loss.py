@@ -15,39 +15,93 @@ minnet never casts silently.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from .layer import Layer, as_float_array, check_grad_output
+from .module import Module, as_float, as_gradient, bind_leading, check_returned_gradient
+
+TargetKind = Literal["float", "labels", "labels_or_probabilities", "any"]
 
 
-class Loss(Layer):
+class Loss(Module):
     """Base class of the losses.
 
-    A loss is a layer whose ``forward(pred, target)`` returns a Python float and
-    whose ``backward()`` takes no argument: the loss is where the chain starts,
-    with ∂L/∂L = 1. Subclasses list their reductions in ``reductions``; with
-    ``reduction="none"`` forward returns the unreduced ndarray ``ℓ`` and
+    A loss is where the backward chain starts: ``forward(pred, target)``
+    returns a Python float, and ``backward()`` takes no argument (∂L/∂L = 1)
+    and returns ∂L/∂pred. Subclasses list their reductions in ``reductions``;
+    with ``reduction="none"`` forward returns the unreduced ndarray ``ℓ`` and
     ``backward(grad_output=None)`` takes ∂L/∂ℓ of ``ℓ``'s shape (ones by default).
+
+    A loss is not a layer: a container refuses it as a child. Like a layer's,
+    its ``forward`` and ``backward`` are wrapped by minnet, so that a loss keeps
+    only its math:
+
+    - ``pred`` follows the dtype rule (integer data becomes float64; another
+      type is a TypeError) and must be a batch, ``(N, ...)`` with N ≥ 1.
+    - ``target`` is checked by the class attribute ``target_kind``:
+      ``"float"`` (the default): the shape of ``pred`` exactly (never a
+      broadcast), converted to its dtype (another float dtype is a TypeError);
+      ``"labels"``: integer class labels ``(N,)`` in ``[0, C)`` for ``pred``
+      of shape ``(N, C)``; ``"labels_or_probabilities"``: labels, or class
+      probabilities of ``pred``'s shape; ``"any"``: passed on as it came.
+    - ``backward``'s ``grad_output`` must be ``None`` when forward returned a
+      float, and ``None`` or an array of the unreduced loss's shape when it
+      returned an array; the gradient ``backward`` returns must have
+      ``pred``'s shape and dtype.
+
+    Class attributes a loss may set, besides ``target_kind`` and those of
+    :class:`~minnet.nn.module.Module`: ``reductions``; ``pred_name``, what its
+    prediction is called in messages ("logits", "probabilities", ...);
+    ``takes_logits``, ``True`` when ``pred`` is a logit (``health`` reports the
+    largest one).
     """
 
-    reductions: tuple[str, ...] = ("mean", "sum", "none")
+    reductions: ClassVar[tuple[str, ...]] = ("mean", "sum", "none")
     reduction: str = "mean"  # so a user's loss that skips super().__init__() still works
+    target_kind: ClassVar[TargetKind] = "float"
+    pred_name: ClassVar[str] = "prediction"
+    takes_logits: ClassVar[bool] = False
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in self.reductions:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {self.reductions}, got {reduction!r}")
         self.reduction = reduction
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> Any:  # type: ignore[override]
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
-    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
-    def _reduce(self, unreduced: NDArray[np.floating]) -> float | NDArray[np.floating]:
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+    def local_derivatives(self) -> dict[str, str]:
+        """The formulas that apply to this loss: those written for its reduction
+        when its table has them (MSELoss's ``half_batch_mean``), otherwise the
+        unreduced derivative ``∂ℓ/∂…`` followed by the reduction's own factor
+        ``∂L/∂ℓ``.
+
+        Example:
+            >>> L1Loss().local_derivatives()
+            {'∂ℓ/∂ŷ': 'sign(ŷ − Y)', '∂L/∂ℓ': '1/M, M the number of terms (mean)'}
+        """
+        table = self.local_derivative or {}
+        written = {lhs: f[self.reduction] for lhs, f in table.items() if not isinstance(f, str) and self.reduction in f}
+        if written:
+            return written
+        applied = super().local_derivatives()
+        if applied:
+            factors = {"mean": "1/M, M the number of terms (mean)", "sum": "1 (sum)"}
+            applied["∂L/∂ℓ"] = factors.get(self.reduction, f"grad_output ({self.reduction})")
+        return applied
+
+    # -- what the subclasses' math uses ---------------------------------------------------------------
+
+    def _reduce(self, unreduced: NDArray[Any]) -> float | NDArray[Any]:
         """ℓ itself for "none", else the float Σ ℓ or mean ℓ (over every element of ℓ)."""
         if self.reduction == "none":
             return unreduced
@@ -55,74 +109,92 @@ class Loss(Layer):
             return float(np.sum(unreduced))
         return float(np.mean(unreduced))
 
-    def _upstream(self, grad_output: ArrayLike | None, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    def _upstream(self, grad_output: NDArray[Any] | None, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
         """∂L/∂ℓ: grad_output (ones by default) for "none", 1/size for "mean", 1 for "sum"."""
         if self.reduction == "none":
-            return np.ones(shape, dtype) if grad_output is None else check_grad_output(grad_output, self, shape, dtype)
-        if grad_output is not None:
-            raise TypeError(
-                f"{type(self).__name__}.backward() takes no grad_output with reduction={self.reduction!r} "
-                "(the loss is where the chain starts); only reduction='none' takes one"
-            )
-        return dtype.type(1.0 / max(int(np.prod(shape)), 1) if self.reduction == "mean" else 1.0)
+            return np.ones(shape, dtype) if grad_output is None else grad_output
+        return dtype.type(1.0 / max(math.prod(shape), 1) if self.reduction == "mean" else 1.0)
 
-    def _as_pred(self, pred: ArrayLike) -> NDArray[np.floating]:
-        pred = as_float_array(pred, self)
+    # -- the wrappers' checks -------------------------------------------------------------------------
+
+    def _validate_forward(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        args = bind_leading(self, "forward", 2, args, kwargs)
+        if len(args) < 2:
+            return args, kwargs  # forward's own TypeError says what is missing
+        name = type(self).__name__
+        pred = as_float(self, np.asarray(args[0]), "prediction")
         if pred.ndim == 0 or pred.shape[0] == 0:
             got = "a scalar" if pred.ndim == 0 else f"an empty batch of shape {pred.shape}"
-            raise ValueError(f"{type(self).__name__}: expected a batch of shape (N, ...) with N >= 1, got {got}")
-        return pred
+            raise ValueError(f"{name}: expected a batch of shape (N, ...) with N >= 1, got {got}")
+        target = args[1]
+        kind = self.target_kind
+        if kind == "labels_or_probabilities" and np.shape(target) == pred.shape and pred.ndim == 2:
+            target = self._float_target(pred, target, "class probabilities")
+        elif kind in ("labels", "labels_or_probabilities"):
+            if pred.ndim != 2:
+                raise ValueError(f"{name}: expected {self.pred_name} of shape (N, C), got {pred.shape}")
+            target = self._labels(pred, np.asarray(target))
+        elif kind == "float":
+            if np.shape(target) != pred.shape:
+                raise ValueError(
+                    f"{name}: target shape {np.shape(target)} does not match prediction shape "
+                    f"{pred.shape}; reshape one of them (no broadcasting is done)"
+                )
+            target = self._float_target(pred, target, "target")
+        self.__dict__["_pred_spec"] = (pred.shape, pred.dtype)
+        return (pred, target, *args[2:]), kwargs
 
-    def _float_target(self, pred: NDArray[np.floating], target: ArrayLike, what: str) -> NDArray[np.floating]:
+    def _float_target(self, pred: NDArray[Any], target: Any, what: str) -> NDArray[Any]:
         """``target`` in ``pred``'s dtype (integer data converted, another float dtype a TypeError)."""
         target = np.asarray(target)
-        if np.issubdtype(target.dtype, np.floating) and target.dtype != pred.dtype:
+        if target.dtype.kind == "f" and target.dtype != pred.dtype:
             raise TypeError(
                 f"{type(self).__name__}: {what} has dtype {target.dtype} but the prediction {pred.dtype}; "
                 f"convert the {what} with .astype(np.{pred.dtype}) (minnet does not cast silently)"
             )
-        return as_float_array(target, self).astype(pred.dtype, copy=False)
+        if target.dtype.kind not in "fiub":
+            raise TypeError(f"{type(self).__name__}: expected a {what} of real numbers, got dtype {target.dtype}")
+        return target.astype(pred.dtype, copy=False)
 
-    def _same_shape(self, pred: ArrayLike, target: ArrayLike) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
-        """Both as float arrays of pred's dtype, or a ValueError naming both shapes."""
-        pred = self._as_pred(pred)
-        target_shape = np.shape(target)
-        if pred.shape != target_shape:
-            raise ValueError(
-                f"{type(self).__name__}: target shape {target_shape} does not match prediction shape "
-                f"{pred.shape}; reshape one of them (no broadcasting is done)"
-            )
-        return pred, self._float_target(pred, target, "target")
-
-    def _labels(self, pred: NDArray[np.floating], target: ArrayLike) -> NDArray[np.integer]:
+    def _labels(self, pred: NDArray[Any], target: NDArray[Any]) -> NDArray[Any]:
         """Integer class labels of shape (N,), each in [0, C), else a ValueError saying what came."""
-        target = np.asarray(target)
         n, c = pred.shape
         name = type(self).__name__
         if target.shape != (n,):
             raise ValueError(
                 f"{name}: expected class labels of shape ({n},) for input {pred.shape}, got {target.shape}"
             )
-        if not np.issubdtype(target.dtype, np.integer):
-            raise ValueError(
-                f"{name}: expected integer class labels, got dtype {target.dtype} (use .astype(int) for labels"
-                + (", or pass class probabilities of shape (N, C))" if isinstance(self, CrossEntropyLoss) else ")")
+        if target.dtype.kind not in "iu":
+            also = (
+                ", or pass class probabilities of shape (N, C)" if self.target_kind == "labels_or_probabilities" else ""
             )
-        if n and (target.min() < 0 or target.max() >= c):
+            raise ValueError(
+                f"{name}: expected integer class labels, got dtype {target.dtype} (use .astype(int) for labels{also})"
+            )
+        if target.min() < 0 or target.max() >= c:
             raise ValueError(
                 f"{name}: class labels must be in [0, {c - 1}] for {c} classes, "
                 f"got values from {target.min()} to {target.max()}"
             )
         return target
 
-    def _class_input(self, pred: ArrayLike, what: str) -> NDArray[np.floating]:
-        pred = self._as_pred(pred)  # refuses a scalar and an empty batch
-        if pred.ndim != 2:
-            raise ValueError(f"{type(self).__name__}: expected {what} of shape (N, C), got {pred.shape}")
-        return pred
+    def _record_forward(self, args: tuple[Any, ...], output: Any) -> None:
+        self.__dict__["_output_spec"] = (output.shape, output.dtype) if isinstance(output, np.ndarray) else None
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+    def _validate_grad_output(self, grad_output: Any) -> Any:
+        spec = self.__dict__.get("_output_spec")
+        if spec is None and grad_output is not None:
+            raise TypeError(
+                f"{type(self).__name__}.backward() takes no grad_output with reduction={self.reduction!r} "
+                "(the loss is where the chain starts); only reduction='none' takes one"
+            )
+        return None if grad_output is None else as_gradient(self, grad_output, *spec)
+
+    def _check_grad_input(self, grad_input: Any) -> None:
+        shape, dtype = self.__dict__["_pred_spec"]
+        check_returned_gradient(self, grad_input, shape, dtype, of="the prediction")
 
 
 class MSELoss(Loss):
@@ -156,23 +228,21 @@ class MSELoss(Loss):
     """
 
     reductions = ("half_batch_mean", "mean", "sum", "none")
-    local_derivative = "∂ℓ/∂ŷ = 2(ŷ − Y);  half_batch_mean: ∂L/∂ŷ = (ŷ − Y)/N"
+    local_derivative = {"∂ℓ/∂ŷ": "2(ŷ − Y)", "∂L/∂ŷ": {"half_batch_mean": "(ŷ − Y)/N"}}
 
     def __init__(self, reduction: str = "half_batch_mean") -> None:
         super().__init__(reduction)
-        self.diff: NDArray[np.floating] | None = None  # cached ŷ − Y
+        self.diff: NDArray[np.floating]  # cached ŷ − Y, set by forward
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
-        pred, target = self._same_shape(pred, target)
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         self.diff = pred - target
         if self.reduction == "half_batch_mean":
             return float(np.sum(self.diff**2)) / (2 * pred.shape[0])
         return self._reduce(self.diff**2)
 
-    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         diff = self.diff
         if self.reduction == "half_batch_mean":
-            self._upstream(grad_output, diff.shape, diff.dtype)  # rejects a grad_output
             return diff / diff.shape[0]
         return 2.0 * diff * self._upstream(grad_output, diff.shape, diff.dtype)
 
@@ -197,18 +267,17 @@ class L1Loss(Loss):
         array([[ 0.5, -0.5]])
     """
 
-    local_derivative = "∂ℓ/∂ŷ = sign(ŷ − Y)"
+    local_derivative = {"∂ℓ/∂ŷ": "sign(ŷ − Y)"}
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.diff: NDArray[np.floating] | None = None  # cached ŷ − Y
+        self.diff: NDArray[np.floating]  # cached ŷ − Y, set by forward
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
-        pred, target = self._same_shape(pred, target)
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         self.diff = pred - target
         return self._reduce(np.abs(self.diff))
 
-    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         diff = self.diff
         return np.sign(diff) * self._upstream(grad_output, diff.shape, diff.dtype)
 
@@ -235,22 +304,21 @@ class HuberLoss(Loss):
         array([[0.5, 1. ]])
     """
 
-    local_derivative = "∂ℓ/∂ŷ = clip(ŷ − Y, −δ, δ)"
+    local_derivative = {"∂ℓ/∂ŷ": "clip(ŷ − Y, −δ, δ)"}
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
         if not delta > 0:
             raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
         self.delta = float(delta)
-        self.diff: NDArray[np.floating] | None = None  # cached ŷ − Y
+        self.diff: NDArray[np.floating]  # cached ŷ − Y, set by forward
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
-        pred, target = self._same_shape(pred, target)
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         self.diff = d = pred - target
         a, delta = np.abs(d), self.delta
         return self._reduce(np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
 
-    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         diff = self.diff
         return np.clip(diff, -self.delta, self.delta) * self._upstream(grad_output, diff.shape, diff.dtype)
 
@@ -279,15 +347,16 @@ class BCELoss(Loss):
         0.346574
     """
 
-    local_derivative = "∂ℓ/∂p = (p − Y) / max(p(1 − p), 1e-12)"
+    pred_name = "probabilities"
+    local_derivative = {"∂ℓ/∂p": "(p − Y) / max(p(1 − p), 1e-12)"}
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.p: NDArray[np.floating] | None = None  # cached probabilities
-        self.target: NDArray[np.floating] | None = None
+        self.p: NDArray[np.floating]  # cached probabilities and target, set by forward
+        self.target: NDArray[np.floating]
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
-        p, target = self._same_shape(pred, target)
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
+        p = pred
         if np.any(np.isnan(p)):  # as PyTorch, which refuses NaN here too
             raise ValueError(f"BCELoss: expected probabilities in [0, 1], got NaN in {np.isnan(p).sum()} of {p.size}")
         if np.any((p < 0) | (p > 1)):
@@ -297,7 +366,7 @@ class BCELoss(Loss):
             log_p, log_1mp = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
         return self._reduce(-(target * log_p + (1 - target) * log_1mp))
 
-    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         p, target = self.p, self.target
         eps = p.dtype.type(np.float32(1e-12))  # PyTorch's bound, a float32 constant
         local = (p - target) / np.maximum(p * (1 - p), eps)
@@ -325,19 +394,20 @@ class BCEWithLogitsLoss(Loss):
         array([[0., 0.]])
     """
 
-    local_derivative = "∂ℓ/∂z = σ(z) − Y"
+    pred_name = "logits"
+    takes_logits = True
+    local_derivative = {"∂ℓ/∂z": "σ(z) − Y"}
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.z: NDArray[np.floating] | None = None  # cached logits
-        self.target: NDArray[np.floating] | None = None
+        self.z: NDArray[np.floating]  # cached logits and target, set by forward
+        self.target: NDArray[np.floating]
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
-        z, target = self._same_shape(pred, target)
-        self.z, self.target = z, target
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
+        self.z, self.target = z, target = pred, target
         return self._reduce(np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z))))
 
-    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         z = self.z
         e = np.exp(-np.abs(z))
         sigma = np.where(z >= 0, 1.0, e) / (1.0 + e)  # σ(z) without overflow
@@ -367,21 +437,21 @@ class NLLLoss(Loss):
                [ 0. , -0.5]])
     """
 
-    local_derivative = "∂ℓ_i/∂x[i, c] = −[c = y_i]"
+    target_kind = "labels"
+    pred_name = "log-probabilities"
+    local_derivative = {"∂ℓ_i/∂x[i, c]": "−[c = y_i]"}
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.labels: NDArray[np.integer] | None = None  # cached labels
-        self.shape: tuple[int, ...] | None = None
-        self.dtype: np.dtype | None = None
+        self.labels: NDArray[np.integer]  # cached labels and the input's shape and dtype, set by forward
+        self.shape: tuple[int, ...]
+        self.dtype: np.dtype[Any]
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
-        x = self._class_input(pred, "log-probabilities")
-        self.labels = labels = self._labels(x, target)
-        self.shape, self.dtype = x.shape, x.dtype
-        return self._reduce(-x[np.arange(len(labels)), labels])
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
+        self.labels, self.shape, self.dtype = target, pred.shape, pred.dtype
+        return self._reduce(-pred[np.arange(len(target)), target])
 
-    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         labels = self.labels
         grad = np.zeros(self.shape, self.dtype)
         grad[np.arange(len(labels)), labels] = -self._upstream(grad_output, labels.shape, self.dtype)
@@ -418,27 +488,29 @@ class CrossEntropyLoss(Loss):
                [ 0.  ,  0.  ]])
     """
 
-    local_derivative = "∂ℓ_i/∂z_i = softmax(z_i) − T_i"  # for rows of T summing to 1; see the docstring
+    target_kind = "labels_or_probabilities"
+    pred_name = "logits"
+    takes_logits = True
+    local_derivative = {"∂ℓ_i/∂z_i": "softmax(z_i) − T_i"}  # for rows of T summing to 1; see the docstring
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.p: NDArray[np.floating] | None = None  # cached softmax(z)
-        self.target: NDArray[np.floating] | None = None  # cached T (one-hot for labels)
+        self.p: NDArray[np.floating]  # cached softmax(z), set by forward
+        self.target: NDArray[np.floating]  # cached T (one-hot for labels)
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float | NDArray[np.floating]:  # type: ignore[override]
-        z = self._class_input(pred, "logits")
-        if np.shape(target) == z.shape:
-            self.target = self._float_target(z, target, "class probabilities")
-        else:
-            labels = self._labels(z, target)
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
+        z = pred
+        if target.shape == z.shape:  # class probabilities
+            self.target = target
+        else:  # labels
             self.target = np.zeros_like(z)
-            self.target[np.arange(len(labels)), labels] = 1
+            self.target[np.arange(len(target)), target] = 1
         shifted = z - np.max(z, axis=1, keepdims=True)
         log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
         self.p = np.exp(log_p)
         return self._reduce(-np.sum(self.target * log_p, axis=1))
 
-    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:  # type: ignore[override]
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         p = self.p
         upstream = self._upstream(grad_output, p.shape[:1], p.dtype)
         local = p * self.target.sum(axis=1, keepdims=True) - self.target  # p − T when the rows sum to 1

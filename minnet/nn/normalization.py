@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from ..parameter import Parameter
-from .layer import Layer, as_input, check_grad_output, float_dtype
+from .layer import Layer, float_dtype
 
 
 class BatchNorm1d(Layer):
@@ -57,7 +57,12 @@ class BatchNorm1d(Layer):
         array([0.2, 2. ])
     """
 
-    local_derivative = "∂L/∂x = r ⊙ (ĝ − mean ĝ − x̂ ⊙ mean(ĝ ⊙ x̂)), ĝ = γ g;  ∂L/∂γ = Σ g ⊙ x̂;  ∂L/∂β = Σ g"
+    local_derivative = {
+        "∂L/∂x": {"training": "r ⊙ (ĝ − mean ĝ − x̂ ⊙ mean(ĝ ⊙ x̂)), ĝ = γ g", "eval": "r ⊙ γ g"},
+        "∂L/∂γ": "Σ g ⊙ x̂",
+        "∂L/∂β": "Σ g",
+    }
+    parameter_symbols = {"γ": "weight", "β": "bias"}
     buffer_names = ("running_mean", "running_var", "num_batches_tracked")
 
     def __init__(
@@ -78,12 +83,11 @@ class BatchNorm1d(Layer):
         self.running_mean = np.zeros(num_features, dtype=dtype)
         self.running_var = np.ones(num_features, dtype=dtype)
         self.num_batches_tracked = np.array(0, dtype=np.int64)
-        self.x_hat: NDArray[np.floating] | None = None  # cached normalised input
-        self.r: NDArray[np.floating] | None = None  # cached 1/√(σ² + ε), shaped to broadcast
+        self.x_hat: NDArray[np.floating]  # cached normalised input, set by forward
+        self.r: NDArray[np.floating]  # cached 1/√(σ² + ε), shaped to broadcast, set by forward
         self.batch_stats: bool = False  # whether the cached forward used batch statistics
 
-    def forward(self, x: ArrayLike) -> NDArray[np.floating]:
-        x = as_input(x, self, self.running_mean.dtype)
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             c = self.num_features
             raise ValueError(f"BatchNorm1d: expected input of shape (N, {c}) or (N, {c}, L), got {x.shape}")
@@ -108,7 +112,7 @@ class BatchNorm1d(Layer):
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         x_hat, r = self.x_hat, self.r
-        g = check_grad_output(grad_output, self, x_hat.shape, x_hat.dtype)
+        g = grad_output
         axes = (0,) if g.ndim == 2 else (0, 2)
         # parameter gradients (added): ∂L/∂γ = Σ g ⊙ x̂, ∂L/∂β = Σ g
         if self.affine:

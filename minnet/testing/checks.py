@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from .._rng import make_rng
 from ..nn.layer import Layer
 from ..nn.loss import Loss
+from ..nn.module import Module
 from .finite_differences import five_point_derivative
 from .gradient_check import gradcheck, objective_scale, run_backward, scalar_objective
 
@@ -104,26 +105,20 @@ class CheckReport:
     __repr__ = __str__
 
 
-def _build_float64(make: Callable[[], Layer]) -> Layer:
-    """Call the factory and make every parameter and buffer float64."""
+def _build_float64(make: Callable[[], Layer | Loss]) -> Layer | Loss:
+    """Call the factory and make every parameter and floating buffer float64."""
     layer = make()
-    if not isinstance(layer, Layer):
-        raise TypeError(f"the factory must return a minnet Layer, got {type(layer).__name__}")
+    if not isinstance(layer, (Layer, Loss)):
+        raise TypeError(f"the factory must return a minnet Layer or Loss, got {type(layer).__name__}")
     for param in layer.parameters():
         if param.data.dtype != np.float64:
             param.data = param.data.astype(np.float64)
             param.grad = np.zeros_like(param.data)
-    pending, seen = [layer], set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:  # a shared layer, or a reference back to a parent
-            continue
-        seen.add(id(current))
-        pending.extend(current.children())
-        for name in current.buffer_names:
-            value = getattr(current, name)
-            if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
-                setattr(current, name, value.astype(np.float64))
+    for _, module in layer.named_layers():
+        for name in module.buffer_names:
+            value = getattr(module, name)
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                setattr(module, name, value.astype(np.float64))
     return layer
 
 
@@ -132,7 +127,7 @@ def _same_bytes(a: Any, b: Any) -> bool:
 
 
 def _joint_check(
-    layer: Layer, x: Array, target: Any, upstream: Array | None, rng: np.random.Generator, step: float
+    layer: Layer | Loss, x: Array, target: Any, upstream: Array | None, rng: np.random.Generator, step: float
 ) -> tuple[float, float, float]:
     """Directional derivative along one random direction of the input and all
     parameters together: analytic Σ ⟨gradient, direction⟩ against a five-point
@@ -165,7 +160,7 @@ def _joint_check(
 
 
 def _check_one_setting(
-    make: Callable[[], Layer],
+    make: Callable[[], Layer | Loss],
     shape: tuple[int, ...],
     mode: str,
     rng: np.random.Generator,
@@ -323,7 +318,7 @@ def _check_one_setting(
 
 
 def _run(
-    make: Callable[[], Layer],
+    make: Callable[[], Layer | Loss],
     shape: Sequence[int],
     *,
     rng: Any,
@@ -334,7 +329,7 @@ def _run(
     make_target: InputMaker | None,
     checks: Iterable[str] | None,
 ) -> CheckReport:
-    if isinstance(make, Layer) or not callable(make):
+    if isinstance(make, Module) or not callable(make):
         raise TypeError(
             f"expected a factory that builds the layer (a class or a lambda), got {make!r}; "
             "check_layer builds a fresh layer for every setting"

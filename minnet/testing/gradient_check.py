@@ -12,7 +12,8 @@ from numpy.typing import ArrayLike, NDArray
 from .._rng import RngLike, make_rng
 from ..nn.layer import Layer
 from ..nn.loss import Loss
-from .finite_differences import _numeric_gradient
+from ..nn.snapshot import Snapshot, preserved
+from .finite_differences import partial_derivatives
 
 
 @dataclass
@@ -128,59 +129,23 @@ def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: 
     )
 
 
-def freeze_randomness(layer: Layer) -> Callable[[], None]:
-    """Return a function that puts every random generator ``layer`` uses back in
-    the state it has now, so that repeated forward passes draw the same random
-    numbers (the same dropout mask): ``numpy.random.Generator`` and
-    ``RandomState`` objects held by the layer or its children (directly or in
-    a list, tuple or dict attribute), and numpy's global random state."""
-    found: dict[int, Any] = {}
-    pending: list[Layer] = [layer]
-    seen_layers: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen_layers:
-            continue
-        seen_layers.add(id(current))
-        pending.extend(current.children())
-        for value in vars(current).values():
-            items = (
-                value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
-            )
-            for item in items:
-                if isinstance(item, (np.random.Generator, np.random.RandomState)):
-                    found[id(item)] = item
-    generators = [g for g in found.values() if isinstance(g, np.random.Generator)]
-    random_states = [r for r in found.values() if isinstance(r, np.random.RandomState)]
-    generator_states = [g.bit_generator.state for g in generators]
-    legacy_states = [r.get_state() for r in random_states]
-    global_state = np.random.get_state()
-
-    def reset() -> None:
-        for generator, state in zip(generators, generator_states, strict=True):
-            generator.bit_generator.state = state
-        for random_state, legacy in zip(random_states, legacy_states, strict=True):
-            random_state.set_state(legacy)
-        np.random.set_state(global_state)
-
-    return reset
-
-
 def scalar_objective(
-    layer: Layer,
+    layer: Layer | Loss,
     x: NDArray[np.float64],
     target: ArrayLike | None = None,
     *,
     loss_fn: Loss | None = None,
     upstream: NDArray[np.float64] | None = None,
+    reset: Callable[[], None] | None = None,
 ) -> Callable[[], float]:
     """The scalar whose gradient the backward pass computes, as a function of
     the current values of ``x`` and of the parameters. The value is
     ``loss(x, target)`` for a loss, ``loss_fn(layer(x), target)`` with a loss,
     else ``layer(x)``; when it is an array (a layer, or a loss with
-    ``reduction="none"``) the scalar is ``Σ value ⊙ upstream``. Randomness in
-    the layer is reset before each evaluation."""
-    reset = freeze_randomness(layer)
+    ``reduction="none"``) the scalar is ``Σ value ⊙ upstream``. ``reset()``
+    runs before each evaluation (default: put back the random states the
+    layer has now, so every evaluation draws the same dropout mask)."""
+    reset = Snapshot(layer).restore_randomness if reset is None else reset
 
     def f() -> float:
         reset()
@@ -203,7 +168,9 @@ def objective_scale(value: Any, upstream: NDArray[np.float64] | None) -> float:
     return float(np.sum(np.abs(np.asarray(value) * upstream)))
 
 
-def run_backward(layer: Layer, *, loss_fn: Loss | None = None, upstream: NDArray[np.float64] | None = None) -> Any:
+def run_backward(
+    layer: Layer | Loss, *, loss_fn: Loss | None = None, upstream: NDArray[np.float64] | None = None
+) -> Any:
     """The backward pass that matches :func:`scalar_objective` (after it ran)."""
     start = () if upstream is None else (np.array(upstream, copy=True),)
     if isinstance(layer, Loss):
@@ -214,7 +181,7 @@ def run_backward(layer: Layer, *, loss_fn: Loss | None = None, upstream: NDArray
 
 
 def gradcheck(
-    layer: Layer,
+    layer: Layer | Loss,
     x: ArrayLike,
     target: ArrayLike | None = None,
     *,
@@ -243,11 +210,13 @@ def gradcheck(
 
     Each element of the input (unless ``check_input=False``) and of every
     parameter is moved by ±h and ±2h, ``h = step · max(1, |v|)``, and the
-    five-point central difference is compared with the analytic gradient. The
-    model's parameter gradients are restored afterwards and its parameters are
-    left bitwise unchanged. Random number generators held by the layers (a
-    dropout mask's) and numpy's global random state are reset before every
-    forward pass, so all of them see the same randomness.
+    five-point central difference is compared with the analytic gradient.
+    The check leaves no trace (see :func:`~minnet.nn.snapshot.preserved`):
+    parameters (bitwise), gradients, buffers (a BatchNorm's running
+    statistics, even in training mode), random generators and modes are as
+    they were; the caches hold the pass on ``x``. Random generators held by
+    the layers (a dropout mask's) and numpy's global random state are reset
+    before every forward pass, so all of them see the same randomness.
 
     Finite differences need a smooth function: an input within 2h of a kink
     (ReLU at 0, a Huber loss at ±δ) can fail a correct layer; draw inputs away
@@ -270,27 +239,27 @@ def gradcheck(
     is_loss = isinstance(layer, Loss)
     if (is_loss or loss_fn is not None) and target is None:
         raise ValueError("gradcheck: a loss needs a target")
-    if is_loss:
-        value = layer(point, target)
-    elif loss_fn is not None:
-        value = loss_fn(layer(point), target)
-    else:
-        value = layer(point)
-    upstream: NDArray[np.float64] | None = None
-    if isinstance(value, np.ndarray):  # a layer's output, or a loss with reduction="none"
-        output_shape = value.shape
-        upstream = np.asarray(make_rng(rng).standard_normal(output_shape), dtype=np.float64)
-        if grad_output is not None:
-            upstream = np.array(grad_output, dtype=np.float64)
-        if upstream.shape != output_shape:
-            raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output_shape}")
-    f = scalar_objective(layer, point, target, loss_fn=loss_fn, upstream=upstream)
-    scale = objective_scale(value, upstream)
-
     if not check_input and not params:
         raise ValueError(f"gradcheck: nothing to check: {type(layer).__name__} has no parameters and check_input=False")
-    saved_grads = [param.grad.copy() for _, param in params]
-    try:
+    with preserved(layer) as snapshot:
+        if is_loss:
+            value = layer(point, target)
+        elif loss_fn is not None:
+            value = loss_fn(layer(point), target)
+        else:
+            value = layer(point)
+        upstream: NDArray[np.float64] | None = None
+        if isinstance(value, np.ndarray):  # a layer's output, or a loss with reduction="none"
+            output_shape = value.shape
+            upstream = np.asarray(make_rng(rng).standard_normal(output_shape), dtype=np.float64)
+            if grad_output is not None:
+                upstream = np.array(grad_output, dtype=np.float64)
+            if upstream.shape != output_shape:
+                raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output_shape}")
+        f = scalar_objective(
+            layer, point, target, loss_fn=loss_fn, upstream=upstream, reset=snapshot.restore_randomness
+        )
+        scale = objective_scale(value, upstream)
         for _, param in params:
             param.grad[...] = 0
         f()
@@ -299,11 +268,10 @@ def gradcheck(
 
         result = GradcheckResult(tolerance=tolerance)
         if check_input:
-            result.checks.append(_compare("input", grad_input, _numeric_gradient(f, point, step), tolerance, scale))
+            numeric = partial_derivatives(f, point, step)
+            result.checks.append(_compare("input", grad_input, numeric, tolerance, scale))
         for (name, param), analytic in zip(params, analytic_params, strict=True):
-            result.checks.append(_compare(name, analytic, _numeric_gradient(f, param.data, step), tolerance, scale))  # type: ignore[arg-type]
+            numeric = partial_derivatives(f, param.data, step)
+            result.checks.append(_compare(name, analytic, numeric, tolerance, scale))
         f()  # leave the caches of the unperturbed input behind
-    finally:
-        for (_, param), grad in zip(params, saved_grads, strict=True):
-            param.grad[...] = grad
     return result

@@ -47,17 +47,6 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
-def _all_layers(model: Layer) -> list[Layer]:
-    layers, stack, seen = [], [model], set()
-    while stack:
-        layer = stack.pop()
-        if id(layer) not in seen:
-            seen.add(id(layer))
-            layers.append(layer)
-            stack.extend(layer.children())
-    return layers
-
-
 class _Mode:
     """Put every layer of a model in train or eval mode, and put back each layer's own mode after."""
 
@@ -65,7 +54,7 @@ class _Mode:
         self.model, self.training = model, training
 
     def __enter__(self) -> None:
-        self.saved = [(layer, layer.training) for layer in _all_layers(self.model)]
+        self.saved = [(layer, layer.training) for _, layer in self.model.named_layers()]
         self.model.train(self.training)
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,131 @@
+"""Save and restore everything a diagnostic pass may change, so that it leaves no trace.
+
+:func:`gradcheck`, :func:`jacobian`, :func:`explain`, :func:`health`,
+``summary`` and the plots run forward and backward passes on a user's model.
+Those passes change parameter gradients, running statistics, random
+generators (a dropout mask is drawn from one) and, where a tool needs eval
+mode, the modes. Each tool takes a :class:`Snapshot` first and restores it
+last: the same array objects hold the same values again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..parameter import Parameter
+from .module import Module, held_items
+
+RandomSource = np.random.Generator | np.random.RandomState
+
+
+def random_sources(model: Module) -> list[RandomSource]:
+    """Every numpy ``Generator`` and ``RandomState`` the model's layers hold, in
+    attributes or in lists, tuples and dicts, each once."""
+    found: dict[int, RandomSource] = {}
+    for _, module in model.named_layers():
+        for _, item in held_items(module, (np.random.Generator, np.random.RandomState)):
+            found.setdefault(id(item), item)
+    return list(found.values())
+
+
+class Snapshot:
+    """The state of a model that a pass can change, taken now, to put back later.
+
+    - every Parameter: its ``data`` and ``grad`` arrays (the objects, and their values);
+    - every buffer (running statistics, ``num_batches_tracked``): the object and its value;
+    - every random generator the layers hold, and numpy's global random state;
+    - every layer's mode.
+
+    :meth:`restore` puts each array object back in its place (if it was
+    replaced) and writes the saved values into it, so a reference to a
+    buffer or a gradient held elsewhere stays valid. :meth:`restore_randomness`
+    puts back only the random states: what finite differences need before each
+    forward, so that every pass draws the same dropout mask.
+
+    Example:
+        >>> model = Sequential(Linear(2, 2, rng=0), BatchNorm1d(2))
+        >>> mean = model[1].running_mean
+        >>> snapshot = Snapshot(model)
+        >>> _ = model(np.arange(8.0).reshape(4, 2)); snapshot.restore()
+        >>> model[1].running_mean is mean, mean.tolist()
+        (True, [0.0, 0.0])
+    """
+
+    def __init__(self, model: Module) -> None:
+        self.params: list[tuple[Parameter, NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]] = [
+            (p, p.data, p.data.copy(), p.grad, p.grad.copy()) for p in model.parameters()
+        ]
+        self.buffers: list[tuple[Module, str, Any, Any]] = []
+        self.modes: list[tuple[Module, bool]] = []
+        for _, module in model.named_layers():
+            self.modes.append((module, module.training))
+            for name in module.buffer_names:
+                value = getattr(module, name)
+                self.buffers.append((module, name, value, copy.deepcopy(value)))
+        self.randomness = [(source, _random_state(source)) for source in random_sources(model)]
+        self.global_randomness = np.random.get_state()
+
+    def restore_randomness(self) -> None:
+        """Put back every random generator's state and numpy's global one."""
+        for source, state in self.randomness:
+            if isinstance(source, np.random.Generator):
+                source.bit_generator.state = copy.deepcopy(state)
+            else:
+                source.set_state(state)
+        np.random.set_state(self.global_randomness)
+
+    def restore(self) -> None:
+        """Put back everything the snapshot holds: arrays, random states and modes."""
+        for param, data, data_values, grad, grad_values in self.params:
+            if param.data is not data:
+                param.data = data
+            if param.grad is not grad:
+                param.grad = grad
+            data[...] = data_values
+            grad[...] = grad_values
+        for module, name, value, saved in self.buffers:
+            if getattr(module, name) is not value:
+                setattr(module, name, value)
+            if isinstance(value, np.ndarray):
+                value[...] = saved
+            else:
+                setattr(module, name, saved)
+        self.restore_randomness()
+        for module, training in self.modes:
+            module.training = training
+
+
+def _random_state(source: RandomSource) -> Any:
+    if isinstance(source, np.random.Generator):
+        return copy.deepcopy(source.bit_generator.state)
+    return source.get_state()
+
+
+@contextlib.contextmanager
+def preserved(model: Module, mode: bool | None = None) -> Iterator[Snapshot]:
+    """Run a pass that leaves no trace: take a :class:`Snapshot`, set the mode
+    (``False`` eval, ``True`` training, ``None`` as the model is), and restore
+    the snapshot on exit, whether the pass returned or raised. Caches are not
+    restored: they hold the last pass, as after any forward.
+
+    Example:
+        >>> model = Sequential(Linear(2, 2, rng=0), Dropout(0.5, rng=1))
+        >>> with preserved(model, mode=False):
+        ...     model.training
+        False
+        >>> model.training
+        True
+    """
+    snapshot = Snapshot(model)
+    try:
+        if mode is not None:
+            model.train(mode)
+        yield snapshot
+    finally:
+        snapshot.restore()
