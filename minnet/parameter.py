@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+# The version of every layer tree: bumped when a child or a Parameter is set, replaced or appended, or a
+# Parameter's data is replaced (its dtype may change). A layer checks its tree again at its next forward
+# only after a change, so the check costs one comparison per forward. next() on a count is atomic in
+# CPython: safe from several threads.
+_tree_changes = itertools.count(1)
+tree_version = [0]
+
+
+def tree_changed() -> None:
+    """Note that some layer tree changed, so each layer checks its tree again at its next forward."""
+    tree_version[0] = next(_tree_changes)
 
 
 class Parameter:
@@ -32,6 +47,11 @@ class Parameter:
             array = array.astype(np.float64)
         self.data: NDArray[np.floating] = array
         self.grad: NDArray[np.floating] = np.zeros_like(array)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name == "data":
+            tree_changed()
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import BackwardBeforeForwardError
-from ..parameter import Parameter
+from ..parameter import Parameter, tree_changed, tree_version
 from ..serialization import check_state_dict
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,18 +31,6 @@ _HOOK_ATTRIBUTES = frozenset({"_forward_hooks", "_backward_hooks"})
 #: The formulas of ``local_derivative``: what is differentiated, its formula, or
 #: its formula under each condition (a mode or a loss reduction).
 Derivatives = Mapping[str, "str | Mapping[str, str]"]
-
-
-# -- the tree's version: the structure checks run again only after it changed -------------------------
-
-_tree_changes = itertools.count()  # next() is atomic in CPython: safe from several threads
-_tree_version = [next(_tree_changes)]
-
-
-def tree_changed() -> None:
-    """Note that some layer tree changed (a child or Parameter set, replaced or
-    appended), so each layer checks its tree again at its next forward."""
-    _tree_version[0] = next(_tree_changes)
 
 
 def _holds_module(value: object, depth: int = 0) -> bool:
@@ -301,7 +289,7 @@ def _wrap_forward(forward: F) -> F:
         if state.get("_in_forward"):
             return forward(self, *args, **kwargs)
         state["_forward_state"] = "failed"  # until the forward below returns
-        if state.get("_checked_version") != _tree_version[0]:
+        if state.get("_checked_version") != tree_version[0]:
             self._check_tree()
         args, kwargs = self._validate_forward(args, kwargs)
         state["_in_forward"] = True
@@ -458,7 +446,7 @@ class Module:
         """Walk the tree below this module once (raising on a module in two places
         or two Parameters under one name), and keep the float dtype its
         Parameters and buffers share (``None`` when they have none or several)."""
-        version = _tree_version[0]
+        version = tree_version[0]
         dtypes = {param.data.dtype for _, param in self.named_parameters()}
         dtypes.update(
             buffer.dtype
