@@ -549,3 +549,19 @@ def test_health_reads_class_attributes_not_class_names():
     assert report.layers[2].dead is not None
     largest = health(Sequential(Linear(2, 3, rng=0)), np.ones((4, 2)), np.array([0, 1, 2, 0]), CrossEntropyLoss())
     assert largest.largest_logit is not None  # CrossEntropyLoss.takes_logits
+
+
+def test_the_layers_table_shows_each_classs_local_derivative():
+    """docs/layers.md's "backward applies" column is the class's own table, written out."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "layers.md").read_text(encoding="utf-8")
+    rows = {m.group(1): line.split(" | ")[2] for line in text.splitlines() if (m := re.match(r"\| `(\w+)\(", line))}
+    public = [getattr(minnet, name) for name in minnet.__all__]
+    classes = [c for c in public if isinstance(c, type) and issubclass(c, (Layer, Loss)) and c not in (Layer, Loss)]
+    assert classes and {c.__name__ for c in classes} <= set(rows)
+    for cls in classes:
+        assert cls.local_derivative, f"{cls.__name__} states no local_derivative"
+        expected = "; ".join(f"`{line}`" for line in describe_derivatives(cls.local_derivative))
+        assert rows[cls.__name__].startswith(expected), f"docs/layers.md row of {cls.__name__}: {expected}"

@@ -51,6 +51,7 @@ class Sequential(Layer):
         (2, Sigmoid())
     """
 
+    local_derivative = {"∂L/∂x": "layer_1.backward(… layer_K.backward(g))"}
     input_kind = "any"  # the first layer checks the input
 
     def __init__(self, *layers: Layer) -> None:

@@ -491,7 +491,7 @@ class CrossEntropyLoss(Loss):
     target_kind = "labels_or_probabilities"
     pred_name = "logits"
     takes_logits = True
-    local_derivative = {"∂ℓ_i/∂z_i": "softmax(z_i) − T_i"}  # for rows of T summing to 1; see the docstring
+    local_derivative = {"∂ℓ_i/∂z_i": "softmax(z_i) Σ_c T_ic − T_i"}  # softmax(z_i) − T_i when Σ_c T_ic = 1
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
