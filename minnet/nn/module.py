@@ -342,10 +342,7 @@ def _wrap_backward(backward: F) -> F:
         grad_output = self._validate_grad_output(args[0] if args else kwargs.pop("grad_output", None))
         state["_in_backward"] = True
         try:
-            if given:
-                grad_input = backward(self, grad_output, *args[1:], **kwargs)
-            else:
-                grad_input = backward(self, **kwargs)
+            grad_input = backward(self, grad_output, *args[1:], **kwargs) if given else backward(self, **kwargs)
         finally:
             state["_in_backward"] = False
         self._check_grad_input(grad_input)
