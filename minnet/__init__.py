@@ -42,7 +42,7 @@ from .serialization import load, save
 from .testing.gradient_check import GradcheckResult, gradcheck
 from .training import Callback, DataLoader, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place of the version: pyproject.toml reads it (dynamic)
 
 __all__ = [
     "ELU",

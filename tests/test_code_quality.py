@@ -1,9 +1,12 @@
 """Lint, formatting and types are part of the test suite, so main stays clean."""
 
+import importlib.metadata
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import minnet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,3 +40,8 @@ def test_mypy_config_is_strict(tmp_path):
     # and mypy reads it so: an untyped function and an implicit Optional are errors
     done = run("mypy", "--cache-dir", str(tmp_path), "-c", "def f(x): return x\ny: int = None\n")
     assert "[no-untyped-def]" in done.stdout and "[assignment]" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_installed_version_is_minnet_version():
+    """pyproject.toml takes the version from minnet.__version__, so the two cannot differ."""
+    assert importlib.metadata.version("minnet") == minnet.__version__
