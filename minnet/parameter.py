@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -26,7 +28,7 @@ class Parameter:
         ((2, 3), 0.0)
     """
 
-    def __init__(self, data: ArrayLike, dtype: np.dtype | type | None = None) -> None:
+    def __init__(self, data: ArrayLike, dtype: np.dtype[Any] | type | None = None) -> None:
         array = np.array(data, dtype=dtype, copy=True)
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
@@ -38,7 +40,7 @@ class Parameter:
         return self.data.shape
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         return self.data.dtype
 
     @property
