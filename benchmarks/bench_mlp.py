@@ -15,6 +15,7 @@ Numbers depend on the machine; compare only the ratios printed by one run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from collections.abc import Callable
 
@@ -56,7 +57,7 @@ def minnet_step(X: np.ndarray, Y: np.ndarray, hidden: int, lr: float) -> Callabl
 def numpy_step(X: np.ndarray, Y: np.ndarray, hidden: int, lr: float) -> Callable[[], None]:
     rng = np.random.default_rng(0)
     sizes = [X.shape[1], hidden, hidden, Y.shape[1]]
-    W = [rng.uniform(-1, 1, (a, b)) / np.sqrt(a) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    W = [rng.uniform(-1, 1, (a, b)) / np.sqrt(a) for a, b in itertools.pairwise(sizes)]
     b = [np.zeros(n) for n in sizes[1:]]
     n = X.shape[0]
 

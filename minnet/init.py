@@ -22,8 +22,9 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 
-import numpy as np
+from numpy.typing import NDArray
 
 from ._rng import RngLike, make_rng
 from .parameter import Parameter
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-def _fill(param: Parameter, values: np.ndarray | float) -> Parameter:
+def _fill(param: Parameter, values: NDArray[Any] | float) -> Parameter:
     if not isinstance(param, Parameter):
         raise TypeError(f"init: expected a minnet.Parameter, got {type(param).__name__}")
     param.data[...] = values  # in place, in the parameter's own dtype

@@ -41,7 +41,7 @@ class Parameter:
         ((2, 3), 0.0)
     """
 
-    def __init__(self, data: ArrayLike, dtype: np.dtype | type | None = None) -> None:
+    def __init__(self, data: ArrayLike, dtype: np.dtype[Any] | type | None = None) -> None:
         array = np.array(data, dtype=dtype, copy=True)
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
@@ -58,7 +58,7 @@ class Parameter:
         return self.data.shape
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         return self.data.dtype
 
     @property

@@ -121,7 +121,7 @@ def jacobian(layer: Layer, x: ArrayLike, *, step: float = 1e-4) -> JacobianResul
                 p.grad[...] = 0
             unit = np.zeros(output.shape)
             unit.flat[j] = 1.0
-            J_x[j] = np.ravel(layer.backward(unit))
+            J_x[j] = np.ravel(np.asarray(layer.backward(unit)))
             for k, (_, p) in enumerate(params):
                 J_p[k][j] = p.grad.ravel()
 
@@ -130,7 +130,7 @@ def jacobian(layer: Layer, x: ArrayLike, *, step: float = 1e-4) -> JacobianResul
             return np.ravel(np.asarray(layer(x), dtype=np.float64))
 
         def numeric(array: NDArray[np.floating]) -> NDArray[np.float64]:
-            return partial_derivatives(f, array, step).reshape(array.size, m).T
+            return np.transpose(partial_derivatives(f, array, step).reshape(array.size, m))
 
         result = JacobianResult(
             tuple(output.shape),

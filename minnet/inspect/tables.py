@@ -9,11 +9,12 @@ import numpy as np
 
 
 def _format_bytes(n: int) -> str:
+    size: float = n  # an int until divided, so bytes print without a decimal point
     for unit in ("B", "KiB", "MiB"):
-        if n < 1024 or unit == "MiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n:.1f} GiB"
+        if size < 1024 or unit == "MiB":
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str | list[str]]]) -> str:

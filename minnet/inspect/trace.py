@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,7 +326,7 @@ def explain(
     finally:
         for handle in handles:
             handle.remove()
-    for before, row in zip(rows[:-1], rows[1:], strict=True):
+    for before, row in itertools.pairwise(rows):
         same = np.shape(before.grad_input) == np.shape(row.grad_output)
         row.joined = not (same and np.array_equal(before.grad_input, row.grad_output))
     return Trace(loss, rows)

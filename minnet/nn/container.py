@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..parameter import tree_changed
 from .layer import Layer
-from .module import Module, note_child, tree_changed
+from .module import Module, note_child
 
 
 def checked_child(container: str, what: str, child: object) -> Layer:
@@ -68,11 +69,13 @@ class Sequential(Layer):
                 raise
         return x
 
-    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        grad = grad_output
+    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[Any] | None:
+        grad: NDArray[Any] | None = grad_output
         for i in reversed(range(len(self.layers))):
             try:
-                grad = self.layers[i].backward(grad)
+                # a layer whose input has no gradient returns None; the next layer's wrapper refuses it, naming
+                # the layer, unless that layer's forward returned no array (Layer.backward takes an array)
+                grad = self.layers[i].backward(grad)  # type: ignore[arg-type]
             except Exception as error:
                 note_child(error, self, i, self.layers[i], "backward")
                 raise
@@ -154,7 +157,8 @@ class Residual(Layer):
         except Exception as error:
             note_child(error, self, "block", self.block, "backward")
             raise
-        return grad_output + grad_block  # identity path + block path
+        # identity path + block path; a block whose input_kind is "any" may return None, which fails here
+        return grad_output + grad_block  # type: ignore[operator]
 
 
 class Concat(Layer):
@@ -209,9 +213,9 @@ class Concat(Layer):
         self.sizes = [out.shape[self.axis] for out in outputs]
         return y
 
-    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
+    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[Any] | None:
         parts = np.split(grad_output, np.cumsum(self.sizes)[:-1], axis=self.axis)
-        grad_input = None
+        grad_input: NDArray[Any] | None = None
         for i, (branch, part) in enumerate(zip(self.branches, parts, strict=True)):
             try:
                 grad = branch.backward(part)

@@ -42,7 +42,7 @@ class Flatten(Layer):
                 f"Flatten: cannot flatten dimensions {self.start_dim}..{self.end_dim} of an input of shape {x.shape}"
             )
         self.shape = x.shape
-        return x.reshape(x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :])
+        return x.reshape((*x.shape[:start], math.prod(x.shape[start : end + 1]), *x.shape[end + 1 :]))
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         return grad_output.reshape(self.shape)

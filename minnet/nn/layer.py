@@ -17,7 +17,7 @@ InputKind = Literal["float", "integer", "any"]
 def float_dtype(dtype: Any, layer_name: str) -> np.dtype[Any]:
     """``dtype`` as a numpy float dtype, or a TypeError naming the layer."""
     try:
-        resolved = np.dtype(dtype)
+        resolved: np.dtype[Any] = np.dtype(dtype)
     except TypeError as error:
         raise TypeError(f"{layer_name}: dtype must be a float dtype, got {dtype!r}") from error
     if resolved.kind != "f":

@@ -185,12 +185,14 @@ class Loss(Module):
 
     def _validate_grad_output(self, grad_output: Any) -> Any:
         spec = self.__dict__.get("_output_spec")
-        if spec is None and grad_output is not None:
+        if grad_output is None:
+            return None
+        if spec is None:
             raise TypeError(
                 f"{type(self).__name__}.backward() takes no grad_output with reduction={self.reduction!r} "
                 "(the loss is where the chain starts); only reduction='none' takes one"
             )
-        return None if grad_output is None else as_gradient(self, grad_output, *spec)
+        return as_gradient(self, grad_output, *spec)
 
     def _check_grad_input(self, grad_input: Any) -> None:
         shape, dtype = self.__dict__["_pred_spec"]

@@ -112,6 +112,7 @@ def add_note(error: BaseException, note: str) -> None:
     if sys.version_info >= (3, 11):
         error.add_note(note)
     else:  # pragma: no cover - Python 3.10
+        # typeshed declares BaseException.__notes__ for Python 3.11 and later only; on 3.10 it is a plain attribute
         error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
 
 
@@ -303,6 +304,7 @@ def _wrap_forward(forward: F) -> F:
             _run_hooks(self, "_forward_hooks", args, output)
         return output
 
+    # functools.wraps types the wrapper as _Wrapped, not F: it takes the same arguments as the method it wraps
     return wrapper  # type: ignore[return-value]
 
 
@@ -328,10 +330,7 @@ def _wrap_backward(backward: F) -> F:
         grad_output = self._validate_grad_output(args[0] if args else kwargs.pop("grad_output", None))
         state["_in_backward"] = True
         try:
-            if given:
-                grad_input = backward(self, grad_output, *args[1:], **kwargs)
-            else:
-                grad_input = backward(self, **kwargs)
+            grad_input = backward(self, grad_output, *args[1:], **kwargs) if given else backward(self, **kwargs)
         finally:
             state["_in_backward"] = False
         self._check_grad_input(grad_input)
@@ -339,6 +338,7 @@ def _wrap_backward(backward: F) -> F:
             _run_hooks(self, "_backward_hooks", grad_output, grad_input)
         return grad_input
 
+    # functools.wraps types the wrapper as _Wrapped, not F: it takes the same arguments as the method it wraps
     return wrapper  # type: ignore[return-value]
 
 
@@ -408,17 +408,20 @@ class Module:
     local_derivative: ClassVar[Derivatives | None] = None
     parameter_symbols: ClassVar[Mapping[str, str]] = {}
     buffer_names: ClassVar[tuple[str, ...]] = ()
+    # Layer and Loss define these, each with its own signature; Module wraps and calls them.
+    forward: Callable[..., Any]
+    backward: Callable[..., Any]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _check_derivative_table(cls)
         if "forward" in cls.__dict__:
-            cls.forward = _wrap_forward(cls.__dict__["forward"])  # type: ignore[attr-defined]
+            cls.forward = _wrap_forward(cls.__dict__["forward"])
         if "backward" in cls.__dict__:
-            cls.backward = _wrap_backward(cls.__dict__["backward"])  # type: ignore[attr-defined]
+            cls.backward = _wrap_backward(cls.__dict__["backward"])
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)  # type: ignore[attr-defined]
+        return self.forward(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
         old = self.__dict__.get(name)
@@ -574,12 +577,15 @@ class Module:
             {'∂L/∂x': 'g'}
         """
         conditions = {"training" if self.training else "eval", getattr(self, "reduction", None)}
-        applied = {}
-        for lhs, formula in (self.local_derivative or {}).items():
-            if not isinstance(formula, str):
-                formula = next((text for condition, text in formula.items() if condition in conditions), None)
-                if formula is None:
-                    continue
+        applied: dict[str, str] = {}
+        for lhs, entry in (self.local_derivative or {}).items():
+            formula = (
+                entry
+                if isinstance(entry, str)
+                else next((text for condition, text in entry.items() if condition in conditions), None)
+            )
+            if formula is None:
+                continue
             attribute = self.parameter_symbols.get(differentiated_symbol(lhs))
             if attribute is not None and getattr(self, attribute, None) is None:
                 continue

@@ -106,7 +106,7 @@ class BatchNorm1d(Layer):
             mean, var = self.running_mean, self.running_var
         self.r = (1.0 / np.sqrt(var + self.eps)).reshape(view)
         self.x_hat = (x - mean.reshape(view)) * self.r
-        if not self.affine:
+        if self.weight is None or self.bias is None:  # not affine
             return self.x_hat
         return self.x_hat * self.weight.data.reshape(view) + self.bias.data.reshape(view)
 
@@ -115,7 +115,7 @@ class BatchNorm1d(Layer):
         g = grad_output
         axes = (0,) if g.ndim == 2 else (0, 2)
         # parameter gradients (added): ∂L/∂γ = Σ g ⊙ x̂, ∂L/∂β = Σ g
-        if self.affine:
+        if self.weight is not None and self.bias is not None:  # affine
             self.weight.grad += (g * x_hat).sum(axis=axes)
             self.bias.grad += g.sum(axis=axes)
             g = g * self.weight.data.reshape(r.shape)  # ĝ = γ g

@@ -69,7 +69,7 @@ class Snapshot:
                 value = getattr(module, name)
                 self.buffers.append((module, name, value, copy.deepcopy(value)))
         self.randomness = [(source, _random_state(source)) for source in random_sources(model)]
-        self.global_randomness = np.random.get_state()
+        self.global_randomness = np.random.get_state()  # noqa: NPY002 - a layer may draw from the global state
 
     def restore_randomness(self) -> None:
         """Put back every random generator's state and numpy's global one."""
@@ -78,7 +78,7 @@ class Snapshot:
                 source.bit_generator.state = copy.deepcopy(state)
             else:
                 source.set_state(state)
-        np.random.set_state(self.global_randomness)
+        np.random.set_state(self.global_randomness)  # noqa: NPY002 - put back what get_state kept
 
     def restore(self) -> None:
         """Put back everything the snapshot holds: arrays, random states and modes."""

@@ -18,14 +18,14 @@ class _CheckCase:
     tolerance: ClassVar[float] = 1e-6
 
     def _factory(self, attribute: str) -> Callable[..., Any]:
-        factory = inspect.getattr_static(self, attribute, None)
+        factory: Callable[..., Any] | staticmethod[..., Any] | None = inspect.getattr_static(self, attribute, None)
         if factory is None:
             raise TypeError(f"{type(self).__name__} must set {attribute} (a class or a function building one)")
         if isinstance(factory, staticmethod):
-            return factory.__func__  # type: ignore[no-any-return]
+            return factory.__func__
         if inspect.isfunction(factory) and list(inspect.signature(factory).parameters)[:1] == ["self"]:
-            return factory.__get__(self)  # type: ignore[no-any-return]
-        return factory  # type: ignore[no-any-return]
+            return factory.__get__(self)
+        return factory
 
     def run_checks(self, names: list[str]) -> CheckReport:
         raise NotImplementedError

@@ -345,7 +345,7 @@ def _run(
     if batch_sizes is None and shape[0] == 1:
         sizes.append(3)
     report = CheckReport(subject=repr(_build_float64(make)))
-    if len(set(shape[1:] + (max(sizes),))) < len(shape):
+    if len({*shape[1:], max(sizes)}) < len(shape):
         report.notes.append(f"input shape {shape} has equal sides: a transposed gradient could pass unnoticed")
     for name, p in _build_float64(make).named_parameters():
         if p.data.ndim >= 2 and len(set(p.data.shape)) < p.data.ndim:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 try:
     from hypothesis import strategies as st
@@ -56,7 +57,7 @@ def layer_inputs(
     min_value: float = -5.0,
     max_value: float = 5.0,
     **shape_options: Any,
-) -> st.SearchStrategy[np.ndarray]:
+) -> st.SearchStrategy[NDArray[Any]]:
     """Float arrays for a layer's input: finite values in [min_value, max_value],
     shaped by ``shapes`` or by :func:`input_shapes` (``feature_shape`` and
     ``shape_options`` passed on)."""

@@ -78,7 +78,7 @@ def _combine_losses(loss_fn: Any, losses: Sequence[float], sizes: Sequence[int])
 
 def _metric_functions(metrics: Iterable[str | Metric]) -> list[tuple[str, Metric]]:
     if isinstance(metrics, str) or callable(metrics):
-        metrics = [metrics]  # type: ignore[list-item]
+        metrics = [metrics]
     return [get_metric(m) for m in metrics]
 
 
