@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 # The version of every layer tree: bumped when a child or a Parameter is set, replaced or appended, or a
 # Parameter's data is replaced (its dtype may change). A layer checks its tree again at its next forward
@@ -41,7 +41,7 @@ class Parameter:
         ((2, 3), 0.0)
     """
 
-    def __init__(self, data: ArrayLike, dtype: np.dtype[Any] | type | None = None) -> None:
+    def __init__(self, data: ArrayLike, dtype: DTypeLike | None = None) -> None:
         array = np.array(data, dtype=dtype, copy=True)
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)

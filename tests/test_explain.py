@@ -370,3 +370,9 @@ def test_diagnostics_restore_generators_held_in_a_dict_or_list():
     explain(model, MSELoss(), X, np.zeros((4, 2)))
     health(model, X, np.zeros((4, 2)))
     assert [model[1].rngs["noise"].bit_generator.state, model[1].spare[0].bit_generator.state] == states
+
+
+def test_byte_counts_reach_gibibytes():
+    from minnet.inspect.tables import _format_bytes
+
+    assert [_format_bytes(n) for n in (512, 2048, 3 * 2**20, 5 * 2**30)] == ["512 B", "2.0 KiB", "3.0 MiB", "5.0 GiB"]

@@ -358,6 +358,23 @@ def test_integer_input_kind_takes_indices_and_returns_no_input_gradient():
     model(np.array([1, 2]))
     assert model.backward(np.ones((2, 1))) is None
 
+    class Spread(Double):
+        """(N,) -> (N, 2): a float branch beside the lookup."""
+
+        def forward(self, x):
+            return np.stack([x, x], axis=1)
+
+        def backward(self, grad_output):
+            return grad_output.sum(axis=1)
+
+    pair = Concat(Lookup(), Lookup())
+    assert pair(np.array([0, 2])).shape == (2, 4)
+    assert pair.backward(np.ones((2, 4))) is None
+    for branches in ((Spread(), Lookup()), (Lookup(), Spread())):  # a gradient-less branch adds nothing, in any order
+        both = Concat(*branches)
+        both(np.array([0, 2]))
+        np.testing.assert_array_equal(both.backward(np.ones((2, 4))), [2.0, 2.0])
+
     class ReturnsAGradient(Lookup):
         def backward(self, grad_output):
             super().backward(grad_output)

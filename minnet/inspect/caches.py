@@ -52,7 +52,7 @@ def cache_report(model: Layer) -> CacheReport:
     """The arrays each layer holds now for its backward: every array attribute
     that is neither a parameter nor a buffer (Linear its input, Sigmoid its
     output, ...), with shape, dtype and bytes. Run a forward pass first; before
-    one, the caches are ``None`` and the layers hold nothing.
+    one, the layers hold no caches.
 
     Example:
         >>> model = Sequential(Linear(3, 4, rng=0), Sigmoid())

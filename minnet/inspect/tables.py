@@ -11,7 +11,7 @@ import numpy as np
 def _format_bytes(n: int) -> str:
     size: float = n  # an int until divided, so bytes print without a decimal point
     for unit in ("B", "KiB", "MiB"):
-        if size < 1024 or unit == "MiB":
+        if size < 1024:
             return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GiB"

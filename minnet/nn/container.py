@@ -222,7 +222,8 @@ class Concat(Layer):
             except Exception as error:
                 note_child(error, self, i, branch, "backward")
                 raise
-            grad_input = grad if grad_input is None else grad_input + grad
+            if grad is not None:  # a branch whose input has no gradient (integer indices) adds nothing
+                grad_input = grad if grad_input is None else grad_input + grad
         return grad_input
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
