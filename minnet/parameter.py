@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-# The version of every layer tree: bumped when a child or a Parameter is set, replaced or appended, or a
-# Parameter's data is replaced (its dtype may change). A layer checks its tree again at its next forward
-# only after a change, so the check costs one comparison per forward. next() on a count is atomic in
-# CPython: safe from several threads.
+# The version of every layer tree: bumped when a child or a Parameter is set, replaced, deleted or
+# appended, or a Parameter's data is replaced by another array (its dtype may change); not by in-place
+# updates such as an optimizer's `p.data -= ...`. A layer checks its tree again at its next forward only
+# after a change, so in a training loop the check is one comparison per forward. A lost increment between
+# threads would only skip a re-check that another change triggers anyway.
 _tree_changes = itertools.count(1)
 tree_version = [0]
 
@@ -49,8 +50,9 @@ class Parameter:
         self.grad: NDArray[np.floating] = np.zeros_like(array)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        replaced = name == "data" and value is not self.__dict__.get("data")  # p.data -= ... sets the same array
         object.__setattr__(self, name, value)
-        if name == "data":
+        if replaced:
             tree_changed()
 
     @property

@@ -582,3 +582,199 @@ def test_the_layers_table_shows_each_classs_local_derivative():
         assert cls.local_derivative, f"{cls.__name__} states no local_derivative"
         expected = "; ".join(f"`{line}`" for line in describe_derivatives(cls.local_derivative))
         assert rows[cls.__name__].startswith(expected), f"docs/layers.md row of {cls.__name__}: {expected}"
+
+
+# -- found by review: each of these went wrong in a first version of the spine ---------------------------------
+
+
+def test_a_training_step_does_not_make_layers_walk_their_tree_again(monkeypatch):
+    """An optimizer's p.data -= ... and BatchNorm's num_batches_tracked += 1 set the same arrays back."""
+    from minnet.nn.module import Module
+
+    model = Sequential(Linear(4, 4, rng=0), BatchNorm1d(4), Tanh(), Linear(4, 1, rng=1))
+    optimizer, loss_fn, x = SGD(model.parameters(), lr=0.1), MSELoss(), RNG.standard_normal((8, 4))
+    calls = []
+    original = Module._check_tree
+    monkeypatch.setattr(Module, "_check_tree", lambda self: calls.append(self) or original(self))
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss_fn(model(x), np.zeros((8, 1)))
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    assert len(calls) == 6  # the five layers and the loss once, at the first forward; no step changed the tree
+    model[0].weight.data = model[0].weight.data.copy()  # a new array is a change: its dtype may differ
+    model(x)
+    assert len(calls) == 11
+
+
+def test_building_a_sequential_walks_its_tree_once(monkeypatch):
+    from minnet.nn.module import Module
+
+    walks = []
+    original = Module.walk
+    monkeypatch.setattr(Module, "walk", lambda self, *a, **k: walks.append(self) or original(self, *a, **k))
+    Sequential(*[Tanh() for _ in range(50)])
+    assert len(walks) == 1
+
+
+def test_a_subclass_of_sequential_keeps_its_own_children():
+    class WithHead(Sequential):
+        def __init__(self, *layers):
+            super().__init__(*layers)
+            self.head = Linear(2, 1, rng=9)
+
+    model = WithHead(Linear(3, 2, rng=0))
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "head.weight", "head.bias"]
+
+
+def test_deleting_a_child_is_a_change_of_the_tree():
+    class Head(Layer):
+        def __init__(self):
+            self.linear = Linear(3, 1, rng=0, dtype=np.float32)
+            self.spare = Linear(3, 1, rng=0)  # float64: the two dtypes disagree, so none is the head's
+
+        def forward(self, x):
+            return self.linear(x)
+
+        def backward(self, grad_output):
+            return self.linear.backward(grad_output)
+
+    head = Head()
+    head(np.ones((2, 3), dtype=np.float32))
+    del head.spare
+    assert head(np.ones((2, 3), dtype=np.int64)).dtype == np.float32  # now float32 is the head's dtype
+
+
+def test_forward_and_backward_from_a_mixin_are_wrapped_too():
+    class ScaleMath:
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, grad_output):
+            return 2 * grad_output
+
+    class Scale2(ScaleMath, Layer):
+        pass
+
+    layer = Scale2()
+    with pytest.raises(BackwardBeforeForwardError):
+        layer.backward(np.ones(2))
+    assert layer(np.array([1, 2])).dtype == np.float64
+    with pytest.raises(ValueError, match=r"Scale2: expected grad_output of shape \(2,\), got \(5, 5\)"):
+        layer.backward(np.ones((5, 5)))
+
+
+def test_a_layer_of_your_own_passes_indices_to_a_lookup_inside_it():
+    class Lookup(Layer):
+        input_kind = "integer"
+
+        def __init__(self):
+            self.table = Parameter(np.arange(6.0).reshape(3, 2))
+
+        def forward(self, indices):
+            self.indices = indices
+            return self.table.data[indices]
+
+        def backward(self, grad_output):
+            np.add.at(self.table.grad, self.indices, grad_output)
+
+    class Model(Layer):
+        def __init__(self):
+            self.embed, self.out = Lookup(), Linear(2, 1, rng=0)
+
+        def forward(self, indices):
+            return self.out(self.embed(indices))
+
+        def backward(self, grad_output):
+            return self.embed.backward(self.out.backward(grad_output))
+
+    model = Model()
+    assert model(np.array([0, 2])).shape == (2, 1)
+    assert model.backward(np.ones((2, 1))) is None
+
+
+def test_a_layer_with_several_inputs_returns_a_gradient_for_each():
+    class Product(Layer):
+        def forward(self, a, b):
+            self.a, self.b = a, b
+            return a * b
+
+        def backward(self, grad_output):
+            return grad_output * self.b, grad_output * self.a
+
+    class Masked(Layer):
+        def forward(self, x, mask):
+            self.mask = mask
+            return np.where(mask, x, 0.0)
+
+        def backward(self, grad_output):
+            return np.where(self.mask, grad_output, 0.0)  # the mask has no gradient
+
+    product = Product()
+    product(np.ones((2, 3)), np.full((2, 3), 2.0))
+    grad_a, grad_b = product.backward(np.ones((2, 3)))
+    assert grad_a.tolist() == [[2.0] * 3] * 2 and grad_b.tolist() == [[1.0] * 3] * 2
+    masked = Masked()
+    masked(np.ones((2, 2)), np.array([[True, False], [False, True]]))
+    assert masked.backward(np.ones((2, 2))).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+    class WrongSecond(Product):
+        def backward(self, grad_output):
+            return grad_output * self.b, grad_output[:1]
+
+    wrong = WrongSecond()
+    wrong(np.ones((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"WrongSecond.backward returned a gradient of shape \(1, 3\) for input 2"):
+        wrong.backward(np.ones((2, 3)))
+
+
+def test_forward_without_an_input_or_with_keyword_only_inputs():
+    class Bias(Layer):
+        input_kind = "any"
+
+        def __init__(self):
+            self.value = Parameter(np.zeros(3))
+
+        def forward(self):
+            return self.value.data.copy()
+
+        def backward(self, grad_output):
+            self.value.grad += grad_output
+
+    class KeywordOnly(Double):
+        def forward(self, *, x):
+            return 2 * x
+
+    bias = Bias()
+    assert bias().shape == (3,)
+    assert bias.backward(np.ones(3)) is None
+    assert KeywordOnly()(x=np.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_backward_after_a_diagnostic_ran_a_pass_is_refused():
+    """The diagnostic's pass overwrote the caches: a pending backward would use its batch."""
+    model, loss_fn = Sequential(Linear(3, 2, rng=0), Tanh()), MSELoss()
+    loss_fn(model(RNG.standard_normal((4, 3))), np.zeros((4, 2)))
+    grad = loss_fn.backward()
+    explain(model, MSELoss(), RNG.standard_normal((5, 3)), np.zeros((5, 2)))
+    with pytest.raises(BackwardBeforeForwardError, match="a diagnostic .* ran a pass since its last forward"):
+        model.backward(grad)
+    model(RNG.standard_normal((4, 3)))
+    assert model.backward(grad).shape == (4, 3)
+
+
+def test_a_diagnostic_does_not_rewind_numpys_global_random_state():
+    """Another thread may draw from it while a diagnostic runs."""
+    model = Sequential(Linear(2, 2, rng=0))
+    with minnet.nn.snapshot.preserved(model):
+        np.random.random()
+        drawn = np.random.get_state()[2]
+    assert np.random.get_state()[2] == drawn
+
+
+def test_explain_names_the_input_when_it_is_a_list():
+    from minnet.derivation import VALUE_NAMES, build_network, make_data
+
+    X, Y = make_data()
+    trace = explain(build_network(0), MSELoss(), X.tolist(), Y, names=VALUE_NAMES)
+    assert trace[-1].input_name == "X" and trace[-1].formula.startswith("∂L/∂X = ∂L/∂H W")

@@ -302,6 +302,8 @@ def explain(
                         f"({len(calls) + 1} names), got {len(names)}"
                     )
                 value_names[id(X)] = names[0]
+                if calls:  # the input as the first layer received it (a list or integers are converted)
+                    value_names[id(calls[0][1])] = names[0]
                 for (_, _, output), name in zip(calls, names[1:], strict=True):
                     value_names[id(output)] = name
             for call in calls:

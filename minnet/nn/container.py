@@ -56,9 +56,8 @@ class Sequential(Layer):
     input_kind = "any"  # the first layer checks the input
 
     def __init__(self, *layers: Layer) -> None:
-        self.layers: list[Layer] = []
-        for layer in layers:
-            self.append(layer)
+        self.layers: list[Layer] = [checked_child("Sequential", f"layer {i}", layer) for i, layer in enumerate(layers)]
+        list(self.named_layers())  # one walk: a layer object in two places is refused here
 
     def forward(self, x: NDArray[Any]) -> NDArray[Any]:
         for i, layer in enumerate(self.layers):
@@ -82,16 +81,24 @@ class Sequential(Layer):
         return grad
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The layers, named ``0``, ``1``, ... (so ``state_dict`` keys read ``0.weight``),
+        then any other child a subclass holds in its own attributes."""
         for i, layer in enumerate(self.layers):
             yield str(i), layer
+        for name, child in super().named_children():
+            if not name.startswith("layers."):
+                yield name, child
 
     def append(self, layer: Layer) -> Sequential:
         """Add a layer at the end; returns the Sequential.
 
         A layer object may appear only once in a model: its second forward
-        would overwrite the cache its first backward needs. The walk checks it
-        here and at every forward, however deep the second place is. To tie
-        weights, give two layers the same Parameter instead."""
+        would overwrite the cache its first backward needs. ``append`` walks
+        the tree and refuses a second place, however deep; the next forward
+        checks the tree again. (A change made to ``self.layers`` in place, by
+        ``list.append`` or ``layers[i] = ...``, is seen only by the next walk:
+        ``parameters()``, ``train()``, ``state_dict()`` or a diagnostic; use
+        ``append``.) To tie weights, give two layers the same Parameter."""
         index = len(self.layers)
         self.layers.append(checked_child("Sequential", f"layer {index}", layer))
         tree_changed()
@@ -227,8 +234,12 @@ class Concat(Layer):
         return grad_input
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The branches, named ``0``, ``1``, ..., then any other child a subclass holds."""
         for i, branch in enumerate(self.branches):
             yield str(i), branch
+        for name, child in super().named_children():
+            if not name.startswith("branches."):
+                yield name, child
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"

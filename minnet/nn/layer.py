@@ -49,7 +49,8 @@ class Layer(Module):
         for a layer without any); a float array of another dtype is a
         TypeError naming the layer, never cast silently; other data (complex,
         strings, objects) is a TypeError. ``forward`` always receives an
-        ndarray.
+        ndarray. A layer that holds a layer of ``"integer"`` input (a model
+        built around an embedding) passes integer data on unconverted.
       - ``"integer"``: integer indices (an embedding's), refused otherwise;
         they have no gradient, so ``backward`` returns ``None``.
       - ``"any"``: passed on as it came; a container whose children check it.
@@ -59,6 +60,9 @@ class Layer(Module):
       the layer, never a broadcast.
     - **The returned gradient** must have the input's shape and dtype (``None``
       for an ``"integer"`` input): an error naming the layer that returned it.
+      A forward with several positional inputs (only the first is converted)
+      may get one array back, the first input's gradient, or a tuple with one
+      gradient, or ``None``, per input.
     - **Order**: ``backward`` before a completed ``forward`` raises
       :class:`~minnet.errors.BackwardBeforeForwardError`; a ``forward`` that
       raised leaves the layer and every container above it without one.
@@ -96,17 +100,19 @@ class Layer(Module):
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         args = bind_leading(self, "forward", 1, args, kwargs)
-        if not args:
-            return args, kwargs  # forward's own TypeError says what is missing
-        x = args[0]
-        if self.input_kind == "float":
-            x = as_float(self, np.asarray(x))
-        elif self.input_kind == "integer":
-            x = np.asarray(x)
-            if x.dtype.kind not in "iu":
-                raise TypeError(f"{type(self).__name__}: expected integer indices, got an array of dtype {x.dtype}")
-        self.__dict__["_input_spec"] = (np.shape(x), x.dtype if isinstance(x, np.ndarray) else None)
-        return (x, *args[1:]), kwargs
+        if args:
+            x = args[0]
+            if self.input_kind == "integer":
+                x = np.asarray(x)
+                if x.dtype.kind not in "iu":
+                    raise TypeError(f"{type(self).__name__}: expected integer indices, got an array of dtype {x.dtype}")
+            elif self.input_kind == "float":
+                x = np.asarray(x)
+                if not (x.dtype.kind in "iu" and self.__dict__.get("_passes_indices")):  # indices for a child
+                    x = as_float(self, x)
+            args = (x, *args[1:])
+        self.__dict__["_input_specs"] = [(np.shape(a), a.dtype if isinstance(a, np.ndarray) else None) for a in args]
+        return args, kwargs
 
     def _record_forward(self, args: tuple[Any, ...], output: Any) -> None:
         is_array = isinstance(output, (np.ndarray, np.generic))
@@ -121,15 +127,28 @@ class Layer(Module):
         return as_gradient(self, grad_output, *spec)
 
     def _check_grad_input(self, grad_input: Any) -> None:
-        shape, dtype = self.__dict__["_input_spec"]
+        """∂L/∂x has x's shape and dtype. An input without a gradient (integer data, or
+        for ``input_kind="any"`` whatever came) may get ``None``; a layer that took
+        several inputs may return a tuple with one gradient (or ``None``) for each."""
+        specs = self.__dict__.get("_input_specs") or []
+        name = type(self).__name__
         if self.input_kind == "integer":
             if grad_input is not None:
                 raise TypeError(
-                    f"{type(self).__name__}.backward returned {type(grad_input).__name__}; an input of integer "
+                    f"{name}.backward returned {type(grad_input).__name__}; an input of integer "
                     "indices has no gradient, so backward returns None"
                 )
-        elif grad_input is not None or self.input_kind != "any":
-            check_returned_gradient(self, grad_input, shape, dtype)
+            return
+        grads = (grad_input,)  # one array: the first input's gradient; the others have none
+        if isinstance(grad_input, tuple) and len(specs) > 1:
+            grads = grad_input
+            if len(grads) != len(specs):
+                raise ValueError(f"{name}.backward returned {len(grads)} gradients for {len(specs)} inputs")
+        for i, (grad, (shape, dtype)) in enumerate(zip(grads, specs, strict=False)):  # no spec: no input to check
+            differentiable = dtype is not None and dtype.kind == "f"
+            if grad is None and (self.input_kind == "any" or not differentiable or i > 0):
+                continue
+            check_returned_gradient(self, grad, shape, dtype, of="the input x" if i == 0 else f"input {i + 1}")
 
     # -- seeing a pass (the logic lives in minnet.inspect) --------------------------------------------
 

@@ -33,23 +33,20 @@ _HOOK_ATTRIBUTES = frozenset({"_forward_hooks", "_backward_hooks"})
 Derivatives = Mapping[str, "str | Mapping[str, str]"]
 
 
-def _holds_module(value: object, depth: int = 0) -> bool:
-    """Whether ``value`` is, or holds in lists, tuples and dicts, a Module or a Parameter."""
+def _holds_module(value: object) -> bool:
+    """Whether ``value`` is, or holds in lists, tuples and dicts at any depth, a Module or a Parameter."""
     if isinstance(value, (Module, Parameter)):
         return True
-    if depth > 20 or not isinstance(value, (list, tuple, dict)):
+    if not isinstance(value, (list, tuple, dict)):
         return False
-    items = value.values() if isinstance(value, dict) else value
-    return any(
-        isinstance(item, (Module, Parameter, list, tuple, dict)) and _holds_module(item, depth + 1) for item in items
-    )
+    return next(_found_in(None, "", value, (Module, Parameter), set()), None) is not None
 
 
 # -- finding what a module holds ------------------------------------------------------------------------
 
 
 def _found_in(
-    owner: Module, name: str, value: object, kinds: tuple[type, ...], visiting: set[int]
+    owner: Module | None, name: str, value: object, kinds: tuple[type, ...], visiting: set[int]
 ) -> Iterator[tuple[str, Any]]:
     """``(dotted_name, item)`` for each item of one of ``kinds`` in ``value``: the
     value itself, or the items of lists and tuples (``name.i``) and dicts
@@ -128,12 +125,15 @@ def note_child(error: BaseException, container: Module, index: int | str, child:
 def bind_leading(
     module: Module, method: str, count: int, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Any, ...]:
-    """The first ``count`` arguments of ``module.<method>(*args, **kwargs)`` as a
-    tuple, from ``args`` or from ``kwargs`` by the method's parameter names
-    (taken out of ``kwargs``); fewer when they were not given."""
+    """The first ``count`` positional arguments of ``module.<method>(*args, **kwargs)``
+    as a tuple, from ``args`` or from ``kwargs`` by the method's parameter names
+    (taken out of ``kwargs``); fewer when they were not given. Keyword-only
+    parameters stay keywords."""
     if len(args) >= count or not kwargs:
         return args
-    names = list(inspect.signature(getattr(type(module), method)).parameters)[1 : count + 1]
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    parameters = inspect.signature(getattr(type(module), method)).parameters.values()
+    names = [p.name for p in parameters if p.kind in positional][1 : count + 1]
     given = list(args)
     for name in names[len(args) :]:
         if name not in kwargs:
@@ -279,6 +279,14 @@ def _run_hooks(module: Module, kind: str, first: Any, second: Any) -> None:
 # -- the wrappers around every subclass's forward and backward ------------------------------------------
 
 
+_WHY = {
+    None: "no forward() has run, so there is no cached pass to take the derivative from",
+    "failed": "its last forward() raised, so its caches do not hold one complete pass",
+    "overwritten": "a diagnostic (gradcheck, explain, health, summary, ...) ran a pass since its last forward(), "
+    "so its caches hold that pass; run forward() again",
+}
+
+
 def _wrap_forward(forward: F) -> F:
     """Around a subclass's forward: check the tree, validate the input, mark the
     forward done only when it returned, fire the forward hooks. An inner
@@ -304,6 +312,7 @@ def _wrap_forward(forward: F) -> F:
             _run_hooks(self, "_forward_hooks", args, output)
         return output
 
+    wrapper._minnet_wrapped = True  # type: ignore[attr-defined]  # a marker read by __init_subclass__
     # functools.wraps types the wrapper as _Wrapped, not F: it takes the same arguments as the method it wraps
     return wrapper  # type: ignore[return-value]
 
@@ -320,12 +329,7 @@ def _wrap_backward(backward: F) -> F:
             return backward(self, *args, **kwargs)
         forward_state = state.get("_forward_state")
         if forward_state != "done":
-            why = (
-                "its last forward() raised, so its caches do not hold one complete pass"
-                if forward_state == "failed"
-                else "no forward() has run, so there is no cached pass to take the derivative from"
-            )
-            raise BackwardBeforeForwardError(f"{type(self).__name__}.backward() was refused: {why}")
+            raise BackwardBeforeForwardError(f"{type(self).__name__}.backward() was refused: {_WHY[forward_state]}")
         given = bool(args) or "grad_output" in kwargs  # a loss's backward() may take none
         grad_output = self._validate_grad_output(args[0] if args else kwargs.pop("grad_output", None))
         state["_in_backward"] = True
@@ -338,6 +342,7 @@ def _wrap_backward(backward: F) -> F:
             _run_hooks(self, "_backward_hooks", grad_output, grad_input)
         return grad_input
 
+    wrapper._minnet_wrapped = True  # type: ignore[attr-defined]  # a marker read by __init_subclass__
     # functools.wraps types the wrapper as _Wrapped, not F: it takes the same arguments as the method it wraps
     return wrapper  # type: ignore[return-value]
 
@@ -415,10 +420,12 @@ class Module:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _check_derivative_table(cls)
-        if "forward" in cls.__dict__:
-            cls.forward = _wrap_forward(cls.__dict__["forward"])
-        if "backward" in cls.__dict__:
-            cls.backward = _wrap_backward(cls.__dict__["backward"])
+        # the methods the class has, its own or from a base that is not a Module (a mixin), wrapped once
+        forward, backward = getattr(cls, "forward", None), getattr(cls, "backward", None)
+        if callable(forward) and not getattr(forward, "_minnet_wrapped", False):
+            cls.forward = _wrap_forward(forward)
+        if callable(backward) and not getattr(backward, "_minnet_wrapped", False):
+            cls.backward = _wrap_backward(backward)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -426,7 +433,13 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         old = self.__dict__.get(name)
         object.__setattr__(self, name, value)
-        if _holds_module(value) or _holds_module(old) or name in self.buffer_names:
+        if value is not old and (_holds_module(value) or _holds_module(old) or name in self.buffer_names):
+            tree_changed()  # not for `self.count += 1` on a 0-d buffer: the same array comes back
+
+    def __delattr__(self, name: str) -> None:
+        old = self.__dict__.get(name)
+        object.__delattr__(self, name)
+        if _holds_module(old) or name in self.buffer_names:
             tree_changed()
 
     # -- what the wrappers call; Layer and Loss fill them in --------------------------------------------
@@ -457,6 +470,9 @@ class Module:
             if isinstance(buffer, np.ndarray) and buffer.dtype.kind == "f"
         )
         self.__dict__["_float_dtype"] = dtypes.pop() if len(dtypes) == 1 else None
+        # a container holding a layer of integer indices (an embedding) passes integers on unconverted
+        below = [module for path, module in self.named_layers() if path]
+        self.__dict__["_passes_indices"] = any(getattr(m, "input_kind", None) == "integer" for m in below)
         self.__dict__["_checked_version"] = version
 
     # -- the one walk -------------------------------------------------------------------------------------

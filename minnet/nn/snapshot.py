@@ -39,14 +39,22 @@ class Snapshot:
 
     - every Parameter: its ``data`` and ``grad`` arrays (the objects, and their values);
     - every buffer (running statistics, ``num_batches_tracked``): the object and its value;
-    - every random generator the layers hold, and numpy's global random state;
+    - every random generator the layers hold;
     - every layer's mode.
 
     :meth:`restore` puts each array object back in its place (if it was
     replaced) and writes the saved values into it, so a reference to a
-    buffer or a gradient held elsewhere stays valid. :meth:`restore_randomness`
-    puts back only the random states: what finite differences need before each
-    forward, so that every pass draws the same dropout mask.
+    buffer or a gradient held elsewhere stays valid. The caches are not put
+    back: a layer whose forward ran during the pass is marked so that its next
+    ``backward`` is refused until a forward of yours (its caches hold the
+    diagnostic's batch, not the one of your pending backward).
+
+    :meth:`restore_randomness` puts back the layers' generators and numpy's
+    global random state as they were when the snapshot was taken: what finite
+    differences need before each forward, so that every pass draws the same
+    dropout mask. :meth:`restore` leaves numpy's global state alone, since
+    another thread may be drawing from it; a check by finite differences
+    (gradcheck, jacobian, the test kit) does reset it during the check.
 
     Example:
         >>> model = Sequential(Linear(2, 2, rng=0), BatchNorm1d(2))
@@ -68,20 +76,19 @@ class Snapshot:
             for name in module.buffer_names:
                 value = getattr(module, name)
                 self.buffers.append((module, name, value, copy.deepcopy(value)))
+        self.forward_states = [(module, module.__dict__.get("_forward_state")) for module, _ in self.modes]
         self.randomness = [(source, _random_state(source)) for source in random_sources(model)]
         self.global_randomness = np.random.get_state()  # noqa: NPY002 - a layer may draw from the global state
 
     def restore_randomness(self) -> None:
         """Put back every random generator's state and numpy's global one."""
         for source, state in self.randomness:
-            if isinstance(source, np.random.Generator):
-                source.bit_generator.state = copy.deepcopy(state)
-            else:
-                source.set_state(state)
+            _set_random_state(source, state)
         np.random.set_state(self.global_randomness)  # noqa: NPY002 - put back what get_state kept
 
     def restore(self) -> None:
-        """Put back everything the snapshot holds: arrays, random states and modes."""
+        """Put back the arrays, the layers' random generators and the modes; mark the
+        layers whose forward ran since the snapshot as holding a diagnostic's caches."""
         for param, data, data_values, grad, grad_values in self.params:
             if param.data is not data:
                 param.data = data
@@ -96,9 +103,13 @@ class Snapshot:
                 value[...] = saved
             else:
                 setattr(module, name, saved)
-        self.restore_randomness()
+        for source, state in self.randomness:
+            _set_random_state(source, state)
         for module, training in self.modes:
             module.training = training
+        for module, before in self.forward_states:
+            if before == "done" or module.__dict__.get("_forward_state") != before:
+                module.__dict__["_forward_state"] = "overwritten"
 
 
 def _random_state(source: RandomSource) -> Any:
@@ -107,12 +118,19 @@ def _random_state(source: RandomSource) -> Any:
     return source.get_state()
 
 
+def _set_random_state(source: RandomSource, state: Any) -> None:
+    if isinstance(source, np.random.Generator):
+        source.bit_generator.state = copy.deepcopy(state)
+    else:
+        source.set_state(state)
+
+
 @contextlib.contextmanager
 def preserved(model: Module, mode: bool | None = None) -> Iterator[Snapshot]:
     """Run a pass that leaves no trace: take a :class:`Snapshot`, set the mode
     (``False`` eval, ``True`` training, ``None`` as the model is), and restore
-    the snapshot on exit, whether the pass returned or raised. Caches are not
-    restored: they hold the last pass, as after any forward.
+    the snapshot on exit, whether the pass returned or raised. The caches hold
+    the pass, and a layer's ``backward`` is refused until its next forward.
 
     Example:
         >>> model = Sequential(Linear(2, 2, rng=0), Dropout(0.5, rng=1))
