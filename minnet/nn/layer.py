@@ -99,7 +99,14 @@ class Layer(Module):
     def _validate_forward(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        args = bind_leading(self, "forward", 1, args, kwargs)
+        if kwargs:
+            args = bind_leading(self, "forward", 1, args, kwargs)
+        state = self.__dict__
+        if len(args) == 1 and type(args[0]) is np.ndarray:  # the usual case: one array that needs no conversion
+            x, kind, dtype = args[0], self.input_kind, state.get("_float_dtype")
+            if kind == "any" or (kind == "float" and x.dtype.kind == "f" and (dtype is None or x.dtype == dtype)):
+                state["_input_specs"] = [(x.shape, x.dtype)]
+                return args, kwargs
         if args:
             x = args[0]
             if self.input_kind == "integer":
@@ -116,12 +123,14 @@ class Layer(Module):
 
     def _record_forward(self, args: tuple[Any, ...], output: Any) -> None:
         is_array = isinstance(output, (np.ndarray, np.generic))
-        self.__dict__["_output_spec"] = (np.shape(output), output.dtype) if is_array else None
+        self.__dict__["_output_spec"] = (output.shape, output.dtype) if is_array else None
 
     def _validate_grad_output(self, grad_output: Any) -> Any:
         spec = self.__dict__.get("_output_spec")
         if spec is None:  # forward returned something other than an array: the layer checks it
             return grad_output
+        if type(grad_output) is np.ndarray and grad_output.shape == spec[0] and grad_output.dtype == spec[1]:
+            return grad_output  # the usual case
         if grad_output is None:
             raise TypeError(f"{type(self).__name__}.backward() needs grad_output, ∂L/∂y of shape {spec[0]}")
         return as_gradient(self, grad_output, *spec)
@@ -131,6 +140,10 @@ class Layer(Module):
         for ``input_kind="any"`` whatever came) may get ``None``; a layer that took
         several inputs may return a tuple with one gradient (or ``None``) for each."""
         specs = self.__dict__.get("_input_specs") or []
+        if len(specs) == 1 and type(grad_input) is np.ndarray and self.input_kind != "integer":  # the usual case
+            shape, dtype = specs[0]
+            if grad_input.shape == shape and (grad_input.dtype == dtype or dtype is None or dtype.kind != "f"):
+                return
         name = type(self).__name__
         if self.input_kind == "integer":
             if grad_input is not None:

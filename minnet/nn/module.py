@@ -426,6 +426,10 @@ class Module:
             cls.forward = _wrap_forward(forward)
         if callable(backward) and not getattr(backward, "_minnet_wrapped", False):
             cls.backward = _wrap_backward(backward)
+        call = cls.__call__
+        if call is Module.__call__ or getattr(call, "_minnet_wrapped", False):  # not a __call__ of the user's own
+            # layer(x) runs the wrapped forward directly: one Python call less per layer and step
+            cls.__call__ = cls.forward  # type: ignore[method-assign]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -433,8 +437,12 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         old = self.__dict__.get(name)
         object.__setattr__(self, name, value)
-        if value is not old and (_holds_module(value) or _holds_module(old) or name in self.buffer_names):
-            tree_changed()  # not for `self.count += 1` on a 0-d buffer: the same array comes back
+        if value is old or not (
+            isinstance(value, _MAY_HOLD) or isinstance(old, _MAY_HOLD) or name in self.buffer_names
+        ):
+            return  # a cache (an array), or `self.count += 1` on a 0-d buffer that sets the same array back
+        if _holds_module(value) or _holds_module(old) or name in self.buffer_names:
+            tree_changed()
 
     def __delattr__(self, name: str) -> None:
         old = self.__dict__.get(name)
@@ -717,3 +725,7 @@ class Module:
                 lines.append(head + text + ")")
         lines += ["  " * depth + ")" for depth in reversed(open_depths)]
         return "\n".join(lines)
+
+
+#: What may be or hold a child or a Parameter; any other value set on a module is not a change of the tree.
+_MAY_HOLD = (Module, Parameter, list, tuple, dict)
