@@ -10,8 +10,11 @@ Adding a layer to minnet takes its code, one entry here and one row in docs/laye
    and what it changes ("Linear-no-bias").
 2. Add the layer's row to the table in docs/layers.md (its constructor, forward, backward, cache, counterpart).
 
-tests/test_cases.py checks that every public layer and loss has a case, and every case a counterpart or a
-stated reason.
+Nothing else: these tests read the registry, so the new case runs through all of them.
+
+- tests/test_gradients.py: each case in each of its modes against finite differences in float64 (layers),
+  each loss case with each reduction too; two backwards add up, arguments stay unchanged.
+- tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason.
 """
 
 from __future__ import annotations
