@@ -13,7 +13,8 @@ Adding a layer to minnet takes its code, one entry here and one row in docs/laye
 Nothing else: these tests read the registry, so the new case runs through all of them.
 
 - tests/test_gradients.py: each case in each of its modes against finite differences in float64 (layers),
-  each loss case with each reduction too; two backwards add up, arguments stay unchanged.
+  each loss case with each reduction too; two backwards add up, arguments stay unchanged; a hypothesis
+  property test draws cases and inputs: backward is linear in the upstream gradient.
 - tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason.
 """
 

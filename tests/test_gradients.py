@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cases import layer_modes, loss_reductions
+from cases import LAYER_CASES, layer_modes, loss_reductions
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minnet import Linear, MSELoss, Sequential, Sigmoid, gradcheck
+from minnet.testing.strategies import layer_inputs
 
 
 def build(case, mode):
@@ -163,6 +166,35 @@ def test_forward_and_backward_leave_their_arguments_unchanged(case, mode):
     layer.backward(g)
     np.testing.assert_array_equal(x, x_copy)
     np.testing.assert_array_equal(g, g_copy)
+
+
+@st.composite
+def _case_input_and_upstreams(draw):
+    """A layer case in one of its modes, an input the strategies draw for it (kinks and all: no finite
+    differences here), two upstream gradients and a factor."""
+    case, mode = draw(st.sampled_from([(case, mode) for case in LAYER_CASES for mode in case.modes]))
+    x = draw(layer_inputs(case.input_shape[1:], min_batch=2))  # BatchNorm1d trains on two rows or more
+    output_shape = build(case, mode)(x).shape
+    g, h = (draw(layer_inputs(shapes=st.just(output_shape))) for _ in range(2))
+    return case, mode, x, g, h, draw(st.floats(-3.0, 3.0))
+
+
+@given(_case_input_and_upstreams())
+@settings(max_examples=60, deadline=None)
+def test_backward_is_linear_in_the_upstream_gradient(drawn):
+    """backward(a g + h) = a backward(g) + backward(h), for the input and every parameter, from one forward's cache."""
+    case, mode, x, g, h, a = drawn
+    layer = build(case, mode)
+    layer(x)
+    results = []
+    for upstream in (g, h, a * g + h):
+        layer.zero_grad()
+        results.append([layer.backward(upstream)] + [p.grad.copy() for p in layer.parameters()])
+    # rounding is relative to the sizes of the gradients and of the upstream gradients they came from (a
+    # BatchNorm1d batch with equal rows turns an upstream gradient into zero, up to a rounding error)
+    scale = max(1.0, abs(a)) * max(np.abs(array).max(initial=0.0) for array in [g, h, *results[0], *results[1]])
+    for from_g, from_h, from_both in zip(*results, strict=True):
+        np.testing.assert_allclose(from_both, a * from_g + from_h, rtol=1e-9, atol=1e-9 * scale)
 
 
 def test_gradcheck_with_nothing_to_check_raises():
