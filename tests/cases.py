@@ -15,7 +15,10 @@ Nothing else: these tests read the registry, so the new case runs through all of
 - tests/test_gradients.py: each case in each of its modes against finite differences in float64 (layers),
   each loss case with each reduction too; two backwards add up, arguments stay unchanged; a hypothesis
   property test draws cases and inputs: backward is linear in the upstream gradient.
-- tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason.
+- tests/test_layer_kit.py: each case through ``minnet.testing.check_layer`` / ``check_loss``: every check,
+  in train and eval mode, at batch sizes N and 1.
+- tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason,
+  every layer and loss a row in docs/layers.md.
 """
 
 from __future__ import annotations

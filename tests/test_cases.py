@@ -1,11 +1,15 @@
 """The registry of test cases (tests/cases.py) is complete: every public layer and loss has a case, every
-case a PyTorch counterpart or the reason why not."""
+case a PyTorch counterpart or the reason why not, and every layer and loss a row in docs/layers.md."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from cases import LAYER_CASES, LOSS_CASES, MODES
 
 import minnet
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def public_layers_and_losses() -> set[str]:
@@ -47,3 +51,9 @@ def test_modes_are_train_or_eval_and_compared_modes_are_checked_modes():
     for case in LAYER_CASES:
         assert case.modes and set(case.modes) <= set(MODES), case.id
         assert set(case.compared_modes) <= set(case.modes), case.id
+
+
+def test_docs_layers_table_names_every_layer_and_loss():
+    table = (ROOT / "docs" / "layers.md").read_text(encoding="utf-8")
+    missing = [name for name in sorted(public_layers_and_losses()) if f"| `{name}(" not in table]
+    assert not missing, f"docs/layers.md has no table row for {missing}"
