@@ -17,6 +17,9 @@ Nothing else: these tests read the registry, so the new case runs through all of
   property test draws cases and inputs: backward is linear in the upstream gradient.
 - tests/test_layer_kit.py: each case through ``minnet.testing.check_layer`` / ``check_loss``: every check,
   in train and eval mode, at batch sizes N and 1.
+- tests/test_oracle_layers.py: each case with a counterpart against PyTorch (forward, input gradient, every
+  parameter gradient and buffer), in float64 (tolerance 1e-10) and float32 (1e-5); the cases marked
+  ``extreme_inputs`` also at ±1e4, ±30, ±1e-8 and 0.
 - tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason,
   every layer and loss a row in docs/layers.md.
 """
