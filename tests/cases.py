@@ -7,7 +7,8 @@ Adding a layer to minnet takes its code, one entry here and one row in docs/laye
    other: a transposed gradient could pass otherwise), and ``torch``, the PyTorch counterpart, or ``no_torch``
    saying why there is none. Each mode of a layer case and each reduction of a loss is checked. An argument
    that changes the math (no bias, another axis, a 3-d input) gets a case of its own, its id the class name
-   and what it changes ("Linear-no-bias").
+   and what it changes ("Linear-no-bias"). An activation (no parameters, each row on its own) is marked
+   ``activation=True``.
 2. Add the layer's row to the table in docs/layers.md (its constructor, forward, backward, cache, counterpart).
 
 Nothing else: these tests read the registry, so the new case runs through all of them.
@@ -18,10 +19,12 @@ Nothing else: these tests read the registry, so the new case runs through all of
 - tests/test_layer_kit.py: each case through ``minnet.testing.check_layer`` / ``check_loss``: every check,
   in train and eval mode, at batch sizes N and 1.
 - tests/test_oracle_layers.py: each case with a counterpart against PyTorch (forward, input gradient, every
-  parameter gradient and buffer), in float64 (tolerance 1e-10) and float32 (1e-5); the cases marked
-  ``extreme_inputs`` also at ±1e4, ±30, ±1e-8 and 0.
+  parameter gradient and buffer), in float64 (tolerance 1e-10) and float32 (1e-5); the ``activation`` cases
+  also at ±1e4, ±30, ±1e-8 and 0.
+- tests/test_activations.py: the ``activation`` cases keep NaN in its row and the dtype, refuse a gradient of
+  another dtype or shape, stay finite and silent at large inputs, and state their local derivatives.
 - tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason,
-  every layer and loss a row in docs/layers.md.
+  every class of minnet.nn.activation an ``activation`` case, every layer and loss a row in docs/layers.md.
 """
 
 from __future__ import annotations
@@ -93,7 +96,9 @@ class LayerCase:
             :func:`torch_layout`). ``None``: there is none, and ``no_torch`` says why.
         torch_modes: the modes compared with PyTorch when fewer than ``modes``; ``no_torch`` says why.
         no_torch: why there is no counterpart, or why a mode is not compared with it.
-        extreme_inputs: also compared with PyTorch at ±1e4, ±30, ±1e-8 and 0 (an elementwise layer).
+        activation: an activation: no parameters, the input's shape, each row on its own (elementwise, or along
+            the last axis); tests/test_activations.py runs its NaN, dtype and large-input tests on these cases,
+            and the PyTorch comparison adds inputs of ±1e4, ±30, ±1e-8 and 0.
     """
 
     id: str
@@ -105,7 +110,7 @@ class LayerCase:
     kit_batch_sizes: tuple[int, ...] | None = None
     torch_modes: tuple[str, ...] | None = None
     no_torch: str = ""
-    extreme_inputs: bool = False
+    activation: bool = False
 
     @property
     def input_maker(self) -> Maker:
@@ -200,25 +205,25 @@ LAYER_CASES: list[LayerCase] = [
     ),
     LayerCase("Linear-batch-1", lambda: Linear(4, 3, rng=2), (1, 4), lambda nn: nn.Linear(4, 3)),
     LayerCase("Linear-3d-input", lambda: Linear(3, 2, rng=3), (2, 5, 3), lambda nn: nn.Linear(3, 2)),
-    LayerCase("Sigmoid", Sigmoid, (4, 6), lambda nn: nn.Sigmoid(), extreme_inputs=True),
+    LayerCase("Sigmoid", Sigmoid, (4, 6), lambda nn: nn.Sigmoid(), activation=True),
     LayerCase("Sigmoid-3d", Sigmoid, (2, 3, 5), lambda nn: nn.Sigmoid()),
-    LayerCase("ReLU", ReLU, (4, 6), lambda nn: nn.ReLU(), extreme_inputs=True),
-    LayerCase("LeakyReLU", lambda: LeakyReLU(0.2), (4, 6), lambda nn: nn.LeakyReLU(0.2), extreme_inputs=True),
-    LayerCase("ELU", lambda: ELU(alpha=0.7), (4, 6), lambda nn: nn.ELU(0.7), extreme_inputs=True),
-    LayerCase("Tanh", Tanh, (4, 6), lambda nn: nn.Tanh(), extreme_inputs=True),
-    LayerCase("Softplus", Softplus, (4, 6), lambda nn: nn.Softplus(), extreme_inputs=True),
+    LayerCase("ReLU", ReLU, (4, 6), lambda nn: nn.ReLU(), activation=True),
+    LayerCase("LeakyReLU", lambda: LeakyReLU(0.2), (4, 6), lambda nn: nn.LeakyReLU(0.2), activation=True),
+    LayerCase("ELU", lambda: ELU(alpha=0.7), (4, 6), lambda nn: nn.ELU(0.7), activation=True),
+    LayerCase("Tanh", Tanh, (4, 6), lambda nn: nn.Tanh(), activation=True),
+    LayerCase("Softplus", Softplus, (4, 6), lambda nn: nn.Softplus(), activation=True),
     LayerCase(
         "Softplus-beta-threshold",
         lambda: Softplus(beta=2.0, threshold=1.0),
         (4, 6),
         lambda nn: nn.Softplus(beta=2.0, threshold=1.0),
     ),
-    LayerCase("GELU", GELU, (4, 6), lambda nn: nn.GELU(approximate="tanh"), extreme_inputs=True),
-    LayerCase("Softmax", Softmax, (4, 6), lambda nn: nn.Softmax(dim=-1), extreme_inputs=True),
+    LayerCase("GELU", GELU, (4, 6), lambda nn: nn.GELU(approximate="tanh"), activation=True),
+    LayerCase("Softmax", Softmax, (4, 6), lambda nn: nn.Softmax(dim=-1), activation=True),
     LayerCase("Softmax-axis0", lambda: Softmax(axis=0), (4, 6), lambda nn: nn.Softmax(dim=0)),
-    LayerCase("LogSoftmax", LogSoftmax, (4, 6), lambda nn: nn.LogSoftmax(dim=-1), extreme_inputs=True),
+    LayerCase("LogSoftmax", LogSoftmax, (4, 6), lambda nn: nn.LogSoftmax(dim=-1), activation=True),
     LayerCase("LogSoftmax-3d-axis1", lambda: LogSoftmax(axis=1), (2, 4, 3), lambda nn: nn.LogSoftmax(dim=1)),
-    LayerCase("Identity", Identity, (3, 5), lambda nn: nn.Identity(), extreme_inputs=True),
+    LayerCase("Identity", Identity, (3, 5), lambda nn: nn.Identity(), activation=True),
     LayerCase("Flatten", Flatten, (2, 3, 4), lambda nn: nn.Flatten()),
     LayerCase("Flatten-1-2", lambda: Flatten(1, 2), (2, 3, 4, 5), lambda nn: nn.Flatten(1, 2)),
     # finite differences replay the mask: gradcheck and check_layer reset the layer's Generator before each forward

@@ -1,5 +1,6 @@
 """The registry of test cases (tests/cases.py) is complete: every public layer and loss has a case, every
-case a PyTorch counterpart or the reason why not, and every layer and loss a row in docs/layers.md."""
+case a PyTorch counterpart or the reason why not, every activation a case marked so, and every layer and loss
+a row in docs/layers.md."""
 
 from __future__ import annotations
 
@@ -57,3 +58,11 @@ def test_docs_layers_table_names_every_layer_and_loss():
     table = (ROOT / "docs" / "layers.md").read_text(encoding="utf-8")
     missing = [name for name in sorted(public_layers_and_losses()) if f"| `{name}(" not in table]
     assert not missing, f"docs/layers.md has no table row for {missing}"
+
+
+def test_every_class_of_minnet_nn_activation_has_an_activation_case():
+    """So a new activation runs through tests/test_activations.py and the extreme inputs against PyTorch."""
+    public = public_layers_and_losses()
+    defined = {name for name in public if getattr(minnet, name).__module__ == "minnet.nn.activation"}
+    marked = {type(case.build()).__name__ for case in LAYER_CASES if case.activation}
+    assert defined <= marked, f"no case with activation=True for {sorted(defined - marked)}"
