@@ -140,7 +140,7 @@ def test_gradcheck_needs_target_for_loss():
 def test_two_backwards_double_every_grad_and_zero_grad_clears(case, mode):
     layer = build(case, mode)
     rng = np.random.default_rng(3)
-    x = rng.standard_normal(case.input_shape)
+    x = case.input_maker(rng, case.input_shape)
     g = rng.standard_normal(layer(x).shape)
     layer.zero_grad()
     first_input_grad = layer.backward(g)
@@ -158,7 +158,7 @@ def test_two_backwards_double_every_grad_and_zero_grad_clears(case, mode):
 def test_forward_and_backward_leave_their_arguments_unchanged(case, mode):
     layer = build(case, mode)
     rng = np.random.default_rng(4)
-    x = rng.standard_normal(case.input_shape)
+    x = case.input_maker(rng, case.input_shape)
     x_copy = x.copy()
     out = layer(x)
     g = rng.standard_normal(out.shape)
@@ -170,9 +170,10 @@ def test_forward_and_backward_leave_their_arguments_unchanged(case, mode):
 
 @st.composite
 def _case_input_and_upstreams(draw):
-    """A layer case in one of its modes, an input the strategies draw for it (kinks and all: no finite
-    differences here), two upstream gradients and a factor."""
-    case, mode = draw(st.sampled_from([(case, mode) for case in LAYER_CASES for mode in case.modes]))
+    """A layer case that takes any real input, in one of its modes, an input the strategies draw for it (kinks
+    and all: no finite differences here), two upstream gradients and a factor."""
+    any_input = [(case, mode) for case in LAYER_CASES if case.make_input is None for mode in case.modes]
+    case, mode = draw(st.sampled_from(any_input))
     x = draw(layer_inputs(case.input_shape[1:], min_batch=2))  # BatchNorm1d trains on two rows or more
     output_shape = build(case, mode)(x).shape
     g, h = (draw(layer_inputs(shapes=st.just(output_shape))) for _ in range(2))
