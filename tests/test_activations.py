@@ -48,42 +48,45 @@ def test_wrong_grad_shape_raises():
         layer.backward(np.ones((3, 2)))
 
 
-# -- the other activations ----------------------------------------------------------------------------------------
+# -- every activation of the registry (tests/cases.py) ----------------------------------------------------------
 
-from minnet import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Softmax, Softplus, Tanh  # noqa: E402
+from cases import LAYER_CASES  # noqa: E402
 
-ALL = [Sigmoid, ReLU, LeakyReLU, ELU, Tanh, Softplus, GELU, Softmax, LogSoftmax, Identity]
+from minnet import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Softmax, Softplus  # noqa: E402
+
+ACTIVATIONS = [pytest.param(case, id=case.id) for case in LAYER_CASES if case.activation]
 
 
-@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
-def test_nan_in_gives_nan_out_and_no_warning(cls):
+@pytest.mark.parametrize("case", ACTIVATIONS)
+def test_nan_in_gives_nan_out_and_no_warning(case):
     x = np.array([[np.nan, 1.0, -2.0], [0.5, -0.5, 3.0]])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        y = cls()(x)
+        y = case.build()(x)
     assert np.isnan(y[0, 0])
     assert np.all(np.isfinite(y[1]))  # the other row is untouched
 
 
-@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("case", ACTIVATIONS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dtype_is_kept_and_a_mismatched_gradient_is_refused(cls, dtype):
-    layer = cls()
+def test_dtype_is_kept_and_a_mismatched_gradient_is_refused(case, dtype):
+    layer = case.build()
+    name = type(layer).__name__
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(dtype)
     y = layer(x)
     assert y.dtype == dtype
     assert layer.backward(np.ones_like(y)).dtype == dtype
     other = np.float64 if dtype == np.float32 else np.float32
-    with pytest.raises(TypeError, match=rf"{cls.__name__}: grad_output has dtype {np.dtype(other)}"):
+    with pytest.raises(TypeError, match=rf"{name}: grad_output has dtype {np.dtype(other)}"):
         layer.backward(np.ones(y.shape, dtype=other))
-    with pytest.raises(ValueError, match=rf"{cls.__name__}: expected grad_output of shape \(3, 4\)"):
+    with pytest.raises(ValueError, match=rf"{name}: expected grad_output of shape \(3, 4\)"):
         layer.backward(np.ones((4, 3), dtype=dtype))
 
 
-@pytest.mark.parametrize("cls", [ReLU, LeakyReLU, ELU, Tanh, Softplus, GELU, Softmax, LogSoftmax])
+@pytest.mark.parametrize("case", ACTIVATIONS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_large_inputs_are_finite_and_silent(cls, dtype):
+def test_large_inputs_are_finite_and_silent(case, dtype):
     x = np.array([[-1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4]], dtype=dtype)
-    layer = cls()
+    layer = case.build()
     with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is expected
         y = layer(x)
         grad = layer.backward(np.ones_like(y))
@@ -125,9 +128,9 @@ def test_reprs_and_arguments():
         GELU(approximate="none")
 
 
-@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
-def test_every_activation_states_its_local_derivative(cls):
-    formulas = cls().local_derivatives()
+@pytest.mark.parametrize("case", ACTIVATIONS)
+def test_every_activation_states_its_local_derivative(case):
+    formulas = case.build().local_derivatives()
     assert formulas and all(lhs.startswith("∂") and "/∂x" in lhs for lhs in formulas)
 
 

@@ -1,173 +1,37 @@
-"""Every layer and loss against finite differences in float64.
-
-A new layer needs one line in LAYER_CASES (or LOSS_CASES)."""
+"""Every layer and loss of the registry (tests/cases.py) against finite differences in float64."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from cases import LAYER_CASES, layer_modes, loss_reductions
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import minnet
-from minnet import (
-    ELU,
-    GELU,
-    BatchNorm1d,
-    BCELoss,
-    BCEWithLogitsLoss,
-    Concat,
-    CrossEntropyLoss,
-    Dropout,
-    Flatten,
-    HuberLoss,
-    Identity,
-    L1Loss,
-    LeakyReLU,
-    Linear,
-    LogSoftmax,
-    MSELoss,
-    NLLLoss,
-    ReLU,
-    Residual,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Softplus,
-    Tanh,
-    gradcheck,
-)
+from minnet import Linear, MSELoss, Sequential, Sigmoid, gradcheck
+from minnet.testing.strategies import layer_inputs
 
 
-def _away_from_kinks(shape):
-    """Standard normal values pushed at least 0.1 away from 0 (ReLU's kink)."""
-    x = np.random.default_rng(10).standard_normal(shape)
-    return np.where(x >= 0, x + 0.1, x - 0.1)
-
-
-# (id, factory, input shape): sides differ from each other so a transposed gradient cannot pass.
-LAYER_CASES = [
-    ("Linear", lambda: Linear(3, 5, rng=0), (4, 3)),
-    ("Linear-no-bias", lambda: Linear(5, 2, bias=False, rng=1), (7, 5)),
-    ("Linear-batch-1", lambda: Linear(4, 3, rng=2), (1, 4)),
-    ("Linear-3d-input", lambda: Linear(3, 2, rng=3), (2, 5, 3)),
-    ("Sigmoid", lambda: Sigmoid(), (4, 6)),
-    ("Sigmoid-3d", lambda: Sigmoid(), (2, 3, 5)),
-    ("Sequential", lambda: Sequential(Linear(3, 4, rng=4), Sigmoid(), Linear(4, 2, rng=5)), (6, 3)),
-    ("Sequential-nested", lambda: Sequential(Sequential(Linear(2, 5, rng=6), Sigmoid()), Linear(5, 3, rng=7)), (3, 2)),
-    ("ReLU", lambda: ReLU(), (4, 6)),
-    ("LeakyReLU", lambda: LeakyReLU(0.2), (4, 6)),
-    ("ELU", lambda: ELU(alpha=0.7), (4, 6)),
-    ("Tanh", lambda: Tanh(), (4, 6)),
-    ("Softplus", lambda: Softplus(), (4, 6)),
-    ("Softplus-beta-threshold", lambda: Softplus(beta=2.0, threshold=1.0), (4, 6)),
-    ("GELU", lambda: GELU(), (4, 6)),
-    ("Softmax", lambda: Softmax(), (4, 6)),
-    ("Softmax-axis0", lambda: Softmax(axis=0), (4, 6)),
-    ("LogSoftmax", lambda: LogSoftmax(), (4, 6)),
-    ("LogSoftmax-3d-axis1", lambda: LogSoftmax(axis=1), (2, 4, 3)),
-    ("Identity", lambda: Identity(), (3, 5)),
-    ("Flatten", lambda: Flatten(), (2, 3, 4)),
-    ("Dropout-eval", lambda: Dropout(0.5, rng=0).eval(), (4, 6)),
-    ("Dropout-train", lambda: Dropout(0.3, rng=0), (4, 6)),  # gradcheck replays the mask
-    ("BatchNorm1d-train", lambda: _bn(BatchNorm1d(5)), (6, 5)),
-    ("BatchNorm1d-train-3d", lambda: _bn(BatchNorm1d(3)), (4, 3, 5)),
-    ("BatchNorm1d-eval", lambda: _bn(BatchNorm1d(5)).eval(), (6, 5)),
-    ("BatchNorm1d-no-affine", lambda: BatchNorm1d(4, affine=False), (7, 4)),
-    ("Residual", lambda: Residual(Sequential(Linear(4, 4, rng=8), Tanh())), (3, 4)),
-    ("Concat", lambda: Concat(Linear(3, 2, rng=9), Sequential(Linear(3, 4, rng=10), Tanh()), Identity()), (5, 3)),
-    ("Concat-axis0", lambda: Concat(Linear(3, 2, rng=11), Linear(3, 2, rng=12), axis=0), (4, 3)),
-]
-
-
-def _bn(layer):
-    """A BatchNorm1d with non-trivial γ, β and running statistics."""
-    rng = np.random.default_rng(13)
-    c = layer.num_features
-    layer.weight.data[:] = rng.uniform(0.5, 1.5, c)
-    layer.bias.data[:] = rng.standard_normal(c)
-    layer.running_mean[:] = rng.standard_normal(c)
-    layer.running_var[:] = rng.uniform(0.5, 2.0, c)
+def build(case, mode):
+    layer = case.build()
+    layer.train(mode == "train")
     return layer
 
 
-def _normal_pair(shape):
-    def make(rng):
-        return rng.standard_normal(shape), rng.standard_normal(shape)
-
-    return make
-
-
-def _labels(n, c):
-    def make(rng):
-        return rng.standard_normal((n, c)), rng.integers(0, c, n)
-
-    return make
-
-
-def _probabilities(n, c):
-    def make(rng):
-        t = rng.random((n, c))
-        return 3 * rng.standard_normal((n, c)), t / t.sum(axis=1, keepdims=True)
-
-    return make
-
-
-def _log_probabilities(n, c):
-    def make(rng):
-        z = rng.standard_normal((n, c))
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True)), rng.integers(0, c, n)
-
-    return make
-
-
-def _bce(shape):
-    def make(rng):
-        return rng.uniform(0.05, 0.95, shape), rng.random(shape)
-
-    return make
-
-
-# (id, factory, make(rng) -> (prediction, target))
-LOSS_CASES = [
-    ("MSELoss-half_batch_mean", lambda: MSELoss(), _normal_pair((5, 3))),
-    ("MSELoss-mean", lambda: MSELoss(reduction="mean"), _normal_pair((4, 2))),
-    ("MSELoss-sum", lambda: MSELoss(reduction="sum"), _normal_pair((3, 1))),
-    ("MSELoss-none", lambda: MSELoss(reduction="none"), _normal_pair((3, 2))),
-    ("L1Loss", lambda: L1Loss(), _normal_pair((4, 3))),
-    ("L1Loss-none", lambda: L1Loss(reduction="none"), _normal_pair((4, 3))),
-    ("HuberLoss", lambda: HuberLoss(delta=0.7), _normal_pair((5, 3))),
-    ("HuberLoss-sum", lambda: HuberLoss(reduction="sum"), _normal_pair((5, 3))),
-    ("HuberLoss-none", lambda: HuberLoss(reduction="none", delta=0.5), _normal_pair((5, 3))),
-    ("BCELoss", lambda: BCELoss(), _bce((4, 3))),
-    ("BCELoss-none", lambda: BCELoss(reduction="none"), _bce((4, 3))),
-    ("BCEWithLogitsLoss", lambda: BCEWithLogitsLoss(), _bce((4, 3))),
-    ("BCEWithLogitsLoss-sum", lambda: BCEWithLogitsLoss(reduction="sum"), _normal_pair((4, 3))),
-    ("BCEWithLogitsLoss-none", lambda: BCEWithLogitsLoss(reduction="none"), _bce((4, 3))),
-    ("CrossEntropyLoss-labels", lambda: CrossEntropyLoss(), _labels(5, 4)),
-    ("CrossEntropyLoss-probabilities", lambda: CrossEntropyLoss(), _probabilities(5, 4)),
-    ("CrossEntropyLoss-sum", lambda: CrossEntropyLoss(reduction="sum"), _labels(3, 6)),
-    ("CrossEntropyLoss-none", lambda: CrossEntropyLoss(reduction="none"), _labels(5, 4)),
-    ("CrossEntropyLoss-none-probabilities", lambda: CrossEntropyLoss(reduction="none"), _probabilities(5, 4)),
-    ("CrossEntropyLoss-unnormalised-targets", lambda: CrossEntropyLoss(), _normal_pair((5, 4))),
-    ("NLLLoss", lambda: NLLLoss(), _log_probabilities(5, 4)),
-    ("NLLLoss-none", lambda: NLLLoss(reduction="none"), _log_probabilities(5, 4)),
-]
-
-
-@pytest.mark.parametrize("factory, shape", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES])
-def test_layer_gradients_match_finite_differences(factory, shape):
-    layer = factory()
-    x = _away_from_kinks(shape)
+@pytest.mark.parametrize("case, mode", layer_modes())
+def test_layer_gradients_match_finite_differences(case, mode):
+    layer = build(case, mode)
+    x = case.input_maker(np.random.default_rng(10), case.input_shape)
     result = gradcheck(layer, x)
     assert result, str(result)
     assert result.max_rel_error < 1e-6
     assert [c.name for c in result.checks] == ["input"] + [name for name, _ in layer.named_parameters()]
 
 
-@pytest.mark.parametrize("factory, make", [c[1:] for c in LOSS_CASES], ids=[c[0] for c in LOSS_CASES])
-def test_loss_gradients_match_finite_differences(factory, make):
-    loss = factory()
-    pred, target = make(np.random.default_rng(11))
-    result = gradcheck(loss, pred, target)  # reduction="none": through a random upstream gradient
+@pytest.mark.parametrize("case, reduction", loss_reductions())
+def test_loss_gradients_match_finite_differences(case, reduction):
+    pred, target = case.draw(np.random.default_rng(11))
+    result = gradcheck(case.build(reduction=reduction), pred, target)  # "none": through a random upstream gradient
     assert result, str(result)
     assert result.max_rel_error < 1e-6
 
@@ -272,11 +136,11 @@ def test_gradcheck_needs_target_for_loss():
         gradcheck(MSELoss(), np.ones((2, 1)))
 
 
-@pytest.mark.parametrize("factory, shape", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES])
-def test_two_backwards_double_every_grad_and_zero_grad_clears(factory, shape):
-    layer = factory()
+@pytest.mark.parametrize("case, mode", layer_modes())
+def test_two_backwards_double_every_grad_and_zero_grad_clears(case, mode):
+    layer = build(case, mode)
     rng = np.random.default_rng(3)
-    x = rng.standard_normal(shape)
+    x = case.input_maker(rng, case.input_shape)
     g = rng.standard_normal(layer(x).shape)
     layer.zero_grad()
     first_input_grad = layer.backward(g)
@@ -290,11 +154,11 @@ def test_two_backwards_double_every_grad_and_zero_grad_clears(factory, shape):
         assert not p.grad.any()
 
 
-@pytest.mark.parametrize("factory, shape", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES])
-def test_forward_and_backward_leave_their_arguments_unchanged(factory, shape):
-    layer = factory()
+@pytest.mark.parametrize("case, mode", layer_modes())
+def test_forward_and_backward_leave_their_arguments_unchanged(case, mode):
+    layer = build(case, mode)
     rng = np.random.default_rng(4)
-    x = rng.standard_normal(shape)
+    x = case.input_maker(rng, case.input_shape)
     x_copy = x.copy()
     out = layer(x)
     g = rng.standard_normal(out.shape)
@@ -304,17 +168,34 @@ def test_forward_and_backward_leave_their_arguments_unchanged(factory, shape):
     np.testing.assert_array_equal(g, g_copy)
 
 
-def test_every_public_layer_is_covered():
-    """A layer exported by minnet without a gradient case is a test gap."""
-    covered = {type(case[1]()).__name__ for case in LAYER_CASES + LOSS_CASES}
-    exported = {
-        name
-        for name in minnet.__all__
-        if isinstance(getattr(minnet, name), type)
-        and issubclass(getattr(minnet, name), minnet.Layer)
-        and getattr(minnet, name) not in (minnet.Layer, minnet.Loss)
-    }
-    assert exported <= covered, f"no gradient case for {sorted(exported - covered)}"
+@st.composite
+def _case_input_and_upstreams(draw):
+    """A layer case that takes any real input, in one of its modes, an input the strategies draw for it (kinks
+    and all: no finite differences here), two upstream gradients and a factor."""
+    any_input = [(case, mode) for case in LAYER_CASES if case.make_input is None for mode in case.modes]
+    case, mode = draw(st.sampled_from(any_input))
+    x = draw(layer_inputs(case.input_shape[1:], min_batch=2))  # BatchNorm1d trains on two rows or more
+    output_shape = build(case, mode)(x).shape
+    g, h = (draw(layer_inputs(shapes=st.just(output_shape))) for _ in range(2))
+    return case, mode, x, g, h, draw(st.floats(-3.0, 3.0))
+
+
+@given(_case_input_and_upstreams())
+@settings(max_examples=60, deadline=None)
+def test_backward_is_linear_in_the_upstream_gradient(drawn):
+    """backward(a g + h) = a backward(g) + backward(h), for the input and every parameter, from one forward's cache."""
+    case, mode, x, g, h, a = drawn
+    layer = build(case, mode)
+    layer(x)
+    results = []
+    for upstream in (g, h, a * g + h):
+        layer.zero_grad()
+        results.append([layer.backward(upstream)] + [p.grad.copy() for p in layer.parameters()])
+    # rounding is relative to the sizes of the gradients and of the upstream gradients they came from (a
+    # BatchNorm1d batch with equal rows turns an upstream gradient into zero, up to a rounding error)
+    scale = max(1.0, abs(a)) * max(np.abs(array).max(initial=0.0) for array in [g, h, *results[0], *results[1]])
+    for from_g, from_h, from_both in zip(*results, strict=True):
+        np.testing.assert_allclose(from_both, a * from_g + from_h, rtol=1e-9, atol=1e-9 * scale)
 
 
 def test_gradcheck_with_nothing_to_check_raises():

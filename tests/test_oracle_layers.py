@@ -1,6 +1,8 @@
-"""Every layer and loss against PyTorch (CPU) with the same weights: forward outputs
-and every gradient, in float64 (tolerance 1e-10) and float32 (1e-5), in train and
-eval mode where they differ.
+"""Every layer and loss of the registry (tests/cases.py) against PyTorch (CPU) with the
+same weights: forward outputs, every gradient and buffer, in float64 (tolerance 1e-10)
+and float32 (1e-5), in each mode of the case; then what a generic comparison cannot
+reach: BatchNorm1d over several batches, dropout with torch's mask, the containers
+torch has no module for, a whole network.
 
 Marked ``oracle``: where torch is missing each test is skipped with the reason,
 and under CI (``CI=true``) tests/conftest.py turns any such skip into a failure."""
@@ -9,33 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cases import LAYER_CASES, layer_modes, loss_reductions, torch_layout
 
-from minnet import (
-    ELU,
-    GELU,
-    BatchNorm1d,
-    BCELoss,
-    BCEWithLogitsLoss,
-    Concat,
-    CrossEntropyLoss,
-    Dropout,
-    Flatten,
-    HuberLoss,
-    Identity,
-    L1Loss,
-    LeakyReLU,
-    Linear,
-    LogSoftmax,
-    MSELoss,
-    NLLLoss,
-    ReLU,
-    Residual,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Softplus,
-    Tanh,
-)
+from minnet import GELU, BatchNorm1d, Concat, CrossEntropyLoss, Dropout, Linear, ReLU, Residual, Sequential, Tanh
 
 pytestmark = pytest.mark.oracle
 
@@ -63,88 +41,78 @@ def tensor(torch, array, grad=False):
     return torch.tensor(np.array(array), requires_grad=grad)
 
 
-def copy_linear(torch, ours):
-    """A torch.nn.Linear with minnet's weights (torch stores W transposed: (out, in))."""
-    dtype = getattr(torch, str(ours.weight.data.dtype))
-    theirs = torch.nn.Linear(ours.in_features, ours.out_features, bias=ours.bias is not None, dtype=dtype)
-    with torch.no_grad():
-        theirs.weight.copy_(tensor(torch, ours.weight.data.T))
-        if ours.bias is not None:
-            theirs.bias.copy_(tensor(torch, ours.bias.data))
+def in_dtype(layer, dtype):
+    """``layer`` with every parameter and floating buffer in ``dtype`` (the registry builds float64 layers)."""
+    for param in layer.parameters():
+        param.data = param.data.astype(dtype)
+        param.grad = np.zeros_like(param.data)
+    for _, module in layer.named_layers():
+        for name in module.buffer_names:
+            value = getattr(module, name)
+            if value.dtype.kind == "f":
+                setattr(module, name, value.astype(dtype))
+    return layer
+
+
+def copy_into_torch(torch, ours, theirs):
+    """``theirs`` holding the parameters and buffers of ``ours``, by name and in torch's layout (each Linear's
+    weight transposed); torch's load_state_dict refuses a name missing on either side."""
+    state = torch_layout(ours, ours.state_dict())
+    theirs.load_state_dict({name: tensor(torch, value) for name, value in state.items()})
     return theirs
 
 
-# -- activations and shape layers: (id, minnet factory, torch factory, input shape) -------------------------
+def torch_dtype(torch, dtype):
+    return getattr(torch, np.dtype(dtype).name)
 
-ELEMENTWISE = [
-    ("Sigmoid", Sigmoid, lambda nn: nn.Sigmoid(), (4, 6)),
-    ("ReLU", ReLU, lambda nn: nn.ReLU(), (4, 6)),
-    ("LeakyReLU", lambda: LeakyReLU(0.2), lambda nn: nn.LeakyReLU(0.2), (4, 6)),
-    ("ELU", lambda: ELU(0.7), lambda nn: nn.ELU(0.7), (4, 6)),
-    ("Tanh", Tanh, lambda nn: nn.Tanh(), (4, 6)),
-    ("Softplus", Softplus, lambda nn: nn.Softplus(), (4, 6)),
-    ("Softplus-beta-threshold", lambda: Softplus(2.0, 1.0), lambda nn: nn.Softplus(beta=2.0, threshold=1.0), (4, 6)),
-    ("GELU-tanh", GELU, lambda nn: nn.GELU(approximate="tanh"), (4, 6)),
-    ("Softmax", Softmax, lambda nn: nn.Softmax(dim=-1), (4, 6)),
-    ("Softmax-axis0", lambda: Softmax(axis=0), lambda nn: nn.Softmax(dim=0), (4, 6)),
-    ("LogSoftmax", LogSoftmax, lambda nn: nn.LogSoftmax(dim=-1), (4, 6)),
-    ("LogSoftmax-3d-axis1", lambda: LogSoftmax(axis=1), lambda nn: nn.LogSoftmax(dim=1), (2, 4, 3)),
-    ("Identity", Identity, lambda nn: nn.Identity(), (3, 5)),
-    ("Flatten", Flatten, lambda nn: nn.Flatten(), (2, 3, 4)),
-    ("Flatten-1-2", lambda: Flatten(1, 2), lambda nn: nn.Flatten(1, 2), (2, 3, 4, 5)),
-]
+
+def copy_linear(torch, ours):
+    """A torch.nn.Linear with minnet's weights (torch stores W transposed: (out, in))."""
+    dtype = torch_dtype(torch, ours.weight.data.dtype)
+    theirs = torch.nn.Linear(ours.in_features, ours.out_features, bias=ours.bias is not None, dtype=dtype)
+    return copy_into_torch(torch, ours, theirs)
+
+
+# -- every layer case with a counterpart ---------------------------------------------------------------------------
 
 
 @DTYPES
-@pytest.mark.parametrize("ours, theirs, shape", [c[1:] for c in ELEMENTWISE], ids=[c[0] for c in ELEMENTWISE])
-def test_parameterless_layer(torch, ours, theirs, shape, dtype):
+@pytest.mark.parametrize("case, mode", layer_modes(torch=True))
+def test_layer(torch, case, mode, dtype):
     rng = np.random.default_rng(0)
-    x = (3 * rng.standard_normal(shape)).astype(dtype)
-    g = rng.standard_normal(np.shape(ours()(x))).astype(dtype)
-    layer = ours()
-    y = layer(x)
+    ours = in_dtype(case.build(), dtype).train(mode == "train")
+    theirs = copy_into_torch(torch, ours, case.torch(torch.nn).to(torch_dtype(torch, dtype)))
+    theirs.train(mode == "train")
+    x = case.make_input(rng, case.input_shape) if case.make_input else 3 * rng.standard_normal(case.input_shape)
+    x = x.astype(dtype)
     x_t = tensor(torch, x, grad=True)
-    y_t = theirs(torch.nn)(x_t)
+    y_t = theirs(x_t)
+    g = rng.standard_normal(tuple(y_t.shape)).astype(dtype)
     y_t.backward(tensor(torch, g))
-    close(y, y_t, dtype)
-    close(layer.backward(g), x_t.grad, dtype)
+    close(ours(x), y_t, dtype)
+    close(ours.backward(g), x_t.grad, dtype)
+    grads = torch_layout(ours, {name: param.grad for name, param in ours.named_parameters()})
+    assert grads.keys() == {name for name, _ in theirs.named_parameters()}
+    for name, param in theirs.named_parameters():
+        close(grads[name], param.grad, dtype)
+    state = torch_layout(ours, ours.state_dict())  # the running statistics after a training batch
+    for name, value in theirs.state_dict().items():
+        close(state[name], value, dtype)
 
 
-@pytest.mark.parametrize(
-    "ours, theirs",
-    [(ReLU, "relu"), (Tanh, "tanh"), (Sigmoid, "sigmoid"), (Softplus, "softplus"), (GELU, "gelu")],
-    ids=["ReLU", "Tanh", "Sigmoid", "Softplus", "GELU"],
-)
-def test_extreme_inputs(torch, ours, theirs):
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in LAYER_CASES if c.activation])
+def test_extreme_inputs(torch, case):
     x = np.array([[-1e4, -30.0, -1e-8, 0.0, 1e-8, 30.0, 1e4]])
-    kwargs = {"approximate": "tanh"} if theirs == "gelu" else {}
-    layer = ours()
+    layer = case.build()
     y = layer(x)
     x_t = tensor(torch, x, grad=True)
-    y_t = getattr(torch.nn.functional, theirs)(x_t, **kwargs)
+    y_t = case.torch(torch.nn).double()(x_t)
     y_t.backward(torch.ones_like(y_t))
     close(y, y_t, np.float64)
     close(layer.backward(np.ones_like(x)), x_t.grad, np.float64)
 
 
-# -- layers with parameters ------------------------------------------------------------------------------------
-
-
-@DTYPES
-@pytest.mark.parametrize("bias", [True, False])
-def test_linear(torch, dtype, bias):
-    rng = np.random.default_rng(1)
-    layer = Linear(3, 5, bias=bias, rng=2, dtype=dtype)
-    theirs = copy_linear(torch, layer)
-    x, g = rng.standard_normal((4, 3)).astype(dtype), rng.standard_normal((4, 5)).astype(dtype)
-    x_t = tensor(torch, x, grad=True)
-    y_t = theirs(x_t)
-    y_t.backward(tensor(torch, g))
-    close(layer(x), y_t, dtype)
-    close(layer.backward(g), x_t.grad, dtype)
-    close(layer.weight.grad, theirs.weight.grad.T, dtype)
-    if bias:
-        close(layer.bias.grad, theirs.bias.grad, dtype)
+# -- what one layer does over several batches, or with torch's random mask ------------------------------------
 
 
 @DTYPES
@@ -157,9 +125,7 @@ def test_batchnorm1d_train_then_eval(torch, dtype, shape, momentum, affine):
     rng = np.random.default_rng(3)
     c = shape[1]
     ours = BatchNorm1d(c, eps=1e-3, momentum=momentum, affine=affine, dtype=dtype)
-    theirs = torch.nn.BatchNorm1d(
-        c, eps=1e-3, momentum=momentum, affine=affine, dtype=getattr(torch, str(np.dtype(dtype)))
-    )
+    theirs = torch.nn.BatchNorm1d(c, eps=1e-3, momentum=momentum, affine=affine, dtype=torch_dtype(torch, dtype))
     if affine:
         ours.weight.data[:] = rng.uniform(0.5, 1.5, c)
         ours.bias.data[:] = rng.standard_normal(c)
@@ -230,7 +196,7 @@ def test_dropout_train_with_torchs_mask_and_eval_identity(torch, dtype, p):
     close(layer.backward(g), x_t.grad, dtype)
 
 
-# -- containers ----------------------------------------------------------------------------------------------------
+# -- the containers torch has no module for, written out ----------------------------------------------------------
 
 
 @DTYPES
@@ -251,85 +217,22 @@ def test_residual_and_concat(torch, dtype):
         close(ours.bias.grad, theirs.bias.grad, dtype)
 
 
-# -- losses: (id, minnet factory, torch factory, make(rng, dtype) -> (prediction, target)) ---------------------
-
-
-def _pair(shape):
-    return lambda rng, dtype: (rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype))
-
-
-def _bce(rng, dtype):
-    p = rng.uniform(0.02, 0.98, (4, 3))
-    p[0, :2], p[1, :2] = 0.0, 1.0  # the clamp of log 0 at −100, and the bounded denominator
-    return p.astype(dtype), np.array(rng.random((4, 3)).round(), dtype=dtype)
-
-
-def _logits(rng, dtype):
-    z = 3 * rng.standard_normal((4, 3))
-    z[0] = [1e4, -1e4, 0.0]
-    return z.astype(dtype), rng.random((4, 3)).astype(dtype)
-
-
-def _labels(rng, dtype):
-    z = 2 * rng.standard_normal((5, 4))
-    z[0] = [1e4, -1e4, 0.0, 5.0]  # fused log-sum-exp: finite
-    return z.astype(dtype), rng.integers(0, 4, 5)
-
-
-def _probabilities(rng, dtype):
-    z, t = 2 * rng.standard_normal((5, 4)), rng.random((5, 4))
-    z[1] = [-1e4, 1e4, 0.0, 0.0]
-    return z.astype(dtype), (t / t.sum(axis=1, keepdims=True)).astype(dtype)
-
-
-def _unnormalised_targets(rng, dtype):
-    """Soft targets whose rows do not sum to one: PyTorch takes them as they are."""
-    return (2 * rng.standard_normal((5, 4))).astype(dtype), (3 * rng.random((5, 4))).astype(dtype)
-
-
-def _log_probabilities(rng, dtype):
-    z = rng.standard_normal((5, 4))
-    return (z - np.log(np.exp(z).sum(axis=1, keepdims=True))).astype(dtype), rng.integers(0, 4, 5)
-
-
-LOSSES = [
-    ("MSELoss", MSELoss, lambda nn, r: nn.MSELoss(reduction=r), _pair((5, 3))),
-    ("L1Loss", L1Loss, lambda nn, r: nn.L1Loss(reduction=r), _pair((5, 3))),
-    (
-        "HuberLoss",
-        lambda reduction: HuberLoss(reduction, delta=0.7),
-        lambda nn, r: nn.HuberLoss(r, delta=0.7),
-        _pair((5, 3)),
-    ),
-    ("BCELoss", BCELoss, lambda nn, r: nn.BCELoss(reduction=r), _bce),
-    ("BCEWithLogitsLoss", BCEWithLogitsLoss, lambda nn, r: nn.BCEWithLogitsLoss(reduction=r), _logits),
-    ("CrossEntropyLoss-labels", CrossEntropyLoss, lambda nn, r: nn.CrossEntropyLoss(reduction=r), _labels),
-    (
-        "CrossEntropyLoss-probabilities",
-        CrossEntropyLoss,
-        lambda nn, r: nn.CrossEntropyLoss(reduction=r),
-        _probabilities,
-    ),
-    (
-        "CrossEntropyLoss-unnormalised-targets",
-        CrossEntropyLoss,
-        lambda nn, r: nn.CrossEntropyLoss(reduction=r),
-        _unnormalised_targets,
-    ),
-    ("NLLLoss", NLLLoss, lambda nn, r: nn.NLLLoss(reduction=r), _log_probabilities),
-]
+# -- every loss case with a counterpart, with each reduction --------------------------------------------------------
 
 
 @DTYPES
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("ours, theirs, make", [c[1:] for c in LOSSES], ids=[c[0] for c in LOSSES])
-def test_loss(torch, ours, theirs, make, reduction, dtype):
+@pytest.mark.parametrize("case, reduction", loss_reductions(torch=True))
+def test_loss(torch, case, reduction, dtype):
     rng = np.random.default_rng(9)
-    pred, target = make(rng, dtype)
-    loss_fn = ours(reduction=reduction)
+    pred, target = case.draw(rng)
+    if case.edges is not None:
+        case.edges(pred, target)
+    pred = pred.astype(dtype)
+    target = target.astype(dtype) if target.dtype.kind == "f" else target  # labels stay integers
+    loss_fn = case.build(reduction=reduction)
     value = loss_fn(pred, target)
     pred_t = tensor(torch, pred, grad=True)
-    value_t = theirs(torch.nn, reduction)(pred_t, tensor(torch, target))
+    value_t = case.torch(torch.nn, reduction)(pred_t, tensor(torch, target))
     if reduction == "none":
         g = rng.standard_normal(value_t.shape).astype(dtype)
         value_t.backward(tensor(torch, g))
@@ -344,17 +247,6 @@ def test_loss(torch, ours, theirs, make, reduction, dtype):
 
 
 @DTYPES
-def test_mse_half_batch_mean_is_half_the_sum_over_n(torch, dtype):
-    pred, target = _pair((5, 3))(np.random.default_rng(10), dtype)
-    loss_fn = MSELoss()
-    pred_t = tensor(torch, pred, grad=True)
-    value_t = torch.nn.MSELoss(reduction="sum")(pred_t, tensor(torch, target)) / (2 * 5)
-    value_t.backward()
-    close(loss_fn(pred, target), value_t, dtype)
-    close(loss_fn.backward(), pred_t.grad, dtype)
-
-
-@DTYPES
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_mlp_with_cross_entropy(torch, dtype, mode):
     """A whole network: every parameter's gradient through the chain."""
@@ -363,7 +255,7 @@ def test_mlp_with_cross_entropy(torch, dtype, mode):
     bn = BatchNorm1d(8, dtype=dtype)
     model = Sequential(l1, bn, GELU(), Dropout(0.0), l2)
     l1_t, l2_t = copy_linear(torch, l1), copy_linear(torch, l2)
-    bn_t = torch.nn.BatchNorm1d(8, dtype=getattr(torch, str(np.dtype(dtype))))
+    bn_t = torch.nn.BatchNorm1d(8, dtype=torch_dtype(torch, dtype))
     model_t = torch.nn.Sequential(l1_t, bn_t, torch.nn.GELU(approximate="tanh"), torch.nn.Dropout(0.0), l2_t)
     getattr(model, mode)()
     getattr(model_t, mode)()

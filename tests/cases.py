@@ -1,0 +1,436 @@
+"""The registry of test cases: every public layer and loss of minnet, listed once.
+
+Adding a layer to minnet takes its code, one entry here and one row in docs/layers.md:
+
+1. Append a :class:`LayerCase` to ``LAYER_CASES`` (a loss: a :class:`LossCase` to ``LOSS_CASES``): its
+   ``id`` (starting with the class name), ``build`` (a factory), the input shape (sides that differ from each
+   other: a transposed gradient could pass otherwise), and ``torch``, the PyTorch counterpart, or ``no_torch``
+   saying why there is none. Each mode of a layer case and each reduction of a loss is checked. An argument
+   that changes the math (no bias, another axis, a 3-d input) gets a case of its own, its id the class name
+   and what it changes ("Linear-no-bias"). An activation (no parameters, each row on its own) is marked
+   ``activation=True``.
+2. Add the layer's row to the table in docs/layers.md (its constructor, forward, backward, cache, counterpart).
+
+Nothing else: these tests read the registry, so the new case runs through all of them.
+
+- tests/test_gradients.py: each case in each of its modes against finite differences in float64 (layers),
+  each loss case with each reduction too; two backwards add up, arguments stay unchanged; a hypothesis
+  property test draws cases and inputs: backward is linear in the upstream gradient.
+- tests/test_layer_kit.py: each case through ``minnet.testing.check_layer`` / ``check_loss``: every check,
+  in train and eval mode, at batch sizes N and 1.
+- tests/test_oracle_layers.py: each case with a counterpart against PyTorch (forward, input gradient, every
+  parameter gradient and buffer), in float64 (tolerance 1e-10) and float32 (1e-5); the ``activation`` cases
+  also at ±1e4, ±30, ±1e-8 and 0.
+- tests/test_activations.py: the ``activation`` cases keep NaN in its row and the dtype, refuse a gradient of
+  another dtype or shape, stay finite and silent at large inputs, and state their local derivatives.
+- tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason,
+  every class of minnet.nn.activation an ``activation`` case, every layer and loss a row in docs/layers.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pytest
+
+from minnet import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    Concat,
+    CrossEntropyLoss,
+    Dropout,
+    Flatten,
+    HuberLoss,
+    Identity,
+    L1Loss,
+    Layer,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    Loss,
+    MSELoss,
+    NLLLoss,
+    ReLU,
+    Residual,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+
+#: ``make(rng, shape)`` returns an array for that shape (an input, a prediction or a target), as in check_layer.
+Maker = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
+
+MODES = ("train", "eval")
+
+
+def away_from_kinks(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal values moved at least 0.1 away from 0, where ReLU-like layers have their kink."""
+    x = rng.standard_normal(shape)
+    return np.where(x >= 0, x + 0.1, x - 0.1)
+
+
+@dataclass(frozen=True)
+class LayerCase:
+    """One layer, built one way, and how each test checks it.
+
+    Attributes:
+        id: the test id: the class name, then what this case changes ("Softmax-axis0").
+        build: makes a fresh float64 layer (a class or a lambda); every test builds its own.
+        input_shape: ``(N, ...)``, its sides differing from each other.
+        modes: the modes checked against finite differences and PyTorch (the kit always checks both).
+        make_input: ``make_input(rng, shape)``, for a layer that needs inputs of its own (a domain, a kink away
+            from 0). ``None``: any real input; the finite-difference tests draw :func:`away_from_kinks`, the
+            PyTorch comparison three times wider standard normal values (it needs no distance from kinks).
+        kit_batch_sizes: the batch sizes for check_layer (``None``: its own, N and 1).
+        torch: ``torch(nn)`` builds the PyTorch counterpart from ``torch.nn``, its parameters and buffers named
+            as minnet's ``state_dict`` names them; minnet's values are copied into it in torch's layout (see
+            :func:`torch_layout`). ``None``: there is none, and ``no_torch`` says why.
+        torch_modes: the modes compared with PyTorch when fewer than ``modes``; ``no_torch`` says why.
+        no_torch: why there is no counterpart, or why a mode is not compared with it.
+        activation: an activation: no parameters, the input's shape, each row on its own (elementwise, or along
+            the last axis); tests/test_activations.py runs its NaN, dtype and large-input tests on these cases,
+            and the PyTorch comparison adds inputs of ±1e4, ±30, ±1e-8 and 0.
+    """
+
+    id: str
+    build: Callable[[], Layer]
+    input_shape: tuple[int, ...]
+    torch: Callable[[Any], Any] | None
+    modes: tuple[str, ...] = MODES
+    make_input: Maker | None = None
+    kit_batch_sizes: tuple[int, ...] | None = None
+    torch_modes: tuple[str, ...] | None = None
+    no_torch: str = ""
+    activation: bool = False
+
+    @property
+    def input_maker(self) -> Maker:
+        """The input of the finite-difference tests."""
+        return self.make_input or away_from_kinks
+
+    @property
+    def compared_modes(self) -> tuple[str, ...]:
+        """The modes compared with PyTorch: none without a counterpart."""
+        if self.torch is None:
+            return ()
+        return self.modes if self.torch_modes is None else self.torch_modes
+
+
+@dataclass(frozen=True)
+class LossCase:
+    """One loss, with one kind of prediction and target, checked with each of its reductions.
+
+    Attributes:
+        id: the test id: the class name, then what this case changes ("CrossEntropyLoss-probabilities").
+        build: ``build(reduction=...)`` makes a fresh loss (a class, or a ``functools.partial`` of one).
+        pred_shape: the prediction's shape ``(N, ...)``.
+        torch: ``torch(nn, reduction)`` builds the PyTorch counterpart from ``torch.nn``: called as
+            ``counterpart(pred, target)``. ``None``: there is none, and ``no_torch`` says why.
+        make_input: ``make_input(rng, shape)`` gives the prediction (``None``: standard normal).
+        make_target: ``make_target(rng, pred_shape)`` gives the target (``None``: standard normal, pred's shape).
+        edges: ``edges(pred, target)`` puts values at the edge of the domain into a drawn pair, in place (log 0,
+            logits of ±1e4): compared with PyTorch only, since finite differences cannot be taken there.
+        no_torch: why there is no counterpart.
+    """
+
+    id: str
+    build: Callable[..., Loss]
+    pred_shape: tuple[int, ...]
+    torch: Callable[[Any, str], Any] | None
+    make_input: Maker | None = None
+    make_target: Maker | None = None
+    edges: Callable[[np.ndarray, np.ndarray], None] | None = None
+    no_torch: str = ""
+
+    @property
+    def reductions(self) -> tuple[str, ...]:
+        """Every reduction the loss has: each one is checked."""
+        return type(self.build()).reductions
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """A prediction and its target."""
+        shape = self.pred_shape
+        pred = self.make_input(rng, shape) if self.make_input else rng.standard_normal(shape)
+        target = self.make_target(rng, shape) if self.make_target else rng.standard_normal(shape)
+        return pred, target
+
+
+# -- helpers of the layer cases ---------------------------------------------------------------------------------
+
+
+def with_statistics(layer: BatchNorm1d) -> BatchNorm1d:
+    """A BatchNorm1d with non-trivial γ, β (when affine) and running statistics, as after some training."""
+    rng = np.random.default_rng(13)
+    c = layer.num_features
+    if layer.affine:
+        layer.weight.data[:] = rng.uniform(0.5, 1.5, c)
+        layer.bias.data[:] = rng.standard_normal(c)
+    layer.running_mean[:] = rng.standard_normal(c)
+    layer.running_var[:] = rng.uniform(0.5, 2.0, c)
+    return layer
+
+
+def transposed_in_torch(layer: Layer) -> frozenset[str]:
+    """The parameters PyTorch stores transposed: each Linear's weight (minnet's is (in, out), torch's (out, in))."""
+    return frozenset(
+        f"{path}.weight" if path else "weight" for path, m in layer.named_layers() if isinstance(m, Linear)
+    )
+
+
+def torch_layout(layer: Layer, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``arrays`` (named as in ``layer.state_dict()``: values or gradients) in PyTorch's layout."""
+    transposed = transposed_in_torch(layer)
+    return {name: array.T if name in transposed else array for name, array in arrays.items()}
+
+
+_RANDOM_MASK = (
+    "in training the mask is random, so torch's cannot be drawn alike; "
+    "test_dropout_train_with_torchs_mask_and_eval_identity feeds torch's mask to minnet's Dropout"
+)
+_WRITTEN_OUT = "torch has no such module; test_residual_and_concat writes it out with torch's functions"
+
+LAYER_CASES: list[LayerCase] = [
+    LayerCase("Linear", lambda: Linear(3, 5, rng=0), (4, 3), lambda nn: nn.Linear(3, 5)),
+    LayerCase(
+        "Linear-no-bias", lambda: Linear(5, 2, bias=False, rng=1), (7, 5), lambda nn: nn.Linear(5, 2, bias=False)
+    ),
+    LayerCase("Linear-batch-1", lambda: Linear(4, 3, rng=2), (1, 4), lambda nn: nn.Linear(4, 3)),
+    LayerCase("Linear-3d-input", lambda: Linear(3, 2, rng=3), (2, 5, 3), lambda nn: nn.Linear(3, 2)),
+    LayerCase("Sigmoid", Sigmoid, (4, 6), lambda nn: nn.Sigmoid(), activation=True),
+    LayerCase("Sigmoid-3d", Sigmoid, (2, 3, 5), lambda nn: nn.Sigmoid()),
+    LayerCase("ReLU", ReLU, (4, 6), lambda nn: nn.ReLU(), activation=True),
+    LayerCase("LeakyReLU", lambda: LeakyReLU(0.2), (4, 6), lambda nn: nn.LeakyReLU(0.2), activation=True),
+    LayerCase("ELU", lambda: ELU(alpha=0.7), (4, 6), lambda nn: nn.ELU(0.7), activation=True),
+    LayerCase("Tanh", Tanh, (4, 6), lambda nn: nn.Tanh(), activation=True),
+    LayerCase("Softplus", Softplus, (4, 6), lambda nn: nn.Softplus(), activation=True),
+    LayerCase(
+        "Softplus-beta-threshold",
+        lambda: Softplus(beta=2.0, threshold=1.0),
+        (4, 6),
+        lambda nn: nn.Softplus(beta=2.0, threshold=1.0),
+    ),
+    LayerCase("GELU", GELU, (4, 6), lambda nn: nn.GELU(approximate="tanh"), activation=True),
+    LayerCase("Softmax", Softmax, (4, 6), lambda nn: nn.Softmax(dim=-1), activation=True),
+    LayerCase("Softmax-axis0", lambda: Softmax(axis=0), (4, 6), lambda nn: nn.Softmax(dim=0)),
+    LayerCase("LogSoftmax", LogSoftmax, (4, 6), lambda nn: nn.LogSoftmax(dim=-1), activation=True),
+    LayerCase("LogSoftmax-3d-axis1", lambda: LogSoftmax(axis=1), (2, 4, 3), lambda nn: nn.LogSoftmax(dim=1)),
+    LayerCase("Identity", Identity, (3, 5), lambda nn: nn.Identity(), activation=True),
+    LayerCase("Flatten", Flatten, (2, 3, 4), lambda nn: nn.Flatten()),
+    LayerCase("Flatten-1-2", lambda: Flatten(1, 2), (2, 3, 4, 5), lambda nn: nn.Flatten(1, 2)),
+    # finite differences replay the mask: gradcheck and check_layer reset the layer's Generator before each forward
+    LayerCase(
+        "Dropout",
+        lambda: Dropout(0.3, rng=0),
+        (4, 6),
+        lambda nn: nn.Dropout(0.3),
+        torch_modes=("eval",),
+        no_torch=_RANDOM_MASK,
+    ),
+    # training needs more than one value per feature (as in PyTorch): no batch of 1 for an (N, C) input
+    LayerCase(
+        "BatchNorm1d",
+        lambda: with_statistics(BatchNorm1d(5)),
+        (6, 5),
+        lambda nn: nn.BatchNorm1d(5),
+        kit_batch_sizes=(6, 2),
+    ),
+    LayerCase("BatchNorm1d-3d", lambda: with_statistics(BatchNorm1d(3)), (4, 3, 5), lambda nn: nn.BatchNorm1d(3)),
+    LayerCase(
+        "BatchNorm1d-no-affine",
+        lambda: with_statistics(BatchNorm1d(4, affine=False)),
+        (7, 4),
+        lambda nn: nn.BatchNorm1d(4, affine=False),
+        kit_batch_sizes=(7, 2),
+    ),
+    LayerCase(
+        "Sequential",
+        lambda: Sequential(Linear(3, 4, rng=4), Sigmoid(), Linear(4, 2, rng=5)),
+        (6, 3),
+        lambda nn: nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2)),
+    ),
+    LayerCase(
+        "Sequential-nested",
+        lambda: Sequential(Sequential(Linear(2, 5, rng=6), Sigmoid()), Linear(5, 3, rng=7)),
+        (3, 2),
+        lambda nn: nn.Sequential(nn.Sequential(nn.Linear(2, 5), nn.Sigmoid()), nn.Linear(5, 3)),
+    ),
+    LayerCase(
+        "Sequential-dropout-relu",
+        lambda: Sequential(Linear(3, 4, rng=4), Dropout(0.2, rng=5), ReLU(), Linear(4, 2, rng=6)),
+        (6, 3),
+        lambda nn: nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.2), nn.ReLU(), nn.Linear(4, 2)),
+        torch_modes=("eval",),
+        no_torch=_RANDOM_MASK,
+    ),
+    LayerCase(
+        "Residual", lambda: Residual(Sequential(Linear(4, 4, rng=8), Tanh())), (3, 4), None, no_torch=_WRITTEN_OUT
+    ),
+    LayerCase(
+        "Concat",
+        lambda: Concat(Linear(3, 2, rng=9), Sequential(Linear(3, 4, rng=10), Tanh()), Identity()),
+        (5, 3),
+        None,
+        no_torch=_WRITTEN_OUT,
+    ),
+    LayerCase(
+        "Concat-axis0",
+        lambda: Concat(Linear(3, 2, rng=11), Linear(3, 2, rng=12), axis=0),
+        (4, 3),
+        None,
+        no_torch=_WRITTEN_OUT,
+    ),
+]
+
+
+# -- helpers of the loss cases ----------------------------------------------------------------------------------
+
+
+def normal(scale: float) -> Maker:
+    """Standard normal values times ``scale``."""
+    return lambda rng, shape: scale * rng.standard_normal(shape)
+
+
+def unit_interval(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Probabilities in [0.05, 0.95], away from BCELoss's clamped logarithms."""
+    return rng.uniform(0.05, 0.95, shape)
+
+
+def uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Soft targets in [0, 1)."""
+    return rng.random(shape)
+
+
+def labels(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Class labels ``(N,)`` for a prediction ``(N, C)``."""
+    return rng.integers(0, shape[1], shape[0])
+
+
+def probabilities(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Class probabilities: rows of positive values summing to one."""
+    t = rng.random(shape)
+    return t / t.sum(axis=1, keepdims=True)
+
+
+def unnormalised(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Soft targets whose rows do not sum to one: PyTorch takes them as they are."""
+    return 3 * rng.random(shape)
+
+
+def log_probabilities(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Rows of log-probabilities, what NLLLoss expects."""
+    z = rng.standard_normal(shape)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def bce_edges(pred: np.ndarray, target: np.ndarray) -> None:
+    """Probabilities 0 and 1 (the clamp of log 0 at −100, the bounded denominator) and hard targets."""
+    pred[0, :2], pred[1, :2] = 0.0, 1.0
+    target[...] = target.round()
+
+
+def logit_edges(pred: np.ndarray, target: np.ndarray) -> None:
+    """Logits of ±1e4 in one row: a stable log-sum-exp keeps them finite."""
+    pred[0, :3] = [1e4, -1e4, 0.0]
+
+
+def torch_mse(nn: Any, reduction: str) -> Any:
+    """torch's MSELoss; minnet's default, half_batch_mean, is its sum over 2N."""
+    if reduction == "half_batch_mean":
+        return lambda pred, target: nn.MSELoss(reduction="sum")(pred, target) / (2 * pred.shape[0])
+    return nn.MSELoss(reduction=reduction)
+
+
+LOSS_CASES: list[LossCase] = [
+    LossCase("MSELoss", MSELoss, (5, 3), torch_mse),
+    LossCase("L1Loss", L1Loss, (4, 3), lambda nn, r: nn.L1Loss(reduction=r)),
+    LossCase("HuberLoss", HuberLoss, (5, 3), lambda nn, r: nn.HuberLoss(reduction=r)),
+    LossCase("HuberLoss-delta-0.7", partial(HuberLoss, delta=0.7), (5, 3), lambda nn, r: nn.HuberLoss(r, delta=0.7)),
+    LossCase(
+        "BCELoss",
+        BCELoss,
+        (4, 3),
+        lambda nn, r: nn.BCELoss(reduction=r),
+        make_input=unit_interval,
+        make_target=uniform,
+        edges=bce_edges,
+    ),
+    LossCase(
+        "BCEWithLogitsLoss",
+        BCEWithLogitsLoss,
+        (4, 3),
+        lambda nn, r: nn.BCEWithLogitsLoss(reduction=r),
+        make_input=normal(3.0),
+        make_target=uniform,
+        edges=logit_edges,
+    ),
+    LossCase(
+        "CrossEntropyLoss-labels",
+        CrossEntropyLoss,
+        (5, 4),
+        lambda nn, r: nn.CrossEntropyLoss(reduction=r),
+        make_input=normal(2.0),
+        make_target=labels,
+        edges=logit_edges,
+    ),
+    LossCase(
+        "CrossEntropyLoss-probabilities",
+        CrossEntropyLoss,
+        (5, 4),
+        lambda nn, r: nn.CrossEntropyLoss(reduction=r),
+        make_input=normal(2.0),
+        make_target=probabilities,
+        edges=logit_edges,
+    ),
+    LossCase(
+        "CrossEntropyLoss-unnormalised-targets",
+        CrossEntropyLoss,
+        (5, 4),
+        lambda nn, r: nn.CrossEntropyLoss(reduction=r),
+        make_input=normal(2.0),
+        make_target=unnormalised,
+    ),
+    LossCase(
+        "NLLLoss",
+        NLLLoss,
+        (5, 4),
+        lambda nn, r: nn.NLLLoss(reduction=r),
+        make_input=log_probabilities,
+        make_target=labels,
+    ),
+]
+
+
+# -- the cases as pytest parameters -----------------------------------------------------------------------------
+
+
+def layer_cases() -> list[Any]:
+    """Each layer case: one parameter ``case``."""
+    return [pytest.param(case, id=case.id) for case in LAYER_CASES]
+
+
+def layer_modes(*, torch: bool = False) -> list[Any]:
+    """Each layer case in each of its modes (``torch=True``: those compared with PyTorch): ``case, mode``."""
+    return [
+        pytest.param(case, mode, id=f"{case.id}-{mode}")
+        for case in LAYER_CASES
+        for mode in (case.compared_modes if torch else case.modes)
+    ]
+
+
+def loss_reductions(*, torch: bool = False) -> list[Any]:
+    """Each loss case with each reduction (``torch=True``: the cases with a counterpart): ``case, reduction``."""
+    return [
+        pytest.param(case, reduction, id=f"{case.id}-{reduction}")
+        for case in LOSS_CASES
+        if case.torch is not None or not torch
+        for reduction in case.reductions
+    ]
