@@ -24,15 +24,20 @@ def test_extreme_inputs_are_finite_in_range_and_silent(dtype):
             y = layer(x)
             grad = layer.backward(np.ones_like(x))
     assert y.dtype == dtype
-    assert np.all(np.isfinite(y)) and np.all((y >= 0) & (y <= 1))
-    assert y[0] == 0.0 and y[-1] == 1.0 and y[3] == 0.5
+    assert np.all(np.isfinite(y))
+    assert np.all((y >= 0) & (y <= 1))
+    assert y[0] == 0.0
+    assert y[-1] == 1.0
+    assert y[3] == 0.5
     assert np.all(np.isfinite(grad))
 
 
 def test_infinities_and_nan():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         y = Sigmoid()(np.array([-np.inf, np.inf, np.nan]))
-    assert y[0] == 0.0 and y[1] == 1.0 and np.isnan(y[2])
+    assert y[0] == 0.0
+    assert y[1] == 1.0
+    assert np.isnan(y[2])
 
 
 def test_backward_uses_cached_output():
@@ -90,7 +95,8 @@ def test_large_inputs_are_finite_and_silent(case, dtype):
     with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is expected
         y = layer(x)
         grad = layer.backward(np.ones_like(y))
-    assert np.all(np.isfinite(y)) and np.all(np.isfinite(grad))
+    assert np.all(np.isfinite(y))
+    assert np.all(np.isfinite(grad))
 
 
 def test_values_by_hand():
@@ -123,7 +129,8 @@ def test_reprs_and_arguments():
     assert repr(ELU()) == "ELU(alpha=1.0)"
     assert repr(Softplus()) == "Softplus(beta=1.0, threshold=20.0)"
     assert repr(GELU()) == "GELU(approximate='tanh')"
-    assert repr(Softmax(axis=0)) == "Softmax(axis=0)" and repr(LogSoftmax()) == "LogSoftmax(axis=-1)"
+    assert repr(Softmax(axis=0)) == "Softmax(axis=0)"
+    assert repr(LogSoftmax()) == "LogSoftmax(axis=-1)"
     with pytest.raises(ValueError, match="GELU: only approximate='tanh' is implemented, got 'none'"):
         GELU(approximate="none")
 
@@ -131,10 +138,11 @@ def test_reprs_and_arguments():
 @pytest.mark.parametrize("case", ACTIVATIONS)
 def test_every_activation_states_its_local_derivative(case):
     formulas = case.build().local_derivatives()
-    assert formulas and all(lhs.startswith("∂") and "/∂x" in lhs for lhs in formulas)
+    assert formulas
+    assert all(lhs.startswith("∂") and "/∂x" in lhs for lhs in formulas)
 
 
-@pytest.mark.parametrize("cls, axis", [(Softmax, 2), (LogSoftmax, -3)])
+@pytest.mark.parametrize(("cls", "axis"), [(Softmax, 2), (LogSoftmax, -3)])
 def test_an_axis_out_of_range_names_the_layer(cls, axis):
     with pytest.raises(
         ValueError, match=rf"{cls.__name__}: axis={axis} is out of range for an input of shape \(2, 3\)"

@@ -50,7 +50,8 @@ def test_case_ids_are_unique_and_start_with_the_class_name():
 
 def test_modes_are_train_or_eval_and_compared_modes_are_checked_modes():
     for case in LAYER_CASES:
-        assert case.modes and set(case.modes) <= set(MODES), case.id
+        assert case.modes, case.id
+        assert set(case.modes) <= set(MODES), case.id
         assert set(case.compared_modes) <= set(case.modes), case.id
 
 

@@ -39,7 +39,8 @@ def test_mypy_config_is_strict(tmp_path):
         assert relaxation not in pyproject, f"pyproject.toml turns off what strict checks: {relaxation}"
     # and mypy reads it so: an untyped function and an implicit Optional are errors
     done = run("mypy", "--cache-dir", str(tmp_path), "-c", "def f(x): return x\ny: int = None\n")
-    assert "[no-untyped-def]" in done.stdout and "[assignment]" in done.stdout, done.stdout + done.stderr
+    assert "[no-untyped-def]" in done.stdout, done.stdout + done.stderr
+    assert "[assignment]" in done.stdout, done.stdout + done.stderr
 
 
 def test_the_installed_version_is_minnet_version():

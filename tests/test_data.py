@@ -32,7 +32,8 @@ def test_shuffle_covers_every_sample_once_and_keeps_pairs():
     for xb, yb in loader:
         assert np.array_equal(xb[:, 0], yb * 10)  # rows stay paired
         seen.extend(yb.tolist())
-    assert sorted(seen) == list(range(23)) and seen != list(range(23))
+    assert sorted(seen) == list(range(23))
+    assert seen != list(range(23))
 
 
 def test_shuffle_is_new_each_epoch_and_reproducible_from_a_seed():

@@ -20,7 +20,8 @@ def test_backprop_equals_closed_form(seed):
     model = build_network(seed)
     dW1, dW2 = backprop_gradients(model, MSELoss(), X, Y)
     W1, W2 = model[0].weight.data, model[2].weight.data
-    assert W1.shape == (3, 4) and W2.shape == (4, 1)
+    assert W1.shape == (3, 4)
+    assert W2.shape == (4, 1)
     closed_dW1, closed_dW2 = closed_form_gradients(X, Y, W1, W2)
     np.testing.assert_allclose(dW1, closed_dW1, rtol=0, atol=1e-10)
     np.testing.assert_allclose(dW2, closed_dW2, rtol=0, atol=1e-10)
@@ -49,10 +50,12 @@ def test_formula_without_x_does_not_match():
 def test_demo_prints_both_gradients_and_trains(capsys):
     assert main(["demo", "--steps", "200"]) == 0
     out = capsys.readouterr().out
-    assert "∂L/∂W1 by backprop" in out and "∂L/∂W1 by the closed form" in out
+    assert "∂L/∂W1 by backprop" in out
+    assert "∂L/∂W1 by the closed form" in out
     assert "does not match" in out
     falls = [line for line in out.splitlines() if line.startswith("loss fell")]
-    assert len(falls) == 1 and "% lower" in falls[0]
+    assert len(falls) == 1
+    assert "% lower" in falls[0]
     percent = float(falls[0].split("(")[1].split("%")[0])
     assert percent > 90
 
@@ -76,8 +79,11 @@ def test_example_script_runs():
     differences = [line for line in done.stdout.splitlines() if line.startswith("largest difference")]
     assert len(differences) == 3
     w2, w1, without_x = (float(line.split(":")[-1]) for line in differences)
-    assert w2 < 1e-10 and w1 < 1e-10 and without_x > 1e-3
-    assert "∂L/∂W1 by backprop" in done.stdout and "Why X_ik belongs" in done.stdout
+    assert w2 < 1e-10
+    assert w1 < 1e-10
+    assert without_x > 1e-3
+    assert "∂L/∂W1 by backprop" in done.stdout
+    assert "Why X_ik belongs" in done.stdout
 
 
 def test_demo_refuses_a_negative_number_of_steps(capsys):
@@ -91,5 +97,6 @@ def test_demo_plot_without_matplotlib_fails_before_running(tmp_path):
         "import sys; sys.modules['matplotlib'] = None; from minnet.cli import main; main(['demo', '--plot', 'l.png'])"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and result.stdout == ""  # refused before the demo prints anything
+    assert result.returncode == 2
+    assert result.stdout == ""
     assert 'pip install "minnet[plot]"' in result.stderr

@@ -46,19 +46,22 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^```bash\n(.*?)\n```", readme, re.S | re.M)
     assert len(commands) == 2, "the README holds exactly two set-up commands"
     demo, tests = commands
-    assert "minnet demo" in demo and "pytest" in tests
+    assert "minnet demo" in demo
+    assert "pytest" in tests
     assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
 def test_custom_layer_guide_proves_a_layer_with_layer_test_case_in_under_15_lines():
     blocks = FENCE.findall((ROOT / "docs" / "custom-layer.md").read_text(encoding="utf-8"))
     kit_blocks = [block for block in blocks if "LayerTestCase" in block]
-    assert kit_blocks and len(kit_blocks[0].strip().splitlines()) < 15
+    assert kit_blocks
+    assert len(kit_blocks[0].strip().splitlines()) < 15
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, "custom-layer.md", "exec"), namespace)
     cases = [v for k, v in namespace.items() if k.startswith("Test") and isinstance(v, type)]
-    assert cases and all(issubclass(case, _CheckCase) for case in cases)
+    assert cases
+    assert all(issubclass(case, _CheckCase) for case in cases)
 
 
 def test_readme_lists_every_docs_page_and_its_example_is_ten_lines():
@@ -75,7 +78,8 @@ def test_install_page_lists_every_extra():
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     section = pyproject.split("[project.optional-dependencies]")[1].split("\n[")[0]
     extras = re.findall(r"^([\w-]+) = \[", section, re.M)
-    assert "plot" in extras and "test" in extras
+    assert "plot" in extras
+    assert "test" in extras
     install = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
     for extra in extras:
         assert extra == "dev" or f"| `{extra}` |" in install, f"docs/install.md does not list the {extra} extra"

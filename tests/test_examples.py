@@ -36,7 +36,7 @@ def test_diabetes_regression_prints_both_r2():
     assert float(match.group(1)) > 0.2, out
 
 
-@pytest.mark.parametrize("name,pattern,least", [("xor.py", r"four exact corners: ([\d.]+)%", 100.0),
+@pytest.mark.parametrize(("name", "pattern", "least"), [("xor.py", r"four exact corners: ([\d.]+)%", 100.0),
                                                  ("spirals.py", r"test accuracy ([\d.]+)%", 95.0)])  # fmt: skip
 def test_toy_examples(name, pattern, least):
     assert percent(pattern, run(name)) >= least

@@ -58,7 +58,9 @@ def test_summary_rows_show_shapes_arguments_and_caches():
     assert lines[0] == "Sequential, input (8, 3)"
     row = next(line for line in lines if line.startswith("2 "))
     assert "Linear(in_features=4, out_features=1, bias=False)" in row
-    assert "(8, 1)" in row and " 4 " in row and "x (8, 4)" in row
+    assert "(8, 1)" in row
+    assert " 4 " in row
+    assert "x (8, 4)" in row
     assert "Cached by one forward pass: 768 B" in text  # x (8,3), y (8,4), x (8,4), y (8,1) in float64
 
 
@@ -98,10 +100,12 @@ def test_trace_norms_equal_the_gradients_computed_directly(seed):
     for row in rows:
         assert row.grad_input_norm == pytest.approx(np.linalg.norm(direct[row.input_name]), rel=1e-12)
         np.testing.assert_allclose(row.grad_input, direct[row.input_name], rtol=1e-12, atol=1e-15)
-    assert rows[2].params[0].symbol == "W2" and rows[4].params[0].symbol == "W1"
+    assert rows[2].params[0].symbol == "W2"
+    assert rows[4].params[0].symbol == "W1"
     assert rows[2].params[0].norm == pytest.approx(np.linalg.norm(direct["W2"]), rel=1e-12)
     assert rows[4].params[0].norm == pytest.approx(np.linalg.norm(direct["W1"]), rel=1e-12)
-    assert rows[0].grad_output_norm == 1.0 and rows[1].grad_output_shape == (8, 1)
+    assert rows[0].grad_output_norm == 1.0
+    assert rows[1].grad_output_shape == (8, 1)
 
 
 def test_trace_writes_the_derivation_steps_with_its_names():
@@ -122,13 +126,18 @@ def test_trace_table_markdown_and_data():
     result = trace(build_network(0), MSELoss(), X, Y)
     text = str(result)
     assert text.splitlines()[0].split()[:3] == ["step", "layer", "local"]
-    assert "∂Z/∂H = Z ⊙ (1 − Z)" in text and "∂L/∂Z (8, 4) → ∂L/∂H (8, 4)" in text
+    assert "∂Z/∂H = Z ⊙ (1 − Z)" in text
+    assert "∂L/∂Z (8, 4) → ∂L/∂H (8, 4)" in text
     markdown = result.to_markdown()
-    assert markdown.startswith("| step |") and markdown.count("\n| ") == 5  # the header, then one line per step
+    assert markdown.startswith("| step |")
+    assert markdown.count("\n| ") == 5
     assert "∂L/∂W2 = Zᵀ ∂L/∂O" in markdown
     data = result.to_dicts()
-    assert data[2]["params"][0]["shape"] == (4, 1) and data[4]["grad_input_shape"] == (8, 3)
-    assert len(result) == 5 and result[0].name == "loss" and [r.step for r in result] == [1, 2, 3, 4, 5]
+    assert data[2]["params"][0]["shape"] == (4, 1)
+    assert data[4]["grad_input_shape"] == (8, 3)
+    assert len(result) == 5
+    assert result[0].name == "loss"
+    assert [r.step for r in result] == [1, 2, 3, 4, 5]
 
 
 def test_trace_of_a_nested_model_with_a_user_layer():
@@ -138,11 +147,13 @@ def test_trace_of_a_nested_model_with_a_user_layer():
     result = explain(model, MSELoss(), X, Y)
     assert [row.name for row in result] == ["loss", "2", "1", "0.1", "0.0"]
     exp_row = result[1]
-    assert not exp_row.documented and "Exp sets no local_derivative" in exp_row.formula
+    assert not exp_row.documented
+    assert "Exp sets no local_derivative" in exp_row.formula
     assert "marked (no local_derivative text on the class): 2" in str(result)
     # the parameter gradients recorded are this batch's; the model's own .grad is left as it was
     assert [p.name for p in result[2].params] == ["1.weight", "1.bias"]
-    assert not np.any(model[1].weight.grad) and not np.any(model[0][0].bias.grad)
+    assert not np.any(model[1].weight.grad)
+    assert not np.any(model[0][0].bias.grad)
     loss_fn = MSELoss()
     loss_fn(model(X), Y)
     model.backward(loss_fn.backward())
@@ -182,7 +193,8 @@ def test_jacobian_of_sigmoid_is_diagonal_and_matches_finite_differences():
     result = jacobian(Sigmoid(), x)
     y = 1 / (1 + np.exp(-x.ravel()))
     np.testing.assert_allclose(result.input.analytic, np.diag(y * (1 - y)), rtol=1e-14)
-    assert result.input.max_abs_diff < 1e-9 and not result.params
+    assert result.input.max_abs_diff < 1e-9
+    assert not result.params
 
 
 def test_jacobian_of_linear_has_block_structure():
@@ -214,12 +226,14 @@ def test_health_finds_saturation_and_update_ratio():
     report = health(model, X, np.zeros((2, 3)), lr=0.1)
     y = model(X)
     assert report.layers[1].saturated == pytest.approx(np.mean((y < 0.01) | (y > 0.99)))
-    assert report.layers[1].saturated == 0.5 and report.layers[0].saturated is None
+    assert report.layers[1].saturated == 0.5
+    assert report.layers[0].saturated is None
     weight = report.params[0]
     assert weight.update_ratio == pytest.approx(
         0.1 * np.linalg.norm(model[0].weight.grad) / np.linalg.norm(model[0].weight.data)
     )
-    assert report.overflow == [] and report.largest_logit is None
+    assert report.overflow == []
+    assert report.largest_logit is None
     assert "saturated" in str(report)
 
 
@@ -235,7 +249,8 @@ def test_health_reports_overflow_and_which_layer():
 def test_cache_report_lists_arrays_and_bytes():
     model = build_network(0)
     report = model.cache_report()
-    assert report.entries == [] and len(report.empty_layers) == 4  # nothing cached before a forward pass
+    assert report.entries == []
+    assert len(report.empty_layers) == 4
     model(np.ones((8, 3)))
     report = model.cache_report()
     assert [(e.layer_path, e.attribute, e.shape) for e in report.entries] == [
@@ -271,7 +286,8 @@ def test_health_finds_dead_relus_saturated_tanh_and_the_largest_logit():
     report = relu_model.health(X, np.arange(16) % 3, loss_fn=CrossEntropyLoss())
     hidden = relu_model[1](relu_model[0](X))
     assert report.layers[1].dead == pytest.approx(np.mean(np.all(hidden <= 0, axis=0)))
-    assert report.layers[1].dead == 0.5 and report.layers[1].saturated is None
+    assert report.layers[1].dead == 0.5
+    assert report.layers[1].saturated is None
     assert report.largest_logit == pytest.approx(np.abs(relu_model(X)).max())
 
     tanh_model = Sequential(Linear(2, 2, rng=0), Tanh())

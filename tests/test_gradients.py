@@ -18,7 +18,7 @@ def build(case, mode):
     return layer
 
 
-@pytest.mark.parametrize("case, mode", layer_modes())
+@pytest.mark.parametrize(("case", "mode"), layer_modes())
 def test_layer_gradients_match_finite_differences(case, mode):
     layer = build(case, mode)
     x = case.input_maker(np.random.default_rng(10), case.input_shape)
@@ -28,7 +28,7 @@ def test_layer_gradients_match_finite_differences(case, mode):
     assert [c.name for c in result.checks] == ["input"] + [name for name, _ in layer.named_parameters()]
 
 
-@pytest.mark.parametrize("case, reduction", loss_reductions())
+@pytest.mark.parametrize(("case", "reduction"), loss_reductions())
 def test_loss_gradients_match_finite_differences(case, reduction):
     pred, target = case.draw(np.random.default_rng(11))
     result = gradcheck(case.build(reduction=reduction), pred, target)  # "none": through a random upstream gradient
@@ -79,7 +79,7 @@ class _LossNotDividedByN(MSELoss):
 
 
 @pytest.mark.parametrize(
-    "layer, shape, failing",
+    ("layer", "shape", "failing"),
     [
         (_TransposedWeightLinear(3, 5, rng=0), (4, 3), "weight"),
         (_PreactivationSigmoid(), (4, 3), "input"),
@@ -90,7 +90,8 @@ def test_gradcheck_fails_on_wrong_layers(layer, shape, failing):
     result = gradcheck(layer, np.random.default_rng(0).standard_normal(shape))
     assert not result
     assert result.worst.name == failing
-    assert "FAILED" in str(result) and failing in str(result)
+    assert "FAILED" in str(result)
+    assert failing in str(result)
 
 
 def test_a_wrong_shaped_input_gradient_is_an_error_naming_the_layer():
@@ -112,7 +113,8 @@ def test_gradcheck_fails_on_wrong_loss():
 def test_gradcheck_reports_worst_element():
     result = gradcheck(_TransposedWeightLinear(2, 3, rng=0), np.random.default_rng(0).standard_normal((4, 2)))
     worst = result.worst
-    assert worst.name == "weight" and len(worst.index) == 2
+    assert worst.name == "weight"
+    assert len(worst.index) == 2
     assert abs(worst.analytic - worst.numeric) > 1e-3
     assert worst.max_rel_error == result.max_rel_error > 1e-6
 
@@ -136,7 +138,7 @@ def test_gradcheck_needs_target_for_loss():
         gradcheck(MSELoss(), np.ones((2, 1)))
 
 
-@pytest.mark.parametrize("case, mode", layer_modes())
+@pytest.mark.parametrize(("case", "mode"), layer_modes())
 def test_two_backwards_double_every_grad_and_zero_grad_clears(case, mode):
     layer = build(case, mode)
     rng = np.random.default_rng(3)
@@ -154,7 +156,7 @@ def test_two_backwards_double_every_grad_and_zero_grad_clears(case, mode):
         assert not p.grad.any()
 
 
-@pytest.mark.parametrize("case, mode", layer_modes())
+@pytest.mark.parametrize(("case", "mode"), layer_modes())
 def test_forward_and_backward_leave_their_arguments_unchanged(case, mode):
     layer = build(case, mode)
     rng = np.random.default_rng(4)

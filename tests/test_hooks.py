@@ -45,7 +45,10 @@ def test_hook_sees_the_arrays_of_the_pass():
     y = layer(x)
     g = np.array([[1.0, 3.0]])
     g_in = layer.backward(g)
-    assert seen["x"] is x and seen["y"] is y and seen["g_out"] is g and seen["g_in"] is g_in
+    assert seen["x"] is x
+    assert seen["y"] is y
+    assert seen["g_out"] is g
+    assert seen["g_in"] is g_in
 
 
 def test_remove_stops_the_hook_and_twice_is_harmless():
@@ -107,8 +110,12 @@ def test_super_forward_fires_hooks_once_with_the_outer_output():
     layer.register_backward_hook(lambda l, g_out, g_in: grads.append((g_out, g_in)))
     y = layer(np.array([0.0]))
     g_in = layer.backward(np.array([1.0]))
-    assert len(outputs) == 1 and outputs[0] is y and y[0] == 1.0
-    assert len(grads) == 1 and grads[0][1] is g_in and g_in[0] == 0.5
+    assert len(outputs) == 1
+    assert outputs[0] is y
+    assert y[0] == 1.0
+    assert len(grads) == 1
+    assert grads[0][1] is g_in
+    assert g_in[0] == 0.5
 
 
 class NoInit(Layer):

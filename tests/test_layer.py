@@ -24,7 +24,9 @@ class Scale(Layer):
 
 def test_parameter_starts_with_zero_grad_of_same_shape_and_dtype():
     p = Parameter(np.ones((2, 3), dtype=np.float32))
-    assert p.grad.shape == (2, 3) and p.grad.dtype == np.float32 and not p.grad.any()
+    assert p.grad.shape == (2, 3)
+    assert p.grad.dtype == np.float32
+    assert not p.grad.any()
     assert Parameter([1, 2]).data.dtype == np.float64
 
 
@@ -67,9 +69,11 @@ def test_backward_before_forward_raises_clearly(layer):
 def test_train_and_eval_reach_every_child():
     model = Sequential(Linear(2, 2, rng=0), Sequential(Sigmoid()))
     assert model.eval() is model
-    assert not model.training and not model[1][0].training
+    assert not model.training
+    assert not model[1][0].training
     model.train()
-    assert model.training and model[1][0].training
+    assert model.training
+    assert model[1][0].training
 
 
 def test_zero_grad_clears_children():
@@ -87,7 +91,8 @@ def test_call_is_forward():
 
 
 def test_forward_and_backward_keep_their_docstrings():
-    assert Linear.forward.__name__ == "forward" and "Affine map" in Linear.__doc__
+    assert Linear.forward.__name__ == "forward"
+    assert "Affine map" in Linear.__doc__
 
 
 def test_buffers_are_found_by_name_in_children():
@@ -207,5 +212,7 @@ def test_diagnostics_refuse_a_model_with_a_reference_back_to_its_container():
     model[1].owner = model  # a layer that knows its container: the container is in its own tree twice
     x, y = np.random.default_rng(0).standard_normal((4, 3)), np.zeros((4, 2))
     for diagnostic in (lambda: explain(model, MSELoss(), x, y), lambda: model.summary((4, 3))):
-        with pytest.raises(ValueError, match="the same Sequential object is at the top of the model and at '1.owner'"):
+        with pytest.raises(
+            ValueError, match=r"the same Sequential object is at the top of the model and at '1\.owner'"
+        ):
             diagnostic()

@@ -8,7 +8,8 @@ from minnet import Linear
 
 def test_shapes_orientation_and_repr():
     layer = Linear(3, 4, bias=False, rng=0)
-    assert layer.weight.data.shape == (3, 4) and layer.bias is None
+    assert layer.weight.data.shape == (3, 4)
+    assert layer.bias is None
     assert repr(layer) == "Linear(in_features=3, out_features=4, bias=False)"
     assert Linear(3, 4).bias.data.shape == (4,)
 

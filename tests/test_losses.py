@@ -11,7 +11,7 @@ TARGET = np.array([[0.0, 2.0], [1.0, 1.0], [1.0, 0.0]])
 
 
 @pytest.mark.parametrize(
-    "reduction, value, grad",
+    ("reduction", "value", "grad"),
     [
         ("half_batch_mean", 10.25 / 6, (PRED - TARGET) / 3),
         ("mean", 10.25 / 6, 2 * (PRED - TARGET) / 6),
@@ -132,7 +132,8 @@ def test_bce_with_logits_is_stable_and_matches_bce_of_sigmoid():
     with np.errstate(over="raise", divide="raise", invalid="raise"):
         out = loss_fn(z, t)
         grad = loss_fn.backward()
-    assert out[0, 0] == 0.0 and out[0, -1] == 0.0
+    assert out[0, 0] == 0.0
+    assert out[0, -1] == 0.0
     p = 1 / (1 + np.exp(-z[:, 1:4]))
     np.testing.assert_allclose(out[:, 1:4], -(t[:, 1:4] * np.log(p) + (1 - t[:, 1:4]) * np.log(1 - p)), rtol=1e-14)
     np.testing.assert_allclose(grad[:, 1:4], p - t[:, 1:4], rtol=1e-14)

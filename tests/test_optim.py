@@ -80,7 +80,8 @@ def test_state_arrays_follow_the_parameter_dtype():
     opt = Adam([p], lr=0.1)
     p.grad[...] = 1.0
     opt.step()
-    assert p.data.dtype == np.float32 and opt.state[0]["exp_avg_sq"].dtype == np.float32
+    assert p.data.dtype == np.float32
+    assert opt.state[0]["exp_avg_sq"].dtype == np.float32
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
@@ -131,8 +132,9 @@ def test_schedules_refuse_a_fractional_period_instead_of_truncating_it():
     from minnet.optim import CosineAnnealingLR, StepLR
 
     opt = SGD([Parameter([1.0])], lr=0.1)
-    with pytest.raises(ValueError, match="StepLR: step_size must be a whole number >= 1, got 2.5"):
+    with pytest.raises(ValueError, match=r"StepLR: step_size must be a whole number >= 1, got 2\.5"):
         StepLR(opt, step_size=2.5)
-    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be a whole number >= 1, got 1.5"):
+    with pytest.raises(ValueError, match=r"CosineAnnealingLR: T_max must be a whole number >= 1, got 1\.5"):
         CosineAnnealingLR(opt, T_max=1.5)
-    assert StepLR(opt, step_size=3.0).step_size == 3 and CosineAnnealingLR(opt, T_max=np.int64(4)).T_max == 4
+    assert StepLR(opt, step_size=3.0).step_size == 3
+    assert CosineAnnealingLR(opt, T_max=np.int64(4)).T_max == 4

@@ -103,7 +103,7 @@ SCHEDULE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,kwargs", SCHEDULE_CASES, ids=[f"{n}{k}" for n, k in SCHEDULE_CASES])
+@pytest.mark.parametrize(("name", "kwargs"), SCHEDULE_CASES, ids=[f"{n}{k}" for n, k in SCHEDULE_CASES])
 def test_schedule_equals_pytorch(name, kwargs):
     """Learning rates over 30 epochs (past T_max, where the cosine turns back up)."""
     opt = SGD([Parameter(np.zeros(1))], lr=0.5)
@@ -139,5 +139,6 @@ def test_float32_parameters_stay_float32_and_follow_pytorch():
         theirs.grad = torch.from_numpy(g)
         opt.step()
         torch_opt.step()
-    assert ours.data.dtype == np.float32 and opt.state[0]["exp_avg"].dtype == np.float32
+    assert ours.data.dtype == np.float32
+    assert opt.state[0]["exp_avg"].dtype == np.float32
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-5, atol=1e-6)

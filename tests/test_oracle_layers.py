@@ -77,7 +77,7 @@ def copy_linear(torch, ours):
 
 
 @DTYPES
-@pytest.mark.parametrize("case, mode", layer_modes(torch=True))
+@pytest.mark.parametrize(("case", "mode"), layer_modes(torch=True))
 def test_layer(torch, case, mode, dtype):
     rng = np.random.default_rng(0)
     ours = in_dtype(case.build(), dtype).train(mode == "train")
@@ -117,7 +117,7 @@ def test_extreme_inputs(torch, case):
 
 @DTYPES
 @pytest.mark.parametrize(
-    "shape, momentum, affine",
+    ("shape", "momentum", "affine"),
     [((6, 5), 0.1, True), ((4, 3, 5), 0.3, True), ((6, 5), None, True), ((7, 4), 0.1, False)],
     ids=["2d", "3d-momentum-0.3", "momentum-None", "no-affine"],
 )
@@ -221,7 +221,7 @@ def test_residual_and_concat(torch, dtype):
 
 
 @DTYPES
-@pytest.mark.parametrize("case, reduction", loss_reductions(torch=True))
+@pytest.mark.parametrize(("case", "reduction"), loss_reductions(torch=True))
 def test_loss(torch, case, reduction, dtype):
     rng = np.random.default_rng(9)
     pred, target = case.draw(rng)
@@ -241,7 +241,8 @@ def test_loss(torch, case, reduction, dtype):
         assert isinstance(value, float)
         value_t.backward()
         grad = loss_fn.backward()
-    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
+    assert np.all(np.isfinite(value))
+    assert np.all(np.isfinite(grad))
     close(value, value_t, dtype)
     close(grad, pred_t.grad, dtype)
 

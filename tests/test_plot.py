@@ -12,18 +12,21 @@ from minnet.derivation import build_network, make_data
 def check_png(fig, path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = image.imread(path)
-    assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+    assert pixels.shape[0] > 100
+    assert pixels.shape[1] > 100
     assert np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0).shape[0] > 20  # not one flat colour
     for ax in fig.axes:
         if ax.get_label() == "<colorbar>":
             continue
-        assert ax.get_xlabel() and ax.get_ylabel(), ax
+        assert ax.get_xlabel(), ax
+        assert ax.get_ylabel(), ax
 
 
 def test_loss_curve_of_a_list_and_of_a_history(tmp_path):
     fig = plot.loss_curve([1.0, 0.6, 0.4, 0.3], tmp_path / "list.png")
     check_png(fig, tmp_path / "list.png")
-    assert fig.axes[0].get_xlabel() == "step" and fig.axes[0].get_ylabel() == "loss"
+    assert fig.axes[0].get_xlabel() == "step"
+    assert fig.axes[0].get_ylabel() == "loss"
 
     class History:
         history = {"loss": [1.0, 0.5, 0.2], "val_loss": [1.1, 0.7, 0.4], "accuracy": [0.5, 0.7, 0.9]}
@@ -32,7 +35,8 @@ def test_loss_curve_of_a_list_and_of_a_history(tmp_path):
     check_png(fig, tmp_path / "history.png")
     assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "metric"]
     assert [line.get_label() for line in fig.axes[0].lines] == ["loss", "val_loss"]
-    assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[0].get_yscale() == "log"
+    assert fig.axes[0].get_xlabel() == "epoch"
+    assert fig.axes[0].get_yscale() == "log"
 
 
 def test_loss_curve_rejects_nothing_to_draw():
@@ -97,4 +101,5 @@ def test_loss_curve_ticks_are_whole_epochs(tmp_path):
     fig = plot.loss_curve({"loss": [0.7, 0.55, 0.5], "accuracy": [0.6, 0.75, 0.78]}, tmp_path / "short.png")
     for ax in fig.axes:
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
-        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+        assert ticks, ticks
+        assert all(float(t).is_integer() for t in ticks), ticks

@@ -78,7 +78,8 @@ def test_load_state_dict_strict_false_reports_keys():
     del state["2.bias"]
     state["extra"] = np.zeros(1)
     result = make_model(3).load_state_dict(state, strict=False)
-    assert result.missing_keys == ["2.bias"] and result.unexpected_keys == ["extra"]
+    assert result.missing_keys == ["2.bias"]
+    assert result.unexpected_keys == ["extra"]
 
 
 # -- resuming -----------------------------------------------------------------------------------
@@ -137,10 +138,13 @@ def test_optimizer_state_dict_contents():
         "lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay", "step",
         "state.0.exp_avg", "state.0.exp_avg_sq", "state.0.max_exp_avg_sq",
     }  # fmt: skip
-    assert state["betas"].tolist() == [0.8, 0.9] and state["step"].dtype == np.int64
+    assert state["betas"].tolist() == [0.8, 0.9]
+    assert state["step"].dtype == np.int64
     other = Adam([Parameter(np.zeros((2, 2)))], amsgrad=True)
     other.load_state_dict(state)
-    assert other.lr == 0.5 and other.betas == (0.8, 0.9) and other.step_count == 0
+    assert other.lr == 0.5
+    assert other.betas == (0.8, 0.9)
+    assert other.step_count == 0
 
 
 def test_optimizer_load_mismatch_leaves_it_unchanged():
@@ -151,7 +155,7 @@ def test_optimizer_load_mismatch_leaves_it_unchanged():
     with pytest.raises(LoadError, match=r"state\.0\.momentum_buffer.*\(4,\).*\(3,\)"):
         opt.load_state_dict(state)
     assert opt.lr == 0.1
-    with pytest.raises(LoadError, match="unexpected.*momentum_buffer"):
+    with pytest.raises(LoadError, match=r"unexpected.*momentum_buffer"):
         SGD([Parameter(np.zeros(3))], lr=0.1).load_state_dict(opt.state_dict())
 
 
@@ -162,7 +166,9 @@ def test_schedule_state_round_trip():
         schedule.step()
     other = StepLR(SGD([Parameter(np.zeros(1))], lr=1.0), step_size=5)
     other.load_state_dict(schedule.state_dict())
-    assert other.last_epoch == 3 and other.step_size == 2 and other.base_lr == 1.0
+    assert other.last_epoch == 3
+    assert other.step_size == 2
+    assert other.base_lr == 1.0
 
 
 # -- every bad file raises LoadError, and the model is unchanged --------------------------------
@@ -305,7 +311,8 @@ def test_process_killed_mid_save_leaves_old_file_byte_identical(tmp_path, fmt):
     assert result.returncode == 17, result.stderr.decode()
     assert path.read_bytes() == old
     leftovers = [name for name in os.listdir(tmp_path) if name != path.name]
-    assert len(leftovers) == 1 and leftovers[0].endswith(".tmp")  # the dead write, never renamed
+    assert len(leftovers) == 1
+    assert leftovers[0].endswith(".tmp")
     minnet.load(make_model(1), path)  # the old file still loads
 
 
@@ -346,4 +353,5 @@ def test_batchnorm_buffers_round_trip_bitwise(tmp_path, fmt):
 
 
 def test_load_error_is_a_value_error():
-    assert issubclass(LoadError, ValueError) and minnet.LoadError is LoadError
+    assert issubclass(LoadError, ValueError)
+    assert minnet.LoadError is LoadError

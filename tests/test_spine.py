@@ -291,7 +291,8 @@ def test_a_childs_exception_keeps_its_type_and_attributes_through_containers():
     model(np.ones((1, 2)))
     with pytest.raises(GradientExplosion) as info:
         model.backward(np.ones((1, 2)))
-    assert info.value.norm == 1e9 and str(info.value) == "Explodes: gradient norm 1000000000.0"
+    assert info.value.norm == 1e9
+    assert str(info.value) == "Explodes: gradient norm 1000000000.0"
     assert info.value.__notes__ == [
         "in layer 0 (Explodes) of Sequential, during backward",
         "in layer block (Sequential) of Residual, during backward",
@@ -307,7 +308,8 @@ def test_a_loss_is_refused_as_a_child_of_a_container():
     for build in (lambda: Sequential(Linear(2, 1), MSELoss()), lambda: Residual(MSELoss()), lambda: Concat(MSELoss())):
         with pytest.raises(TypeError, match=r"is a loss \(MSELoss\); a loss is where the backward chain starts"):
             build()
-    assert not isinstance(MSELoss(), Layer) and isinstance(MSELoss(), Loss)
+    assert not isinstance(MSELoss(), Layer)
+    assert isinstance(MSELoss(), Loss)
 
 
 def test_a_users_loss_gets_checked_arrays_and_a_checked_grad_output():
@@ -456,7 +458,7 @@ def _state(model):
     arrays += [(buffer, buffer.copy()) for _, buffer in model.named_buffers()]
     generators = [model[3].rng.bit_generator.state]
     modes = [layer.training for _, layer in model.named_layers()]
-    return arrays, generators, modes, np.random.get_state()[1].copy()
+    return arrays, generators, modes, np.random.get_state()[1].copy()  # noqa: NPY002  # the global state, on purpose
 
 
 def _assert_same(model, before):
@@ -468,7 +470,7 @@ def _assert_same(model, before):
         np.testing.assert_array_equal(now, value)
     assert [model[3].rng.bit_generator.state] == generators
     assert [layer.training for _, layer in model.named_layers()] == modes
-    np.testing.assert_array_equal(np.random.get_state()[1], global_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], global_state)  # noqa: NPY002  # the global state
 
 
 @pytest.mark.parametrize(
@@ -520,7 +522,8 @@ def test_no_module_shares_its_name_with_a_function():
         package, _, name = info.name.rpartition(".")
         assert getattr(importlib.import_module(package), name, module) is module, info.name
     inspect_package = importlib.import_module("minnet.inspect")
-    assert inspect_package.health is health and minnet.explain is inspect_package.explain
+    assert inspect_package.health is health
+    assert minnet.explain is inspect_package.explain
 
 
 # -- the teaching metadata -------------------------------------------------------------------------------------
@@ -577,7 +580,8 @@ def test_the_layers_table_shows_each_classs_local_derivative():
     rows = {m.group(1): line.split(" | ")[2] for line in text.splitlines() if (m := re.match(r"\| `(\w+)\(", line))}
     public = [getattr(minnet, name) for name in minnet.__all__]
     classes = [c for c in public if isinstance(c, type) and issubclass(c, (Layer, Loss)) and c not in (Layer, Loss)]
-    assert classes and {c.__name__ for c in classes} <= set(rows)
+    assert classes
+    assert {c.__name__ for c in classes} <= set(rows)
     for cls in classes:
         assert cls.local_derivative, f"{cls.__name__} states no local_derivative"
         expected = "; ".join(f"`{line}`" for line in describe_derivatives(cls.local_derivative))
@@ -713,7 +717,8 @@ def test_a_layer_with_several_inputs_returns_a_gradient_for_each():
     product = Product()
     product(np.ones((2, 3)), np.full((2, 3), 2.0))
     grad_a, grad_b = product.backward(np.ones((2, 3)))
-    assert grad_a.tolist() == [[2.0] * 3] * 2 and grad_b.tolist() == [[1.0] * 3] * 2
+    assert grad_a.tolist() == [[2.0] * 3] * 2
+    assert grad_b.tolist() == [[1.0] * 3] * 2
     masked = Masked()
     masked(np.ones((2, 2)), np.array([[True, False], [False, True]]))
     assert masked.backward(np.ones((2, 2))).tolist() == [[1.0, 0.0], [0.0, 1.0]]
@@ -757,7 +762,7 @@ def test_backward_after_a_diagnostic_ran_a_pass_is_refused():
     loss_fn(model(RNG.standard_normal((4, 3))), np.zeros((4, 2)))
     grad = loss_fn.backward()
     explain(model, MSELoss(), RNG.standard_normal((5, 3)), np.zeros((5, 2)))
-    with pytest.raises(BackwardBeforeForwardError, match="a diagnostic .* ran a pass since its last forward"):
+    with pytest.raises(BackwardBeforeForwardError, match=r"a diagnostic .* ran a pass since its last forward"):
         model.backward(grad)
     model(RNG.standard_normal((4, 3)))
     assert model.backward(grad).shape == (4, 3)
@@ -767,9 +772,9 @@ def test_a_diagnostic_does_not_rewind_numpys_global_random_state():
     """Another thread may draw from it while a diagnostic runs."""
     model = Sequential(Linear(2, 2, rng=0))
     with minnet.nn.snapshot.preserved(model):
-        np.random.random()
-        drawn = np.random.get_state()[2]
-    assert np.random.get_state()[2] == drawn
+        np.random.random()  # noqa: NPY002  # the global state is what this test is about
+        drawn = np.random.get_state()[2]  # noqa: NPY002
+    assert np.random.get_state()[2] == drawn  # noqa: NPY002
 
 
 def test_explain_names_the_input_when_it_is_a_list():
@@ -777,4 +782,5 @@ def test_explain_names_the_input_when_it_is_a_list():
 
     X, Y = make_data()
     trace = explain(build_network(0), MSELoss(), X.tolist(), Y, names=VALUE_NAMES)
-    assert trace[-1].input_name == "X" and trace[-1].formula.startswith("∂L/∂X = ∂L/∂H W")
+    assert trace[-1].input_name == "X"
+    assert trace[-1].formula.startswith("∂L/∂X = ∂L/∂H W")

@@ -19,8 +19,10 @@ def test_gallery_is_caught_by_the_matching_check(exhibit):
     assert not report
     assert report.failed_names[0] == exhibit.caught_by, str(report)
     assert set(report.failed_names) <= {exhibit.caught_by, "joint_gradient"}, str(report)
-    assert exhibit.caught_by in str(report) and "FAILED" in str(report)
-    assert exhibit.bug and exhibit.bug[0].islower()
+    assert exhibit.caught_by in str(report)
+    assert "FAILED" in str(report)
+    assert exhibit.bug
+    assert exhibit.bug[0].islower()
 
 
 def test_gallery_has_at_least_eight_distinct_bugs():
@@ -43,8 +45,10 @@ def test_eval_mode_alone_would_miss_constant_batch_statistics():
 def test_report_names_worst_element_with_values():
     report = check_layer(lambda: BiasNotSummedLinear(3, 5, rng=0), (4, 3))
     failure = next(c for c in report.failed if c.name == "parameter_gradient")
-    assert failure.tensor == "bias" and len(failure.index) == 1
-    assert failure.rel_error > 1e-6 and failure.analytic != pytest.approx(failure.numeric)
+    assert failure.tensor == "bias"
+    assert len(failure.index) == 1
+    assert failure.rel_error > 1e-6
+    assert failure.analytic != pytest.approx(failure.numeric)
     assert f"bias{list(failure.index)}" in str(report)
 
 
@@ -78,12 +82,14 @@ def test_float32_layer_is_checked_in_float64():
 
 def test_notes_warn_about_equal_sides():
     report = check_layer(lambda: Linear(3, 3, rng=0), (4, 3))
-    assert report and any("equal sides" in note for note in report.notes)
+    assert report
+    assert any("equal sides" in note for note in report.notes)
 
 
 def test_forward_error_is_reported_not_raised():
     report = check_layer(lambda: Linear(3, 2, rng=0), (4, 5))
-    assert not report and report.failed_names[0] == "forward"
+    assert not report
+    assert report.failed_names[0] == "forward"
     assert all(c.name == "forward" or "not reached: forward raised" in c.detail for c in report.failed)
     assert "expected input of shape (N, 3)" in str(report)
 
@@ -116,13 +122,15 @@ class _WrongShapeLinear(Linear):
 @pytest.mark.parametrize("name", ["input_gradient", "parameter_gradient", "joint_gradient", "accumulation"])
 def test_a_check_not_reached_fails_instead_of_passing_empty(make, name):
     report = check_layer(make, (4, 3), checks=[name])
-    assert not report and report.failed_names == [name]
+    assert not report
+    assert report.failed_names == [name]
     assert "not reached" in str(report)
 
 
 def test_parameterless_layer_passes_parameter_checks_explicitly():
     report = check_layer(Sigmoid, (2, 3), checks=["parameter_gradient"])
-    assert report and all(check.detail == "the layer has no parameters" for check in report.checks)
+    assert report
+    assert all(check.detail == "the layer has no parameters" for check in report.checks)
 
 
 def test_empty_report_is_false():
@@ -141,7 +149,7 @@ def test_randomness_from_any_numpy_source_is_frozen(source):
 
         def draw(self, shape):
             if source == "global":
-                return np.random.rand(*shape)
+                return np.random.rand(*shape)  # noqa: NPY002  # a layer that draws from the global state, on purpose
             return self.state.rand(*shape) if source == "RandomState" else self.streams[0].random(shape)
 
         def forward(self, x):
@@ -166,7 +174,8 @@ def test_unfrozen_randomness_is_named_in_the_notes():
             return grad_output * self.mask
 
     report = check_layer(PythonRandomDropout, (6, 4), modes=("train",))
-    assert not report and any("random generators" in note for note in report.notes)
+    assert not report
+    assert any("random generators" in note for note in report.notes)
 
 
 def test_bad_arguments():
@@ -212,11 +221,14 @@ def test_base_class_items_fail_on_a_broken_layer():
 @given(layer_inputs(feature_shape=(3,)))
 @settings(max_examples=15, deadline=None)
 def test_strategy_inputs_through_linear_and_sigmoid(x):
-    assert x.shape[1:] == (3,) and 1 <= x.shape[0] <= 6 and np.all(np.isfinite(x))
+    assert x.shape[1:] == (3,)
+    assert 1 <= x.shape[0] <= 6
+    assert np.all(np.isfinite(x))
     assert minnet.gradcheck(Sequential(Linear(3, 2, rng=0), Sigmoid()), x)
 
 
 @given(input_shapes(max_feature_dims=2))
 @settings(max_examples=15, deadline=None)
 def test_strategy_shapes(shape):
-    assert 2 <= len(shape) <= 3 and all(side >= 1 for side in shape)
+    assert 2 <= len(shape) <= 3
+    assert all(side >= 1 for side in shape)

@@ -111,7 +111,9 @@ def test_fit_trains_in_train_mode_validates_in_eval_mode_and_restores_modes():
     fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), X, Y, epochs=2, batch_size=40,
         validation_data=(X, Y), progress=False)  # fmt: skip
     assert recorder.seen == [True, False, True, False]
-    assert model.training is False and model[0].training is True and recorder.training is False
+    assert model.training is False
+    assert model[0].training is True
+    assert recorder.training is False
 
 
 def test_fit_restores_modes_after_an_error():
@@ -119,7 +121,8 @@ def test_fit_restores_modes_after_an_error():
     model = Sequential(Linear(3, 2, rng=0)).eval()
     with pytest.raises(ValueError, match="target shape"):
         fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), X, Y[:, :1], epochs=1, progress=False)
-    assert model.training is False and model[0].training is False
+    assert model.training is False
+    assert model[0].training is False
 
 
 def test_loss_history_is_the_sample_weighted_mean_of_batch_losses():
@@ -152,7 +155,8 @@ def test_fit_steps_a_schedule_and_logs_lr():
     optimizer = SGD(model.parameters(), lr=0.1)
     schedule = minnet.optim.StepLR(optimizer, step_size=1, gamma=0.5)
     history = fit(model, MSELoss(), optimizer, X, Y, epochs=3, scheduler=schedule, progress=False)
-    assert history.history["lr"] == [0.1, 0.05, 0.025] and optimizer.lr == 0.0125
+    assert history.history["lr"] == [0.1, 0.05, 0.025]
+    assert optimizer.lr == 0.0125
 
 
 def test_fit_rejects_bad_arguments():
@@ -216,7 +220,9 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     stopper = EarlyStopping(monitor="val_loss", patience=2)
     history = fit(model, MSELoss(), SGD(model.parameters(), lr=0.01, maximize=True), X, Y, epochs=20,
                   validation_data=(X, Y), callbacks=[snapshots, stopper], progress=False)  # fmt: skip
-    assert len(history.history["val_loss"]) == 3 and stopper.stopped_epoch == 2 and stopper.best_epoch == 0
+    assert len(history.history["val_loss"]) == 3
+    assert stopper.stopped_epoch == 2
+    assert stopper.best_epoch == 0
     assert snapshots.calls == ["train_begin"] + [f"epoch_{w} {e}" for e in range(3) for w in ("begin", "end")] + [
         "train_end"
     ]
@@ -262,7 +268,8 @@ def test_model_checkpoint_every_epoch(tmp_path):
     model = Sequential(Linear(3, 2, rng=0))
     checkpoint = ModelCheckpoint(str(tmp_path / "e{epoch}-{loss:.2f}.safetensors"))
     fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), X, Y, epochs=2, callbacks=[checkpoint], progress=False)
-    assert len(list(tmp_path.iterdir())) == 2 and checkpoint.last_path.endswith(".safetensors")
+    assert len(list(tmp_path.iterdir())) == 2
+    assert checkpoint.last_path.endswith(".safetensors")
 
 
 # -- progress output ----------------------------------------------------------------------------
@@ -280,9 +287,12 @@ def test_progress_bar_with_tqdm(capsys):
     run_with_progress()
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "Epoch 1/2" in captured.err and "Epoch 2/2" in captured.err
-    assert "4/4" in captured.err and "batch" in captured.err  # tqdm's counter of 4 batches
-    assert "val_loss: " in captured.err and "mse: " in captured.err  # the epoch's values on the bar
+    assert "Epoch 1/2" in captured.err
+    assert "Epoch 2/2" in captured.err
+    assert "4/4" in captured.err
+    assert "batch" in captured.err
+    assert "val_loss: " in captured.err
+    assert "mse: " in captured.err
 
 
 def test_one_line_per_epoch_without_tqdm(capsys, monkeypatch):
@@ -291,14 +301,17 @@ def test_one_line_per_epoch_without_tqdm(capsys, monkeypatch):
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2
     for epoch, line in enumerate(lines, start=1):
-        assert line.startswith(f"Epoch {epoch}/2 - ") and "loss: " in line and "val_mse: " in line
+        assert line.startswith(f"Epoch {epoch}/2 - ")
+        assert "loss: " in line
+        assert "val_mse: " in line
         assert "|" not in line  # no bar
 
 
 def test_progress_false_is_silent(capsys):
     run_with_progress(progress=False)
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
+    assert captured.out == ""
+    assert captured.err == ""
 
 
 def test_fit_refuses_a_schedule_of_another_optimizer():
@@ -306,7 +319,7 @@ def test_fit_refuses_a_schedule_of_another_optimizer():
     X, Y = small_problem()
     model = Sequential(Linear(3, 2, rng=0))
     optimizer, other = SGD(model.parameters(), lr=0.1), SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="scheduler.*another optimizer"):
+    with pytest.raises(ValueError, match=r"scheduler.*another optimizer"):
         fit(model, MSELoss(), optimizer, X, Y, epochs=1, scheduler=minnet.optim.StepLR(other, 1), progress=False)
     with pytest.raises(TypeError, match="scheduler"):
         fit(model, MSELoss(), optimizer, X, Y, epochs=1, scheduler=optimizer, progress=False)
