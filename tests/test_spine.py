@@ -333,23 +333,24 @@ def test_a_users_loss_gets_checked_arrays_and_a_checked_grad_output():
         CrossEntropyLoss()(np.zeros((2, 3)), np.array([0, 3]))
 
 
+class Lookup(Layer):
+    """A tiny embedding: rows of a table picked by integer indices."""
+
+    input_kind = "integer"
+
+    def __init__(self):
+        self.table = Parameter(np.arange(6.0).reshape(3, 2))
+
+    def forward(self, indices):
+        self.indices = indices
+        return self.table.data[indices]
+
+    def backward(self, grad_output):
+        np.add.at(self.table.grad, self.indices, grad_output)
+        return None
+
+
 def test_integer_input_kind_takes_indices_and_returns_no_input_gradient():
-    class Lookup(Layer):
-        """A tiny embedding: rows of a table picked by integer indices."""
-
-        input_kind = "integer"
-
-        def __init__(self):
-            self.table = Parameter(np.arange(6.0).reshape(3, 2))
-
-        def forward(self, indices):
-            self.indices = indices
-            return self.table.data[indices]
-
-        def backward(self, grad_output):
-            np.add.at(self.table.grad, self.indices, grad_output)
-            return None
-
     layer = Lookup()
     np.testing.assert_array_equal(layer(np.array([2, 0, 2])), [[4, 5], [0, 1], [4, 5]])
     assert layer.backward(np.ones((3, 2))) is None
@@ -669,19 +670,6 @@ def test_forward_and_backward_from_a_mixin_are_wrapped_too():
 
 
 def test_a_layer_of_your_own_passes_indices_to_a_lookup_inside_it():
-    class Lookup(Layer):
-        input_kind = "integer"
-
-        def __init__(self):
-            self.table = Parameter(np.arange(6.0).reshape(3, 2))
-
-        def forward(self, indices):
-            self.indices = indices
-            return self.table.data[indices]
-
-        def backward(self, grad_output):
-            np.add.at(self.table.grad, self.indices, grad_output)
-
     class Model(Layer):
         def __init__(self):
             self.embed, self.out = Lookup(), Linear(2, 1, rng=0)
