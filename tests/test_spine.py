@@ -214,7 +214,7 @@ def test_integer_input_to_a_users_layer_becomes_its_float_dtype():
     assert Scale()(np.array([[1, 2, 3]])).dtype == np.float32  # the dtype of its parameter
     with pytest.raises(TypeError, match=r"Scale: input dtype float64 does not match the layer's dtype float32"):
         Scale()(np.ones((1, 3)))
-    with pytest.raises(TypeError, match=r"Double: expected an input of real numbers, got dtype complex128"):
+    with pytest.raises(TypeError, match=r"Double: expected real numbers as the input, got dtype complex128"):
         Double()(np.array([1 + 2j]))
 
 

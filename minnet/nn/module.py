@@ -157,7 +157,7 @@ def as_float(module: Module, x: NDArray[Any], what: str = "input") -> NDArray[An
         return x
     if kind in "iub":
         return x.astype(np.float64 if dtype is None else dtype)
-    raise TypeError(f"{name}: expected an {what} of real numbers, got dtype {x.dtype}")
+    raise TypeError(f"{name}: expected real numbers as the {what}, got dtype {x.dtype}")
 
 
 def as_gradient(module: Module, grad_output: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
