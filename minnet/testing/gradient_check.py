@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,7 @@ from ..nn.layer import Layer
 from ..nn.loss import Loss
 from ..nn.snapshot import Snapshot, preserved
 from .finite_differences import partial_derivatives
+from .values import VALUES, draw_values, has_values
 
 
 @dataclass
@@ -29,7 +30,11 @@ class TensorCheck:
     by amplified finite-difference noise.
     ``index``, ``analytic`` and ``numeric`` describe that worst element.
     ``problem`` holds a message when the gradient could not be compared
-    (wrong shape, non-finite values)."""
+    (wrong shape, non-finite values). ``values`` says at which parameter
+    values the check ran: ``"initial"`` (as built) or ``"drawn"`` (see
+    :func:`~minnet.testing.values.draw_values`). ``cause`` is the likely cause
+    of a failure, where the pattern of the errors suggests one (a wrong sign,
+    a factor of N, a gradient never added)."""
 
     name: str
     shape: tuple[int, ...]
@@ -39,6 +44,8 @@ class TensorCheck:
     numeric: float = float("nan")
     problem: str | None = None
     tolerance: float = 1e-6
+    values: str = "initial"
+    cause: str = ""
 
     @property
     def passed(self) -> bool:
@@ -77,20 +84,26 @@ class GradcheckResult:
         worst = self.worst
         verdict = "passed" if self else "FAILED"
         where = f"{worst.name}{list(worst.index)}" if worst.index else worst.name
+        if worst.values == "drawn":
+            where += " (drawn parameter values)"
         lines = [
             f"gradcheck {verdict}: worst relative error {worst.max_rel_error:.3g} "
             f"(tolerance {self.tolerance:.0e}) at {where}",
-            f"  {'tensor':<16} {'shape':<14} {'rel. error':>10}  {'worst at':<12} {'analytic':>14} {'numeric':>14}",
+            f"  {'tensor':<16} {'values':<8} {'shape':<14} {'rel. error':>10}  {'worst at':<12} "
+            f"{'analytic':>14} {'numeric':>14}",
         ]
         for c in self.checks:
             if c.problem is not None:
-                lines.append(f"  {c.name:<16} {c.shape!s:<14} {'':>10}  {c.problem}")
+                lines.append(f"  {c.name:<16} {c.values:<8} {c.shape!s:<14} {'':>10}  {c.problem}")
                 continue
             mark = "" if c.passed else "   <-- wrong"
             lines.append(
-                f"  {c.name:<16} {c.shape!s:<14} {c.max_rel_error:>10.2e}  {list(c.index)!s:<12} "
+                f"  {c.name:<16} {c.values:<8} {c.shape!s:<14} {c.max_rel_error:>10.2e}  {list(c.index)!s:<12} "
                 f"{c.analytic:>14.6e} {c.numeric:>14.6e}{mark}"
             )
+        for c in self.checks:
+            if c.cause:
+                lines.append(f"  likely cause ({c.name}, {c.values} values): {c.cause}")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -104,21 +117,68 @@ def _require_float64(name: str, array: NDArray[Any]) -> None:
         )
 
 
-def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: float, scale: float) -> TensorCheck:
+def likely_cause(analytic: NDArray[np.float64], numeric: NDArray[np.float64], batch_size: int | None = None) -> str:
+    """What the pattern of a wrong gradient suggests, or ``""``: zero where it
+    should not be, a gradient for what the output does not depend on, or
+    ``analytic = c · numeric`` for one constant c (a wrong sign, a factor of
+    the batch size N, a factor of 2)."""
+    size_a, size_n = float(np.abs(analytic).max(initial=0.0)), float(np.abs(numeric).max(initial=0.0))
+    if size_a == 0.0 and size_n > 0.0:
+        return "the gradient is zero everywhere: backward never adds into it (or adds into a copy)"
+    if size_n <= 1e-9 * size_a:
+        return "the output does not depend on it, yet backward gives it a gradient"
+    c = float(np.sum(analytic * numeric) / np.sum(numeric * numeric))
+    if np.abs(analytic - c * numeric).max() > 1e-4 * size_a:
+        return ""  # no single factor explains the errors
+    n = batch_size or 0
+    if abs(c + 1) < 1e-3:
+        return "analytic = −numeric everywhere: the sign is wrong"
+    if n > 1 and abs(c - n) < 1e-3 * n:
+        return f"analytic = {n} × numeric with a batch of {n}: a 1/N forgotten, or a mean over the batch taken as a sum"
+    if n > 1 and abs(c * n - 1) < 1e-3:
+        return f"analytic = numeric / {n} with a batch of {n}: averaged over the batch where it should be summed"
+    if abs(c - 2) < 2e-3 or abs(c - 0.5) < 5e-4:
+        return f"analytic = {c:.4g} × numeric everywhere: a factor of 2 (the ½ of a square, or a doubled term)"
+    return f"analytic = {c:.4g} × numeric everywhere: a constant factor is wrong or missing"
+
+
+def _compare(
+    name: str,
+    analytic: Any,
+    numeric: NDArray[np.float64],
+    tolerance: float,
+    scale: float,
+    *,
+    values: str = "initial",
+    batch_size: int | None = None,
+) -> TensorCheck:
     shape = numeric.shape
     if not isinstance(analytic, np.ndarray) or analytic.shape != shape:
         got = analytic.shape if isinstance(analytic, np.ndarray) else type(analytic).__name__
         return TensorCheck(
-            name, shape, float("inf"), problem=f"gradient has shape {got}, expected {shape}", tolerance=tolerance
+            name,
+            shape,
+            float("inf"),
+            problem=f"gradient has shape {got}, expected {shape}",
+            tolerance=tolerance,
+            values=values,
         )
     if not np.all(np.isfinite(analytic)):
-        return TensorCheck(name, shape, float("inf"), problem="analytic gradient is not finite", tolerance=tolerance)
+        bad = np.unravel_index(int(np.argmax(~np.isfinite(analytic))), shape)
+        return TensorCheck(
+            name,
+            shape,
+            float("inf"),
+            problem=f"analytic gradient is {analytic[bad]} at {list(map(int, bad))} (numeric {numeric[bad]:.6e})",
+            tolerance=tolerance,
+            values=values,
+        )
     if numeric.size == 0:
-        return TensorCheck(name, shape, 0.0, tolerance=tolerance)
+        return TensorCheck(name, shape, 0.0, tolerance=tolerance, values=values)
     floor = max(1e-3 * max(np.abs(analytic).max(), np.abs(numeric).max()), 1e-5 * scale, 1e-300)
     rel = np.abs(analytic - numeric) / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
     worst = np.unravel_index(int(np.argmax(rel)), shape)
-    return TensorCheck(
+    check = TensorCheck(
         name,
         shape,
         float(rel[worst]),
@@ -126,7 +186,11 @@ def _compare(name: str, analytic: Any, numeric: NDArray[np.float64], tolerance: 
         float(analytic[worst]),
         float(numeric[worst]),
         tolerance=tolerance,
+        values=values,
     )
+    if not check.passed:
+        check.cause = likely_cause(analytic, numeric, batch_size)
+    return check
 
 
 def scalar_objective(
@@ -180,6 +244,77 @@ def run_backward(
     return layer.backward(*start)
 
 
+def has_integer_input(layer: Layer | Loss, x: ArrayLike) -> bool:
+    """Whether ``x`` is data without a gradient for ``layer``: integer or bool
+    values (indices, labels), or any input of a layer with ``input_kind = "integer"``."""
+    return getattr(layer, "input_kind", "float") == "integer" or np.asarray(x).dtype.kind in "iub"
+
+
+def _evaluate(layer: Layer | Loss, x: NDArray[Any], target: ArrayLike | None, loss_fn: Loss | None) -> Any:
+    if isinstance(layer, Loss):
+        return layer(x, target)
+    if loss_fn is not None:
+        return loss_fn(layer(x), target)
+    return layer(x)
+
+
+def _pairs(
+    layer: Layer | Loss,
+    f: Callable[[], float],
+    point: NDArray[Any],
+    *,
+    loss_fn: Loss | None,
+    upstream: NDArray[np.float64] | None,
+    step: float,
+    check_input: bool,
+) -> list[tuple[str, Any, NDArray[np.float64]]]:
+    params = list(layer.named_parameters())
+    for _, param in params:
+        param.grad[...] = 0
+    f()
+    grad_input = run_backward(layer, loss_fn=loss_fn, upstream=upstream)
+    pairs = [(name, param.grad.copy(), param.data) for name, param in params]
+    if check_input:
+        pairs.insert(0, ("input", grad_input, point))
+    return [(name, analytic, partial_derivatives(f, array, step)) for name, analytic, array in pairs]
+
+
+def gradient_pairs(
+    layer: Layer | Loss,
+    x: ArrayLike,
+    target: ArrayLike | None = None,
+    *,
+    loss_fn: Loss | None = None,
+    grad_output: ArrayLike | None = None,
+    step: float = 1e-4,
+) -> list[tuple[str, Any, NDArray[np.float64]]]:
+    """``(name, analytic, numeric)`` for the input and each parameter, at the layer's current values.
+
+    The arrays behind :func:`gradcheck`, for a test that compares them its own
+    way (``np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)``).
+    The scalar is the one of :func:`gradcheck`; an output that is an array needs
+    ``grad_output``, the upstream gradient G of ``Σ output ⊙ G``. An integer
+    input (see :func:`has_integer_input`) has no pair. Leaves no trace, as
+    :func:`gradcheck`.
+    """
+    integer = has_integer_input(layer, x)
+    point = np.array(x, copy=True) if integer else np.array(x, dtype=np.float64, copy=True)
+    upstream = None if grad_output is None else np.array(grad_output, dtype=np.float64)
+    with preserved(layer) as snapshot:
+        f = scalar_objective(
+            layer, point, target, loss_fn=loss_fn, upstream=upstream, reset=snapshot.restore_randomness
+        )
+        return _pairs(layer, f, point, loss_fn=loss_fn, upstream=upstream, step=step, check_input=not integer)
+
+
+#: The likely cause of a gradient right at the initial values and wrong at drawn ones.
+HIDDEN_BY_INITIAL_VALUES = (
+    "right at the initial parameter values, wrong at drawn ones: backward leaves out a parameter whose "
+    "initial value hides it (a factor that starts at 1, a term that starts at 0), or mixes up two parameters "
+    "that start equal"
+)
+
+
 def gradcheck(
     layer: Layer | Loss,
     x: ArrayLike,
@@ -190,7 +325,8 @@ def gradcheck(
     rng: RngLike = 0,
     step: float = 1e-4,
     tolerance: float = 1e-6,
-    check_input: bool = True,
+    check_input: bool | None = None,
+    values: Iterable[str] = VALUES,
 ) -> GradcheckResult:
     r"""Compare ``layer``'s analytic gradients with central finite differences.
 
@@ -211,28 +347,53 @@ def gradcheck(
     Each element of the input (unless ``check_input=False``) and of every
     parameter is moved by ±h and ±2h, ``h = step · max(1, |v|)``, and the
     five-point central difference is compared with the analytic gradient.
+
+    The check runs at the layer's own parameter values (``"initial"``) and
+    again at drawn ones (``"drawn"``, :func:`~minnet.testing.values.draw_values`:
+    every parameter and floating buffer redrawn with magnitudes in
+    [0.5, 0.8] ∪ [1.25, 2] and both signs), because a parameter that starts at
+    1 or 0 hides a backward that forgets it. ``values=("initial",)`` checks
+    only the first; a layer without parameters or buffers has only the first.
+
+    An input of integers or bools (indices, an embedding's input), or any input
+    of a layer with ``input_kind = "integer"``, is passed as it is and has no
+    gradient: only the parameters are checked.
+
     The check leaves no trace (see :func:`~minnet.nn.snapshot.preserved`):
     parameters (bitwise), gradients, buffers (a BatchNorm's running
     statistics, even in training mode), random generators and modes are as
-    they were; the caches hold the pass on ``x``. Random generators held by
-    the layers (a dropout mask's) and numpy's global random state are reset
-    before every forward pass, so all of them see the same randomness.
+    they were; the layer's ``backward`` is refused until its next forward.
+    Random generators held by the layers (a dropout mask's) and numpy's global
+    random state are reset before every forward pass, so all of them see the
+    same randomness.
 
     Finite differences need a smooth function: an input within 2h of a kink
     (ReLU at 0, a Huber loss at ±δ) can fail a correct layer; draw inputs away
-    from kinks (random normal inputs almost never hit one). The input is copied to float64; the parameters
-    must be float64 (a TypeError says so otherwise).
+    from kinks (random normal inputs almost never hit one). A float input is
+    copied to float64; the parameters must be float64 (a TypeError says so otherwise).
 
     Returns:
         a :class:`GradcheckResult`, truthy when every relative error is at most
-        ``tolerance``; ``str(result)`` is a table naming the worst element.
+        ``tolerance``; ``str(result)`` is a table naming the worst element, with
+        a likely cause under it where the errors suggest one.
 
     Example:
         >>> from minnet import Linear
         >>> bool(gradcheck(Linear(3, 2, rng=0), np.ones((4, 3))))
         True
     """
-    point: NDArray[np.float64] = np.array(x, dtype=np.float64, copy=True)  # a private copy, perturbed in place
+    settings = list(dict.fromkeys(values))
+    if not settings or set(settings) - set(VALUES):
+        raise ValueError(f"gradcheck: values must name some of {VALUES}, got {values!r}")
+    integer = has_integer_input(layer, x)
+    if integer and check_input:
+        raise ValueError(
+            f"gradcheck: the input of {type(layer).__name__} is integer data (dtype {np.asarray(x).dtype}), "
+            "which has no gradient; leave check_input unset"
+        )
+    check_input = not integer if check_input is None else check_input
+    # a private copy, perturbed in place; integer data is passed as it is
+    point: NDArray[Any] = np.array(x, copy=True) if integer else np.array(x, dtype=np.float64, copy=True)
     params = list(layer.named_parameters())
     for name, param in params:
         _require_float64(f"parameter {name!r}", param.data)
@@ -240,18 +401,17 @@ def gradcheck(
     if (is_loss or loss_fn is not None) and target is None:
         raise ValueError("gradcheck: a loss needs a target")
     if not check_input and not params:
-        raise ValueError(f"gradcheck: nothing to check: {type(layer).__name__} has no parameters and check_input=False")
+        why = "its input is integer data" if integer else "check_input=False"
+        raise ValueError(f"gradcheck: nothing to check: {type(layer).__name__} has no parameters and {why}")
+    generator = make_rng(rng)
+    batch_size = point.shape[0] if point.ndim else None
+    result = GradcheckResult(tolerance=tolerance)
     with preserved(layer) as snapshot:
-        if is_loss:
-            value = layer(point, target)
-        elif loss_fn is not None:
-            value = loss_fn(layer(point), target)
-        else:
-            value = layer(point)
+        value = _evaluate(layer, point, target, loss_fn)
         upstream: NDArray[np.float64] | None = None
         if isinstance(value, np.ndarray):  # a layer's output, or a loss with reduction="none"
             output_shape = value.shape
-            upstream = np.asarray(make_rng(rng).standard_normal(output_shape), dtype=np.float64)
+            upstream = np.asarray(generator.standard_normal(output_shape), dtype=np.float64)
             if grad_output is not None:
                 upstream = np.array(grad_output, dtype=np.float64)
             if upstream.shape != output_shape:
@@ -259,19 +419,21 @@ def gradcheck(
         f = scalar_objective(
             layer, point, target, loss_fn=loss_fn, upstream=upstream, reset=snapshot.restore_randomness
         )
-        scale = objective_scale(value, upstream)
-        for _, param in params:
-            param.grad[...] = 0
-        f()
-        grad_input = run_backward(layer, loss_fn=loss_fn, upstream=upstream)
-        analytic_params = [param.grad.copy() for _, param in params]
-
-        result = GradcheckResult(tolerance=tolerance)
-        if check_input:
-            numeric = partial_derivatives(f, point, step)
-            result.checks.append(_compare("input", grad_input, numeric, tolerance, scale))
-        for (name, param), analytic in zip(params, analytic_params, strict=True):
-            numeric = partial_derivatives(f, param.data, step)
-            result.checks.append(_compare(name, analytic, numeric, tolerance, scale))
-        f()  # leave the caches of the unperturbed input behind
+        for setting in settings:
+            if setting == "drawn":
+                if not has_values(layer):
+                    continue
+                draw_values(layer, generator)
+                snapshot.restore_randomness()
+                value = _evaluate(layer, point, target, loss_fn)
+            scale = objective_scale(value, upstream)
+            pairs = _pairs(layer, f, point, loss_fn=loss_fn, upstream=upstream, step=step, check_input=check_input)
+            for name, analytic, numeric in pairs:
+                result.checks.append(
+                    _compare(name, analytic, numeric, tolerance, scale, values=setting, batch_size=batch_size)
+                )
+    passed_initially = {c.name for c in result.checks if c.values == "initial" and c.passed}
+    for check in result.checks:
+        if check.values == "drawn" and not check.passed and check.name in passed_initially:
+            check.cause = HIDDEN_BY_INITIAL_VALUES + (f"; {check.cause}" if check.cause else "")
     return result
