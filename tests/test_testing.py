@@ -8,25 +8,102 @@ from hypothesis import given, settings
 import minnet
 from minnet import Linear, MSELoss, Sequential, Sigmoid
 from minnet.testing import CHECKS, LayerTestCase, LossTestCase, check_layer, check_loss
-from minnet.testing.broken import GALLERY, BiasNotSummedLinear, ConstantStatisticsBatchNorm
+from minnet.testing.broken import (
+    GALLERY,
+    BiasNotSummedLinear,
+    ConstantStatisticsBatchNorm,
+    GainForgottenScale,
+    OverwritingLinear,
+    RepeatsLostEmbedding,
+    repeated_indices,
+)
+from minnet.testing.gradient_check import likely_cause
 from minnet.testing.strategies import input_shapes, layer_inputs
+
+
+def _check(exhibit, **options):
+    check = check_loss if exhibit.is_loss else check_layer
+    return check(
+        exhibit.make, exhibit.input_shape, make_input=exhibit.make_input, batch_sizes=exhibit.batch_sizes, **options
+    )
 
 
 @pytest.mark.parametrize("exhibit", GALLERY, ids=[e.name for e in GALLERY])
 def test_gallery_is_caught_by_the_matching_check(exhibit):
-    check = check_loss if exhibit.is_loss else check_layer
-    report = check(exhibit.make, exhibit.input_shape)
+    report = _check(exhibit)
     assert not report
     assert report.failed_names[0] == exhibit.caught_by, str(report)
-    assert set(report.failed_names) <= {exhibit.caught_by, "joint_gradient"}, str(report)
+    assert set(report.failed_names) <= {exhibit.caught_by, *exhibit.also_caught_by, "joint_gradient"}, str(report)
     assert exhibit.caught_by in str(report)
     assert "FAILED" in str(report)
     assert exhibit.bug
     assert exhibit.bug[0].islower()
 
 
-def test_gallery_has_at_least_eight_distinct_bugs():
-    assert len({e.name for e in GALLERY}) >= 8
+@pytest.mark.parametrize("exhibit", GALLERY, ids=[e.name for e in GALLERY])
+def test_every_failure_says_where_and_compares_no_nan(exhibit):
+    """Each failed check names its mode, batch size and parameter values, and has a detail; a message that
+    compares numbers compares finite ones."""
+    report = _check(exhibit)
+    for check in report.failed:
+        text = str(check)
+        assert f"({check.mode}, N={check.batch_size}, {check.values} parameter values)" in text
+        assert check.detail, text
+        assert "nan" not in text.lower(), text
+
+
+HIDDEN_AT_INITIAL_VALUES = [
+    "GainForgottenScale",
+    "GammaForgottenBatchNorm",
+    "ShiftForgottenTanh",
+    "SwappedBranchWeights",
+]
+
+
+@pytest.mark.parametrize("name", HIDDEN_AT_INITIAL_VALUES)
+def test_drawn_values_catch_what_the_initial_values_hide(name):
+    """Why the kit checks at drawn parameter values: at the values these layers start with, their bug is
+    invisible; the failure at drawn values names that as the likely cause."""
+    exhibit = next(e for e in GALLERY if e.name == name)
+    assert _check(exhibit, values=("initial",))
+    report = _check(exhibit)
+    assert not report
+    assert {check.values for check in report.failed} == {"drawn"}
+    assert "right at the initial parameter values, wrong at drawn ones" in str(report.failed[0])
+
+
+def test_in_place_multiplication_by_a_parameter_at_one_is_caught_at_the_initial_values():
+    """grad_output *= s with s at ones leaves the values as they were: the kit passes grad_output read-only."""
+    exhibit = next(e for e in GALLERY if e.name == "InPlaceGainBackward")
+    report = _check(exhibit, values=("initial",))
+    assert report.failed_names == ["input_unchanged"]
+    assert "backward wrote into the grad_output it was given" in str(report)
+    assert "grad_output * s instead of grad_output *= s" in str(report)
+
+
+def test_a_forward_writing_into_its_input_is_named():
+    class CenterInPlace(minnet.Layer):
+        def forward(self, x):
+            x -= x.mean(axis=0)  # should be x = x - x.mean(axis=0)
+            return x
+
+        def backward(self, grad_output):
+            return grad_output - grad_output.mean(axis=0)
+
+    report = check_layer(CenterInPlace, (4, 3))
+    assert report.failed_names[0] == "input_unchanged"
+    assert "forward wrote into its input x in place" in str(report)
+
+
+def test_gallery_covers_the_planted_bugs():
+    assert len({e.name for e in GALLERY}) >= 16
+    assert {e.caught_by for e in GALLERY} >= {
+        "input_gradient",
+        "parameter_gradient",
+        "input_unchanged",
+        "accumulation",
+        "parameters_registered",
+    }
 
 
 def test_batch_of_one_alone_would_miss_the_unsummed_bias():
@@ -40,6 +117,16 @@ def test_eval_mode_alone_would_miss_constant_batch_statistics():
     make = lambda: ConstantStatisticsBatchNorm(3)  # noqa: E731
     assert check_layer(make, (5, 3), modes=("eval",))
     assert not check_layer(make, (5, 3), modes=("train",))
+
+
+def test_accumulation_failure_says_what_each_backward_added():
+    report = check_layer(lambda: OverwritingLinear(3, 5, rng=0), (4, 3))
+    failure = next(c for c in report.failed if c.name == "accumulation")
+    assert failure.tensor in {"weight", "bias"}
+    assert failure.analytic is None
+    assert failure.numeric is None
+    assert "the first backward added" in str(failure)
+    assert "(=) instead of adding to it (+=)" in str(failure)
 
 
 def test_report_names_worst_element_with_values():
@@ -232,3 +319,186 @@ def test_strategy_inputs_through_linear_and_sigmoid(x):
 def test_strategy_shapes(shape):
     assert 2 <= len(shape) <= 3
     assert all(side >= 1 for side in shape)
+
+
+# -- integer input -------------------------------------------------------------------------------------------
+
+
+class _Lookup(minnet.Layer):
+    """A correct embedding: y = W[indices], backward adds g into the rows read (np.add.at: repeats add up)."""
+
+    input_kind = "integer"
+
+    def __init__(self, rows=3, features=4):
+        self.weight = minnet.Parameter(np.random.default_rng(0).standard_normal((rows, features)))
+        self.indices = None
+
+    def forward(self, indices):
+        self.indices = indices
+        return self.weight.data[indices]
+
+    def backward(self, grad_output):
+        np.add.at(self.weight.grad, self.indices, grad_output)
+        return None
+
+
+def test_an_embedding_with_integer_input_passes_the_kit():
+    report = check_layer(_Lookup, (4, 2), make_input=repeated_indices)
+    assert report, report
+    assert {c.name for c in report.checks} == set(CHECKS)
+    skipped = [c for c in report.checks if c.name == "input_gradient"]
+    assert skipped
+    assert all("integer input has no gradient" in c.detail for c in skipped)
+    assert {c.tensor for c in report.checks if c.name == "parameter_gradient"} == {"weight"}
+    assert {c.values for c in report.checks} == {"initial", "drawn"}
+
+
+def test_an_embedding_whose_weight_gradient_is_wrong_fails_the_kit():
+    report = check_layer(lambda: RepeatsLostEmbedding(3, 4), (4, 2), make_input=repeated_indices)
+    assert report.failed_names[0] == "parameter_gradient"
+    assert "np.add.at" in str(report)
+
+
+def test_an_integer_layer_that_returns_a_gradient_is_named():
+    class ReturnsZeros(_Lookup):
+        def backward(self, grad_output):
+            super().backward(grad_output)
+            return np.zeros(self.indices.shape)
+
+    report = check_layer(ReturnsZeros, (4, 2), make_input=repeated_indices)
+    assert report.failed_names[0] == "gradient_shapes"
+    assert "has no gradient, so backward returns None" in str(report)
+
+
+def test_an_integer_layer_without_make_input_says_what_to_pass():
+    report = check_layer(_Lookup, (4, 2))
+    assert report.failed_names[0] == "forward"
+    assert "make_input=lambda rng, shape: rng.integers(0, rows, shape)" in str(report)
+
+
+def test_gradcheck_keeps_integer_input_and_checks_the_parameters():
+    indices = np.array([[0, 2, 0], [1, 1, 2]])
+    result = minnet.gradcheck(_Lookup(), indices)
+    assert result, result
+    assert {c.name for c in result.checks} == {"weight"}
+    wrong = minnet.gradcheck(RepeatsLostEmbedding(3, 4), indices)
+    assert not wrong
+    assert wrong.worst.name == "weight"
+    with pytest.raises(ValueError, match=r"integer data .* has no gradient"):
+        minnet.gradcheck(_Lookup(), indices, check_input=True)
+
+
+def test_a_float_layer_given_integers_is_checked_through_its_parameters():
+    """Integer data is taken as it is: a Linear converts it, and only its parameters are differentiated."""
+    report = check_layer(lambda: Linear(3, 2, rng=0), (4, 3), make_input=lambda rng, shape: rng.integers(-3, 4, shape))
+    assert report, report
+    assert {c.tensor for c in report.checks if c.name == "parameter_gradient"} == {"weight", "bias"}
+
+
+# -- parameters that cannot train ------------------------------------------------------------------------------
+
+
+def test_a_constant_declared_as_a_buffer_or_a_cache_set_in_init_is_no_alarm():
+    class Shifted(minnet.Layer):
+        buffer_names = ("offset",)
+
+        def __init__(self):
+            self.offset = np.array([0.5, -1.0, 2.0])  # state, not trained: declared
+            self.x = np.zeros((1, 3))  # a cache given a first value in __init__: forward replaces it
+
+        def forward(self, x):
+            self.x = x
+            return x + self.offset
+
+        def backward(self, grad_output):
+            return grad_output
+
+    assert check_layer(Shifted, (4, 3))
+
+
+def test_a_plain_array_the_output_depends_on_is_named_with_the_fix():
+    class Shifted(minnet.Layer):
+        def __init__(self):
+            self.offset = np.array([0.5, -1.0, 2.0])
+
+        def forward(self, x):
+            return x + self.offset
+
+        def backward(self, grad_output):
+            return grad_output
+
+    report = check_layer(Shifted, (4, 3))
+    assert report.failed_names == ["parameters_registered"]
+    text = str(report.failed[0])
+    assert "Shifted.offset" in text
+    assert "minnet.Parameter(...)" in text
+    assert "buffer_names" in text
+
+
+def test_a_plain_array_deep_in_a_container_is_named_by_its_path():
+    from minnet.testing.broken import PlainArrayWeight
+
+    report = check_layer(lambda: Sequential(Linear(3, 3, rng=0), PlainArrayWeight(3, 5)), (4, 3))
+    assert report.failed_names == ["parameters_registered"]
+    assert "'1.weight'" in str(report.failed[0])
+
+
+# -- blame -----------------------------------------------------------------------------------------------------
+
+
+def test_a_wrong_gradient_shape_is_blamed_on_the_child_that_returned_it():
+    model = Sequential(Linear(3, 4, rng=0), _WrongShapeLinear(4, 2, rng=1), Sigmoid())
+    model(np.ones((5, 3)))
+    with pytest.raises(ValueError, match=r"_WrongShapeLinear.backward returned a gradient of shape \(5, 2\)") as info:
+        model.backward(np.ones((5, 2)))
+    assert "in layer 1 (_WrongShapeLinear) of Sequential, during backward" in info.value.__notes__
+    report = check_layer(lambda: Sequential(Linear(3, 4, rng=0), _WrongShapeLinear(4, 2, rng=1)), (5, 3))
+    assert report.failed_names[0] == "gradient_shapes"
+    assert "_WrongShapeLinear.backward returned" in str(report)
+    assert "in layer 1 (_WrongShapeLinear) of Sequential" in str(report)
+
+
+# -- likely causes and options ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("factor", "expected"),
+    [
+        (-1.0, "the sign is wrong"),
+        (4.0, "a 1/N forgotten"),
+        (0.25, "averaged over the batch where it should be summed"),
+        (2.0, "a factor of 2"),
+        (0.0, "zero everywhere"),
+        (3.3, "analytic = 3.3 × numeric everywhere"),
+    ],
+)
+def test_likely_cause_reads_the_pattern_of_the_errors(factor, expected):
+    numeric = np.random.default_rng(0).standard_normal((4, 3))
+    assert expected in likely_cause(factor * numeric, numeric, batch_size=4)
+
+
+def test_likely_cause_is_silent_without_a_pattern():
+    rng = np.random.default_rng(1)
+    assert likely_cause(rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), batch_size=4) == ""
+
+
+def test_gradcheck_checks_at_drawn_values_and_says_so():
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    assert minnet.gradcheck(GainForgottenScale(3), x, values=("initial",))
+    result = minnet.gradcheck(GainForgottenScale(3), x)
+    assert not result
+    assert result.worst.name == "input"
+    assert result.worst.values == "drawn"
+    assert "(drawn parameter values)" in str(result)
+    assert "likely cause (input, drawn values): right at the initial parameter values" in str(result)
+
+
+def test_values_option_is_checked():
+    with pytest.raises(ValueError, match="values"):
+        check_layer(Sigmoid, (2, 3), values=("random",))
+    with pytest.raises(ValueError, match="no parameters or buffers to draw"):
+        check_layer(Sigmoid, (2, 3), values=("drawn",))
+    with pytest.raises(ValueError, match="values"):
+        minnet.gradcheck(Sigmoid(), np.ones((2, 3)), values=())
+    report = check_layer(Sigmoid, (2, 3))
+    assert {c.values for c in report.checks} == {"initial"}  # nothing to draw: one setting

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from ..nn.layer import Layer
 from ..nn.linear import Linear
 from ..nn.loss import MSELoss
+from ..nn.normalization import BatchNorm1d
 from ..parameter import Parameter
 
 Array = NDArray[np.floating]
@@ -152,6 +153,7 @@ class ConstantStatisticsBatchNorm(Layer):
 
     bug = "backward returns γ g / √(σ² + ε), ignoring that the batch mean and variance depend on x (eval mode hides it)"
     caught_by = "input_gradient"
+    buffer_names = ("running_mean", "running_var")
 
     def __init__(self, num_features: int, eps: float = 1e-5) -> None:
         self.eps = eps
@@ -174,13 +176,162 @@ class ConstantStatisticsBatchNorm(Layer):
         return grad_output * self.weight.data / self.std  # right only when mean and variance are constants
 
 
+class GainForgottenScale(Layer):
+    """A per-feature gain y = x ⊙ s whose input gradient forgets ⊙ s; s starts at ones."""
+
+    bug = "the input gradient is g instead of g ⊙ s (s starts at ones, so only other values show it)"
+    caught_by = "input_gradient"
+
+    def __init__(self, features: int) -> None:
+        self.scale = Parameter(np.ones(features))
+        self.x: Array  # cached input, set by forward
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        return x * self.scale.data
+
+    def backward(self, grad_output: Array) -> Array:
+        self.scale.grad += (grad_output * self.x).sum(axis=0)
+        return grad_output  # should be grad_output * self.scale.data
+
+
+class GammaForgottenBatchNorm(BatchNorm1d):
+    """BatchNorm1d whose input gradient forgets γ; γ starts at ones."""
+
+    bug = "the input gradient uses g where it should use γ ⊙ g (γ starts at ones, so only other values show it)"
+    caught_by = "input_gradient"
+
+    def backward(self, grad_output: Array) -> Array:
+        g, x_hat, r = grad_output, self.x_hat, self.r
+        if self.weight is not None and self.bias is not None:
+            self.weight.grad += (g * x_hat).sum(axis=0)
+            self.bias.grad += g.sum(axis=0)  # and then forgets g = g * γ
+        if not self.batch_stats:
+            return g * r
+        return r * (g - g.mean(axis=0, keepdims=True) - x_hat * (g * x_hat).mean(axis=0, keepdims=True))
+
+
+class ShiftForgottenTanh(Layer):
+    """y = tanh(x + b) whose backward takes the derivative at x instead of x + b; b starts at zeros."""
+
+    bug = "backward uses 1 − tanh²(x) instead of 1 − tanh²(x + b) (b starts at zeros, so only other values show it)"
+    caught_by = "input_gradient"
+    also_caught_by = ("parameter_gradient",)
+
+    def __init__(self, features: int) -> None:
+        self.shift = Parameter(np.zeros(features))
+        self.x: Array  # cached input, set by forward
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        return np.tanh(x + self.shift.data)
+
+    def backward(self, grad_output: Array) -> Array:
+        g = grad_output * (1.0 - np.tanh(self.x) ** 2)  # should be tanh(self.x + self.shift.data)
+        self.shift.grad += g.sum(axis=0)
+        return g
+
+
+class SwappedBranchWeights(Layer):
+    """y = x A + tanh(x B), two branches whose weights start equal, with A and B swapped in backward."""
+
+    bug = "the input gradient sends each branch's gradient through the other branch's weight (A and B start equal)"
+    caught_by = "input_gradient"
+
+    def __init__(self, in_features: int, out_features: int, seed: int = 0) -> None:
+        def init() -> Array:
+            return np.random.default_rng(seed).standard_normal((in_features, out_features))
+
+        self.left, self.right = Parameter(init()), Parameter(init())  # the same start for both branches
+        self.x: Array  # cached input and tanh(x B), set by forward
+        self.t: Array
+
+    def forward(self, x: Array) -> Array:
+        self.x, self.t = x, np.tanh(x @ self.right.data)
+        return x @ self.left.data + self.t
+
+    def backward(self, grad_output: Array) -> Array:
+        g_right = grad_output * (1.0 - self.t**2)
+        self.left.grad += self.x.T @ grad_output
+        self.right.grad += self.x.T @ g_right
+        return grad_output @ self.right.data.T + g_right @ self.left.data.T  # A and B swapped
+
+
+class InPlaceGainBackward(Layer):
+    """A gain y = x ⊙ s whose backward multiplies the given gradient in place; s starts at ones."""
+
+    bug = "backward does grad_output *= s, changing the caller's array (s starts at ones, so its values stay the same)"
+    caught_by = "input_unchanged"
+
+    def __init__(self, features: int) -> None:
+        self.scale = Parameter(np.ones(features))
+        self.x: Array  # cached input, set by forward
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        return x * self.scale.data
+
+    def backward(self, grad_output: Array) -> Array:
+        self.scale.grad += (grad_output * self.x).sum(axis=0)
+        grad_output *= self.scale.data  # should be: return grad_output * self.scale.data
+        return grad_output
+
+
+class PlainArrayWeight(Layer):
+    """y = x W with W kept as a plain numpy array instead of a Parameter."""
+
+    bug = "the weight is a plain array, not a Parameter: no optimizer sees it and it never trains"
+    caught_by = "parameters_registered"
+
+    def __init__(self, in_features: int, out_features: int, seed: int = 0) -> None:
+        self.weight = np.random.default_rng(seed).standard_normal((in_features, out_features))  # not a Parameter
+        self.x: Array  # cached input, set by forward
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        return x @ self.weight
+
+    def backward(self, grad_output: Array) -> Array:
+        return grad_output @ self.weight.T
+
+
+class RepeatsLostEmbedding(Layer):
+    """An embedding y = W[indices] whose weight gradient loses repeated indices."""
+
+    bug = "the weight gradient W.grad[indices] += g keeps one row of g per repeated index; np.add.at adds them all"
+    caught_by = "parameter_gradient"
+    input_kind = "integer"
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, seed: int = 0) -> None:
+        self.weight = Parameter(np.random.default_rng(seed).standard_normal((num_embeddings, embedding_dim)))
+        self.indices: NDArray[np.integer]  # cached indices, set by forward
+
+    def forward(self, indices: NDArray[np.integer]) -> Array:
+        self.indices = indices
+        return self.weight.data[indices]
+
+    def backward(self, grad_output: Array) -> None:
+        self.weight.grad[self.indices] += grad_output  # buffered: a repeated index is added once
+        return None
+
+
+def repeated_indices(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.int64]:
+    """Indices into 3 rows in which every index comes (at least) twice, shuffled: a repeated index is what
+    shows an embedding gradient that loses repeats."""
+    pairs = np.arange(int(np.prod(shape))) // 2 % 3
+    return rng.permutation(pairs).reshape(shape)
+
+
 @dataclass(frozen=True)
 class Exhibit:
-    """One broken layer with the shape to check it on and whether it is a loss."""
+    """One broken layer with the shape to check it on, whether it is a loss, and the kit's options it
+    needs (``make_input``: integer indices; ``batch_sizes``: a batch norm trains on two rows or more)."""
 
     make: Callable[[], Any]
     input_shape: tuple[int, ...]
     is_loss: bool = False
+    make_input: Callable[[np.random.Generator, tuple[int, ...]], Any] | None = None
+    batch_sizes: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -194,6 +345,11 @@ class Exhibit:
     def caught_by(self) -> str:
         return type(self.make()).caught_by
 
+    @property
+    def also_caught_by(self) -> tuple[str, ...]:
+        """Other checks the bug fails as well (besides ``joint_gradient``, which sees every gradient)."""
+        return getattr(type(self.make()), "also_caught_by", ())
+
 
 GALLERY = [
     Exhibit(lambda: BiasNotSummedLinear(3, 5, rng=0), (4, 3)),
@@ -205,4 +361,11 @@ GALLERY = [
     Exhibit(ElementwiseSoftmax, (4, 5)),
     Exhibit(lambda: OverwritingLinear(3, 5, rng=0), (4, 3)),
     Exhibit(lambda: ConstantStatisticsBatchNorm(3), (5, 3)),
+    Exhibit(lambda: GainForgottenScale(3), (4, 3)),
+    Exhibit(lambda: GammaForgottenBatchNorm(3), (5, 3), batch_sizes=(5, 2)),
+    Exhibit(lambda: ShiftForgottenTanh(3), (4, 3)),
+    Exhibit(lambda: SwappedBranchWeights(3, 5), (4, 3)),
+    Exhibit(lambda: InPlaceGainBackward(3), (4, 3)),
+    Exhibit(lambda: PlainArrayWeight(3, 5), (4, 3)),
+    Exhibit(lambda: RepeatsLostEmbedding(3, 4), (4, 2), make_input=repeated_indices),
 ]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .checks import CheckReport, check_layer, check_loss
+from .values import VALUES
 
 
 class _CheckCase:
@@ -15,6 +16,7 @@ class _CheckCase:
     input_shape: ClassVar[tuple[int, ...]]
     batch_sizes: ClassVar[tuple[int, ...] | None] = None
     modes: ClassVar[tuple[str, ...]] = ("train", "eval")
+    values: ClassVar[tuple[str, ...]] = VALUES
     tolerance: ClassVar[float] = 1e-6
 
     def _factory(self, attribute: str) -> Callable[..., Any]:
@@ -66,6 +68,10 @@ class _CheckCase:
         report = self.run_checks(["joint_gradient"])
         assert report, report
 
+    def test_parameters_registered(self) -> None:
+        report = self.run_checks(["parameters_registered"])
+        assert report, report
+
 
 class LayerTestCase(_CheckCase):
     """Subclass it in a test module to get every check of :func:`check_layer`
@@ -75,8 +81,10 @@ class LayerTestCase(_CheckCase):
             make_layer = Tanh          # a class, or staticmethod(lambda: Tanh())
             input_shape = (4, 3)
 
-    Optional class attributes: ``batch_sizes``, ``modes``, ``tolerance``, and
-    ``make_input`` (``make_input(rng, shape)``; a staticmethod).
+    Optional class attributes: ``batch_sizes``, ``modes``, ``values`` (the
+    parameter values checked at, ``("initial", "drawn")``), ``tolerance``, and
+    ``make_input`` (``make_input(rng, shape)``; a staticmethod; integers for a
+    layer of integer input).
     """
 
     make_input: ClassVar[Any] = None
@@ -91,6 +99,7 @@ class LayerTestCase(_CheckCase):
             tolerance=self.tolerance,
             make_input=make_input,
             checks=names,
+            values=self.values,
         )
 
 
@@ -113,4 +122,5 @@ class LossTestCase(_CheckCase):
             tolerance=self.tolerance,
             make_input=make_input,
             checks=names,
+            values=self.values,
         )
