@@ -15,6 +15,7 @@ from minnet.testing.broken import (
     GainForgottenScale,
     OverwritingLinear,
     RepeatsLostEmbedding,
+    TransposedWeightGradLinear,
     repeated_indices,
 )
 from minnet.testing.gradient_check import likely_cause
@@ -502,3 +503,45 @@ def test_values_option_is_checked():
         minnet.gradcheck(Sigmoid(), np.ones((2, 3)), values=())
     report = check_layer(Sigmoid, (2, 3))
     assert {c.values for c in report.checks} == {"initial"}  # nothing to draw: one setting
+
+
+class _LayerNorm(minnet.Layer):
+    """Layer normalisation over the last axis, written as a user would; ``forget_gamma`` plants the bug."""
+
+    forget_gamma = False
+
+    def __init__(self, features, eps=1e-5):
+        self.weight = minnet.Parameter(np.ones(features))
+        self.bias = minnet.Parameter(np.zeros(features))
+        self.eps = eps
+        self.x_hat = self.r = None
+
+    def forward(self, x):
+        self.r = 1.0 / np.sqrt(x.var(axis=-1, keepdims=True) + self.eps)
+        self.x_hat = (x - x.mean(axis=-1, keepdims=True)) * self.r
+        return self.x_hat * self.weight.data + self.bias.data
+
+    def backward(self, grad_output):
+        g, x_hat = grad_output, self.x_hat
+        self.weight.grad += (g * x_hat).sum(axis=0)
+        self.bias.grad += g.sum(axis=0)
+        if not self.forget_gamma:
+            g = g * self.weight.data
+        return self.r * (g - g.mean(axis=-1, keepdims=True) - x_hat * (g * x_hat).mean(axis=-1, keepdims=True))
+
+
+class _GammaForgottenLayerNorm(_LayerNorm):
+    forget_gamma = True
+
+
+def test_a_layer_norm_that_forgets_gamma_fails_and_the_right_one_passes():
+    assert check_layer(lambda: _LayerNorm(5), (3, 5))
+    assert check_layer(lambda: _GammaForgottenLayerNorm(5), (3, 5), values=("initial",))  # γ at ones hides it
+    report = check_layer(lambda: _GammaForgottenLayerNorm(5), (3, 5))
+    assert report.failed_names[0] == "input_gradient"
+    assert "right at the initial parameter values, wrong at drawn ones" in str(report)
+
+
+def test_a_transposed_gradient_is_named_as_the_likely_cause():
+    report = check_layer(lambda: TransposedWeightGradLinear(3, 5, rng=0), (4, 3))
+    assert "a transposed or wrongly reshaped gradient" in str(report.failed[0])

@@ -119,9 +119,10 @@ def _require_float64(name: str, array: NDArray[Any]) -> None:
 
 def likely_cause(analytic: NDArray[np.float64], numeric: NDArray[np.float64], batch_size: int | None = None) -> str:
     """What the pattern of a wrong gradient suggests, or ``""``: zero where it
-    should not be, a gradient for what the output does not depend on, or
+    should not be, a gradient for what the output does not depend on,
     ``analytic = c · numeric`` for one constant c (a wrong sign, a factor of
-    the batch size N, a factor of 2)."""
+    the batch size N, a factor of 2), or the right values in the wrong places
+    (a transposed gradient)."""
     size_a, size_n = float(np.abs(analytic).max(initial=0.0)), float(np.abs(numeric).max(initial=0.0))
     if size_a == 0.0 and size_n > 0.0:
         return "the gradient is zero everywhere: backward never adds into it (or adds into a copy)"
@@ -129,6 +130,8 @@ def likely_cause(analytic: NDArray[np.float64], numeric: NDArray[np.float64], ba
         return "the output does not depend on it, yet backward gives it a gradient"
     c = float(np.sum(analytic * numeric) / np.sum(numeric * numeric))
     if np.abs(analytic - c * numeric).max() > 1e-4 * size_a:
+        if analytic.ndim and np.allclose(np.sort(analytic, axis=None), np.sort(numeric, axis=None), rtol=1e-4):
+            return "the right values in the wrong places: a transposed or wrongly reshaped gradient"
         return ""  # no single factor explains the errors
     n = batch_size or 0
     if abs(c + 1) < 1e-3:
@@ -138,7 +141,7 @@ def likely_cause(analytic: NDArray[np.float64], numeric: NDArray[np.float64], ba
     if n > 1 and abs(c * n - 1) < 1e-3:
         return f"analytic = numeric / {n} with a batch of {n}: averaged over the batch where it should be summed"
     if abs(c - 2) < 2e-3 or abs(c - 0.5) < 5e-4:
-        return f"analytic = {c:.4g} × numeric everywhere: a factor of 2 (the ½ of a square, or a doubled term)"
+        return f"analytic = {c:.4g} × numeric everywhere: a factor of 2 is wrong or missing"
     return f"analytic = {c:.4g} × numeric everywhere: a constant factor is wrong or missing"
 
 
