@@ -389,11 +389,22 @@ def test_gradcheck_keeps_integer_input_and_checks_the_parameters():
         minnet.gradcheck(_Lookup(), indices, check_input=True)
 
 
-def test_a_float_layer_given_integers_is_checked_through_its_parameters():
-    """Integer data is taken as it is: a Linear converts it, and only its parameters are differentiated."""
+def test_a_float_layer_given_integers_is_checked_as_with_floats():
+    """Integer data for a float layer is converted, by the layer and by the kit: its gradient is checked."""
     report = check_layer(lambda: Linear(3, 2, rng=0), (4, 3), make_input=lambda rng, shape: rng.integers(-3, 4, shape))
     assert report, report
-    assert {c.tensor for c in report.checks if c.name == "parameter_gradient"} == {"weight", "bias"}
+    assert any(c.name == "input_gradient" and c.tensor == "input" for c in report.checks)
+    result = minnet.gradcheck(minnet.Tanh(), np.array([[1, 2], [0, -1]]))
+    assert result
+    assert [c.name for c in result.checks] == ["input"]
+
+
+def test_integer_data_for_a_model_holding_an_embedding_is_indices():
+    model = Sequential(_Lookup(), Linear(4, 2, rng=0))
+    result = minnet.gradcheck(model, np.array([[0, 2, 0], [1, 1, 2]]))
+    assert result, result
+    assert "input" not in {c.name for c in result.checks}
+    assert check_layer(lambda: Sequential(_Lookup(), Linear(4, 2, rng=0)), (4, 2), make_input=repeated_indices)
 
 
 # -- parameters that cannot train ------------------------------------------------------------------------------

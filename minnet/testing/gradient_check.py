@@ -248,9 +248,15 @@ def run_backward(
 
 
 def has_integer_input(layer: Layer | Loss, x: ArrayLike) -> bool:
-    """Whether ``x`` is data without a gradient for ``layer``: integer or bool
-    values (indices, labels), or any input of a layer with ``input_kind = "integer"``."""
-    return getattr(layer, "input_kind", "float") == "integer" or np.asarray(x).dtype.kind in "iub"
+    """Whether ``x`` is data without a gradient for ``layer``: any input of a layer
+    with ``input_kind = "integer"`` (an embedding's indices), and integer or bool
+    data given to a model that holds such a layer. Integer data given to a
+    float layer is not: the layer converts it to float, as gradcheck does."""
+    if getattr(layer, "input_kind", "float") == "integer":
+        return True
+    if np.asarray(x).dtype.kind not in "iub":
+        return False
+    return any(getattr(module, "input_kind", "float") == "integer" for _, module in layer.named_layers())
 
 
 def _evaluate(layer: Layer | Loss, x: NDArray[Any], target: ArrayLike | None, loss_fn: Loss | None) -> Any:
@@ -358,9 +364,11 @@ def gradcheck(
     1 or 0 hides a backward that forgets it. ``values=("initial",)`` checks
     only the first; a layer without parameters or buffers has only the first.
 
-    An input of integers or bools (indices, an embedding's input), or any input
-    of a layer with ``input_kind = "integer"``, is passed as it is and has no
-    gradient: only the parameters are checked.
+    The input of a layer with ``input_kind = "integer"`` (an embedding's
+    indices), or integer data given to a model that holds one, is passed as it
+    is and has no gradient: only the parameters are checked. Integer data
+    given to any other layer is converted to float64, as the layer would
+    convert it, and checked as a float input.
 
     The check leaves no trace (see :func:`~minnet.nn.snapshot.preserved`):
     parameters (bitwise), gradients, buffers (a BatchNorm's running
