@@ -7,9 +7,21 @@
 - :mod:`minnet.testing.strategies`: hypothesis strategies for layer inputs
   (needs the optional ``hypothesis`` package).
 - :mod:`minnet.testing.broken`: a gallery of wrong layers that the checks catch.
+- :func:`draw_values`: the drawn parameter values every check also runs at
+  (a parameter that starts at 1 or 0 hides a backward that forgets it).
 """
 
 from .case import LayerTestCase, LossTestCase
 from .checks import CHECKS, Check, CheckReport, check_layer, check_loss
+from .values import draw_values
 
-__all__ = ["CHECKS", "Check", "CheckReport", "LayerTestCase", "LossTestCase", "check_layer", "check_loss"]
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckReport",
+    "LayerTestCase",
+    "LossTestCase",
+    "check_layer",
+    "check_loss",
+    "draw_values",
+]
