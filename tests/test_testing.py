@@ -330,7 +330,7 @@ class _Lookup(minnet.Layer):
 
     input_kind = "integer"
 
-    def __init__(self, rows=3, features=4):
+    def __init__(self, rows=6, features=4):
         self.weight = minnet.Parameter(np.random.default_rng(0).standard_normal((rows, features)))
         self.indices = None
 
@@ -355,7 +355,7 @@ def test_an_embedding_with_integer_input_passes_the_kit():
 
 
 def test_an_embedding_whose_weight_gradient_is_wrong_fails_the_kit():
-    report = check_layer(lambda: RepeatsLostEmbedding(3, 4), (4, 2), make_input=repeated_indices)
+    report = check_layer(lambda: RepeatsLostEmbedding(6, 4), (4, 2), make_input=repeated_indices)
     assert report.failed_names[0] == "parameter_gradient"
     assert "np.add.at" in str(report)
 
@@ -372,9 +372,17 @@ def test_an_integer_layer_that_returns_a_gradient_is_named():
 
 
 def test_an_integer_layer_without_make_input_says_what_to_pass():
-    report = check_layer(_Lookup, (4, 2))
+    with pytest.raises(ValueError, match=r"make_input=lambda rng, shape: rng.integers\(0, rows, shape\)"):
+        check_layer(_Lookup, (4, 2))
+
+
+def test_an_embedding_that_does_not_declare_integer_input_gets_the_hint():
+    class Undeclared(_Lookup):
+        input_kind = "float"
+
+    report = check_layer(Undeclared, (4, 2), make_input=repeated_indices)
     assert report.failed_names[0] == "forward"
-    assert "make_input=lambda rng, shape: rng.integers(0, rows, shape)" in str(report)
+    assert "set input_kind = 'integer' on the class" in str(report)
 
 
 def test_gradcheck_keeps_integer_input_and_checks_the_parameters():
@@ -382,7 +390,7 @@ def test_gradcheck_keeps_integer_input_and_checks_the_parameters():
     result = minnet.gradcheck(_Lookup(), indices)
     assert result, result
     assert {c.name for c in result.checks} == {"weight"}
-    wrong = minnet.gradcheck(RepeatsLostEmbedding(3, 4), indices)
+    wrong = minnet.gradcheck(RepeatsLostEmbedding(6, 4), indices)
     assert not wrong
     assert wrong.worst.name == "weight"
     with pytest.raises(ValueError, match=r"integer data .* has no gradient"):
@@ -556,3 +564,184 @@ def test_a_layer_norm_that_forgets_gamma_fails_and_the_right_one_passes():
 def test_a_transposed_gradient_is_named_as_the_likely_cause():
     report = check_layer(lambda: TransposedWeightGradLinear(3, 5, rng=0), (4, 3))
     assert "a transposed or wrongly reshaped gradient" in str(report.failed[0])
+
+
+# -- what the review of the kit found --------------------------------------------------------------------------
+
+
+def test_a_backward_writing_into_its_cached_input_is_named_as_such():
+    class SquareInPlace(minnet.Layer):
+        def forward(self, x):
+            self.x = x
+            return x**2
+
+        def backward(self, grad_output):
+            self.x *= 2  # writes into the input forward cached
+            return grad_output * self.x
+
+    report = check_layer(SquareInPlace, (4, 3), modes=("train",))
+    assert report.failed_names[0] == "input_unchanged"
+    text = str(report.failed[0])
+    assert "backward wrote into an array forward cached, the input" in text
+    assert "grad_output" not in text
+
+
+def test_a_layer_that_raises_in_finite_differences_is_reported_not_raised():
+    class ReusedCache(minnet.Layer):
+        """Copies each input into the array it was first given: a write into the caller's array."""
+
+        def __init__(self):
+            self.x = None
+
+        def forward(self, x):
+            if self.x is None:
+                self.x = x
+            else:
+                self.x[...] = x
+            return self.x**2
+
+        def backward(self, grad_output):
+            return 2 * grad_output * self.x
+
+    report = check_layer(ReusedCache, (4, 3))
+    assert not report
+    assert "input_unchanged" in report.failed_names or "read-only" in str(report)
+
+
+class _PositiveScale(minnet.Layer):
+    """y = x / √v, correct, with v > 0 required: drawn values of both signs leave its domain."""
+
+    def __init__(self):
+        self.v = minnet.Parameter(np.ones(3))
+        self.x = None
+
+    def forward(self, x):
+        self.x = x
+        with np.errstate(invalid="ignore"):
+            return x / np.sqrt(self.v.data)
+
+    def backward(self, grad_output):
+        with np.errstate(invalid="ignore"):
+            self.v.grad += (-0.5 * grad_output * self.x * self.v.data**-1.5).sum(axis=0)
+            return grad_output / np.sqrt(self.v.data)
+
+
+def test_a_parameter_with_a_domain_gets_a_clear_message_not_nan():
+    report = check_layer(_PositiveScale, (4, 3))
+    assert report.failed_names[0] == "forward"
+    first_failures = [check for check in report.failed if "not reached" not in check.detail]
+    assert {check.name for check in first_failures} == {"forward"}
+    assert {check.values for check in first_failures} == {"drawn"}
+    text = str(report)
+    assert "a parameter has a domain its drawn value left" in text
+    assert "values=('initial',)" in text
+    assert "rel. error nan" not in text
+    assert check_layer(_PositiveScale, (4, 3), values=("initial",))
+
+
+def test_a_factory_returning_one_object_is_refused():
+    layer = Linear(3, 2, rng=0)
+    with pytest.raises(TypeError, match="the factory returned the same Linear twice"):
+        check_layer(lambda: layer, (4, 3))
+
+
+def test_plain_weights_in_a_list_or_private_attribute_are_found():
+    class ListWeights(minnet.Layer):
+        def __init__(self):
+            rng = np.random.default_rng(0)
+            self.weights = [rng.standard_normal((3, 5))]
+            self._bias = rng.standard_normal(5)
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.weights[0] + self._bias
+
+        def backward(self, grad_output):
+            return grad_output @ self.weights[0].T
+
+    report = check_layer(ListWeights, (4, 3))
+    assert report.failed_names == ["parameters_registered"]
+    assert "ListWeights.weights.0" in str(report.failed[0])
+    assert "ListWeights._bias" in str(report.failed[0])
+
+
+def test_a_view_of_a_parameter_is_no_alarm():
+    class Halves(minnet.Layer):
+        def __init__(self):
+            self.weight = minnet.Parameter(np.random.default_rng(0).standard_normal((3, 4)))
+            self.left = self.weight.data[:, :2]  # a view: it trains with the Parameter
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.left
+
+        def backward(self, grad_output):
+            self.weight.grad[:, :2] += self.x.T @ grad_output
+            return grad_output @ self.left.T
+
+    assert check_layer(Halves, (5, 3))
+
+
+def test_a_loss_with_a_constant_array_gets_a_note_not_a_failure():
+    class WeightedMSE(minnet.Loss):
+        def __init__(self):
+            self.weights = np.array([1.0, 2.0, 0.5])
+
+        def forward(self, pred, target):
+            self.diff = pred - target
+            return float(np.mean(self.weights * self.diff**2))
+
+        def backward(self, grad_output=None):
+            return 2 * self.weights * self.diff / self.diff.size
+
+    report = check_loss(WeightedMSE, (4, 3))
+    assert report, report
+    assert any("WeightedMSE.weights" in note and "buffer_names" in note for note in report.notes)
+
+
+def test_an_in_place_write_that_gets_past_the_read_only_flag_is_still_seen():
+    import ctypes
+
+    class Sneaky(minnet.Layer):
+        def forward(self, x):
+            pointer = x.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+            np.ctypeslib.as_array(pointer, shape=x.shape)[0, 0] = 0.0  # writes past the flag
+            return 2 * x
+
+        def backward(self, grad_output):
+            return 2 * grad_output
+
+    report = check_layer(Sneaky, (4, 3))
+    assert report.failed_names[0] == "input_unchanged"
+    assert "the input was modified, at [0, 0]" in str(report)
+
+
+def test_unresettable_randomness_is_noted_once_and_named_in_the_failures():
+    import random
+
+    class PythonRandomNoise(minnet.Layer):
+        def forward(self, x):
+            self.mask = np.array([[random.random() > 0.5 for _ in row] for row in x]) * 2.0
+            return x * self.mask
+
+        def backward(self, grad_output):
+            return grad_output * self.mask
+
+    report = check_layer(PythonRandomNoise, (6, 4), modes=("train",))
+    assert len([note for note in report.notes if "random" in note]) == 1
+    assert "forward is random in a way the kit cannot reset" in str(report)
+
+
+def test_a_layer_test_case_item_runs_only_its_check():
+    calls = []
+
+    class Counted(minnet.Layer):
+        def forward(self, x):
+            calls.append(1)
+            return 2 * x
+
+        def backward(self, grad_output):
+            return 2 * grad_output
+
+    assert check_layer(Counted, (4, 3), checks=["backward_before_forward"])
+    assert len(calls) <= 2 * 2  # one forward per setting (2 modes x 2 batch sizes): no finite differences

@@ -196,6 +196,14 @@ def _compare(
     return check
 
 
+def _evaluate(layer: Layer | Loss, x: NDArray[Any], target: ArrayLike | None, loss_fn: Loss | None) -> Any:
+    if isinstance(layer, Loss):
+        return layer(x, target)
+    if loss_fn is not None:
+        return loss_fn(layer(x), target)
+    return layer(x)
+
+
 def scalar_objective(
     layer: Layer | Loss,
     x: NDArray[np.float64],
@@ -216,12 +224,7 @@ def scalar_objective(
 
     def f() -> float:
         reset()
-        if isinstance(layer, Loss):
-            value = layer(x, target)
-        elif loss_fn is not None:
-            value = loss_fn(layer(x), target)
-        else:
-            value = layer(x)
+        value = _evaluate(layer, x, target, loss_fn)
         return float(value) if upstream is None else float(np.sum(np.asarray(value) * upstream))
 
     return f
@@ -257,14 +260,6 @@ def has_integer_input(layer: Layer | Loss, x: ArrayLike) -> bool:
     if np.asarray(x).dtype.kind not in "iub":
         return False
     return any(getattr(module, "input_kind", "float") == "integer" for _, module in layer.named_layers())
-
-
-def _evaluate(layer: Layer | Loss, x: NDArray[Any], target: ArrayLike | None, loss_fn: Loss | None) -> Any:
-    if isinstance(layer, Loss):
-        return layer(x, target)
-    if loss_fn is not None:
-        return loss_fn(layer(x), target)
-    return layer(x)
 
 
 def _pairs(
@@ -322,6 +317,33 @@ HIDDEN_BY_INITIAL_VALUES = (
     "initial value hides it (a factor that starts at 1, a term that starts at 0), or mixes up two parameters "
     "that start equal"
 )
+
+
+def hidden_by_initial_values(cause: str) -> str:
+    """The cause of a check that passed at the initial values and failed at drawn
+    ones, with what the errors show besides (``cause``), if anything."""
+    return HIDDEN_BY_INITIAL_VALUES + (f"; the errors also show: {cause}" if cause else "")
+
+
+def repeated_index_cause(analytic: NDArray[Any], numeric: NDArray[Any], indices: NDArray[Any], tolerance: float) -> str:
+    """The cause of an embedding weight gradient wrong on rows that ``indices``
+    repeats and right on every row it uses once, or ``""`` (no such evidence:
+    the indices must use some rows once)."""
+    rows, counts = np.unique(indices, return_counts=True)
+    if analytic.ndim == 0 or rows.size == 0 or rows.min() < 0 or rows.max() >= analytic.shape[0]:
+        return ""
+    scale = max(float(np.abs(numeric).max(initial=0.0)), 1e-300)
+    error = np.abs(analytic - numeric).reshape(analytic.shape[0], -1).max(axis=1) > tolerance * scale
+    repeated = np.zeros(analytic.shape[0], dtype=bool)
+    repeated[rows[counts > 1]] = True
+    once = rows[counts == 1]
+    if not error.any() or (error & ~repeated).any() or once.size == 0 or error[once].any():
+        return ""
+    wrong = [int(row) for row in np.flatnonzero(error)]
+    return (
+        f"only rows the input repeats are wrong ({wrong}), the rows it uses once are right: W.grad[indices] "
+        "+= g adds a repeated index once; np.add.at(W.grad, indices, g) adds it each time"
+    )
 
 
 def gradcheck(
@@ -440,11 +462,12 @@ def gradcheck(
             scale = objective_scale(value, upstream)
             pairs = _pairs(layer, f, point, loss_fn=loss_fn, upstream=upstream, step=step, check_input=check_input)
             for name, analytic, numeric in pairs:
-                result.checks.append(
-                    _compare(name, analytic, numeric, tolerance, scale, values=setting, batch_size=batch_size)
-                )
+                check = _compare(name, analytic, numeric, tolerance, scale, values=setting, batch_size=batch_size)
+                if integer and not check.passed and check.problem is None and not check.cause:
+                    check.cause = repeated_index_cause(analytic, numeric, point, tolerance)
+                result.checks.append(check)
     passed_initially = {c.name for c in result.checks if c.values == "initial" and c.passed}
     for check in result.checks:
-        if check.values == "drawn" and not check.passed and check.name in passed_initially:
-            check.cause = HIDDEN_BY_INITIAL_VALUES + (f"; {check.cause}" if check.cause else "")
+        if check.values == "drawn" and not check.passed and check.problem is None and check.name in passed_initially:
+            check.cause = hidden_by_initial_values(check.cause)
     return result

@@ -48,11 +48,19 @@ def draw_values(model: Module, rng: RngLike = 0) -> list[str]:
     for name, param in model.named_parameters():
         param.data[...] = _drawn(generator, param.data, positive=False)
         drawn.append(name)
-    for name, buffer in model.named_buffers():
-        if isinstance(buffer, np.ndarray) and buffer.dtype.kind == "f" and buffer.size:
-            buffer[...] = _drawn(generator, buffer, positive=bool(np.all(buffer > 0)))
-            drawn.append(name)
+    for name, buffer in floating_buffers(model):
+        buffer[...] = _drawn(generator, buffer, positive=bool(np.all(buffer > 0)))
+        drawn.append(name)
     return drawn
+
+
+def floating_buffers(model: Module) -> list[tuple[str, NDArray[Any]]]:
+    """The buffers :func:`draw_values` draws: non-empty float arrays."""
+    return [
+        (name, buffer)
+        for name, buffer in model.named_buffers()
+        if isinstance(buffer, np.ndarray) and buffer.dtype.kind == "f" and buffer.size
+    ]
 
 
 def _drawn(rng: np.random.Generator, like: NDArray[Any], *, positive: bool) -> NDArray[Any]:
@@ -64,6 +72,4 @@ def _drawn(rng: np.random.Generator, like: NDArray[Any], *, positive: bool) -> N
 
 def has_values(model: Module) -> bool:
     """Whether :func:`draw_values` has anything to draw: a parameter or a floating buffer."""
-    if any(True for _ in model.parameters()):
-        return True
-    return any(isinstance(b, np.ndarray) and b.dtype.kind == "f" and b.size for _, b in model.named_buffers())
+    return any(True for _ in model.parameters()) or bool(floating_buffers(model))
