@@ -101,12 +101,6 @@ class Layer(Module):
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if kwargs:
             args = bind_leading(self, "forward", 1, args, kwargs)
-        state = self.__dict__
-        if len(args) == 1 and type(args[0]) is np.ndarray:  # the usual case: one array that needs no conversion
-            x, kind, dtype = args[0], self.input_kind, state.get("_float_dtype")
-            if kind == "any" or (kind == "float" and x.dtype.kind == "f" and (dtype is None or x.dtype == dtype)):
-                state["_input_specs"] = [(x.shape, x.dtype)]
-                return args, kwargs
         if args:
             x = args[0]
             if self.input_kind == "integer":

@@ -300,13 +300,33 @@ def _wrap_forward(forward: F) -> F:
         state["_forward_state"] = "failed"  # until the forward below returns
         if state.get("_checked_version") != tree_version[0]:
             self._check_tree()
-        args, kwargs = self._validate_forward(args, kwargs)
-        state["_in_forward"] = True
-        try:
-            output = forward(self, *args, **kwargs)
-        finally:
-            state["_in_forward"] = False
-        self._record_forward(args, output)
+        x = args[0] if len(args) == 1 and not kwargs else None
+        kind = self.input_kind
+        if type(x) is np.ndarray and (
+            kind == "any"
+            or (
+                kind == "float"
+                and x.dtype.kind == "f"
+                and ((dtype := state.get("_float_dtype")) is None or dtype == x.dtype)
+            )
+        ):
+            # the usual case, one array that needs no conversion: the checks of _validate_forward and
+            # _record_forward, inline
+            state["_input_specs"] = [(x.shape, x.dtype)]
+            state["_in_forward"] = True
+            try:
+                output = forward(self, x)
+            finally:
+                state["_in_forward"] = False
+            state["_output_spec"] = (output.shape, output.dtype) if type(output) is np.ndarray else None
+        else:
+            args, kwargs = self._validate_forward(args, kwargs)
+            state["_in_forward"] = True
+            try:
+                output = forward(self, *args, **kwargs)
+            finally:
+                state["_in_forward"] = False
+            self._record_forward(args, output)
         state["_forward_state"] = "done"
         if state.get("_forward_hooks"):
             _run_hooks(self, "_forward_hooks", args, output)
@@ -331,13 +351,30 @@ def _wrap_backward(backward: F) -> F:
         if forward_state != "done":
             raise BackwardBeforeForwardError(f"{type(self).__name__}.backward() was refused: {_WHY[forward_state]}")
         given = bool(args) or "grad_output" in kwargs  # a loss's backward() may take none
-        grad_output = self._validate_grad_output(args[0] if args else kwargs.pop("grad_output", None))
+        grad_output = args[0] if len(args) == 1 and not kwargs else None
+        spec = state.get("_output_spec")
+        if not (
+            type(grad_output) is np.ndarray
+            and spec is not None
+            and grad_output.shape == spec[0]
+            and grad_output.dtype == spec[1]
+        ):  # not the usual case of an array of the output's shape and dtype
+            grad_output = self._validate_grad_output(args[0] if args else kwargs.pop("grad_output", None))
         state["_in_backward"] = True
         try:
             grad_input = backward(self, grad_output, *args[1:], **kwargs) if given else backward(self, **kwargs)
         finally:
             state["_in_backward"] = False
-        self._check_grad_input(grad_input)
+        specs = state.get("_input_specs")
+        if not (  # the usual case of a layer: one float input, and its gradient of the same shape and dtype
+            self.input_kind in ("float", "any")
+            and type(grad_input) is np.ndarray
+            and specs is not None
+            and len(specs) == 1
+            and grad_input.shape == specs[0][0]
+            and grad_input.dtype == specs[0][1]
+        ):
+            self._check_grad_input(grad_input)
         if state.get("_backward_hooks"):
             _run_hooks(self, "_backward_hooks", grad_output, grad_input)
         return grad_input
@@ -413,6 +450,8 @@ class Module:
     local_derivative: ClassVar[Derivatives | None] = None
     parameter_symbols: ClassVar[Mapping[str, str]] = {}
     buffer_names: ClassVar[tuple[str, ...]] = ()
+    #: What forward's first argument is (see Layer); ``None``: the wrappers have no fast path for it (a loss).
+    input_kind: ClassVar[str | None] = None
     # Layer and Loss define these, each with its own signature; Module wraps and calls them.
     forward: Callable[..., Any]
     backward: Callable[..., Any]
