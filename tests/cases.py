@@ -9,6 +9,9 @@ Adding a layer to minnet takes its code, one entry here and one row in docs/laye
    that changes the math (no bias, another axis, a 3-d input) gets a case of its own, its id the class name
    and what it changes ("Linear-no-bias"). An activation (no parameters, each row on its own) is marked
    ``activation=True``.
+   For the property tests, say which axes of the input may take any size (``resizable``: the axes the
+   constructor does not fix) and where the layer or loss has a kink (``kinks``); a loss whose prediction has a
+   domain (probabilities) maps drawn values into it (``domain``).
 2. Add the layer's row to the table in docs/layers.md (its constructor, forward, backward, cache, counterpart).
 
 Nothing else: these tests read the registry, so the new case runs through all of them.
@@ -23,6 +26,10 @@ Nothing else: these tests read the registry, so the new case runs through all of
   also at ±1e4, ±30, ±1e-8 and 0.
 - tests/test_activations.py: the ``activation`` cases keep NaN in its row and the dtype, refuse a gradient of
   another dtype or shape, stay finite and silent at large inputs, and state their local derivatives.
+- tests/test_properties.py: hypothesis draws, for each case, 200 examples or more: a shape (its ``resizable``
+  sides in [2, 7], all sides of the shape different), values in [−2, 2] (kept ``KINK_GAP`` away from the
+  ``kinks``; a loss's prediction mapped into its ``domain``), random parameter values, a mode or reduction;
+  every gradient equals float64 central differences within |a − n| ≤ 1e-7 + 1e-5·|n|.
 - tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason,
   every class of minnet.nn.activation an ``activation`` case, every layer and loss a row in docs/layers.md.
 """
@@ -99,6 +106,18 @@ class LayerCase:
         activation: an activation: no parameters, the input's shape, each row on its own (elementwise, or along
             the last axis); tests/test_activations.py runs its NaN, dtype and large-input tests on these cases,
             and the PyTorch comparison adds inputs of ±1e4, ±30, ±1e-8 and 0.
+        resizable: the axes of ``input_shape`` that may take any size: the property tests draw these sides in
+            [2, 7] and keep the others, which the constructor fixes (``Linear(3, 5)`` the last side, 3;
+            ``BatchNorm1d(3)`` on ``(N, 3, L)`` side 1). Every axis for a layer that takes any shape (an
+            activation, Flatten, Dropout); none for a case whose point is its shape (``Linear-batch-1``).
+        kinks: the values where the layer's derivative jumps (ReLU's 0; Softplus with a threshold jumps even in
+            value, at threshold / β): finite differences that straddle one fail a correct layer. On the
+            case's own input (``kink_layer`` empty) the property tests move drawn values ``KINK_GAP`` (1e-2)
+            away from them (:func:`minnet.testing.strategies.away_from`).
+        kink_layer: the path (as ``named_layers`` gives it) of the sublayer whose input has the ``kinks``, for a
+            kink inside a network: the property tests read that input with a forward hook and reject
+            (``hypothesis.assume``) an example where it comes within ``KINK_GAP`` of a kink. ``""``: the case's
+            own input.
     """
 
     id: str
@@ -111,6 +130,9 @@ class LayerCase:
     torch_modes: tuple[str, ...] | None = None
     no_torch: str = ""
     activation: bool = False
+    resizable: tuple[int, ...] = (0,)
+    kinks: tuple[float, ...] = ()
+    kink_layer: str = ""
 
     @property
     def input_maker(self) -> Maker:
@@ -140,6 +162,12 @@ class LossCase:
         edges: ``edges(pred, target)`` puts values at the edge of the domain into a drawn pair, in place (log 0,
             logits of ±1e4): compared with PyTorch only, since finite differences cannot be taken there.
         no_torch: why there is no counterpart.
+        resizable: the axes of ``pred_shape`` that may take any size in the property tests (``None``: every
+            axis; ``make_target`` reads the number of classes from the drawn shape).
+        domain: ``domain(values)`` maps values drawn in [−2, 2] into the prediction's domain for the property
+            tests (probabilities, log-probabilities); ``None``: any real prediction, taken as drawn.
+        kinks: the values of ``pred − target`` where the loss's derivative jumps (L1's 0, Huber's ±δ); the
+            property tests move a drawn prediction so that ``pred − target`` stays ``KINK_GAP`` away from them.
     """
 
     id: str
@@ -150,6 +178,9 @@ class LossCase:
     make_target: Maker | None = None
     edges: Callable[[np.ndarray, np.ndarray], None] | None = None
     no_torch: str = ""
+    resizable: tuple[int, ...] | None = None
+    domain: Callable[[np.ndarray], np.ndarray] | None = None
+    kinks: tuple[float, ...] = ()
 
     @property
     def reductions(self) -> tuple[str, ...]:
@@ -203,29 +234,49 @@ LAYER_CASES: list[LayerCase] = [
     LayerCase(
         "Linear-no-bias", lambda: Linear(5, 2, bias=False, rng=1), (7, 5), lambda nn: nn.Linear(5, 2, bias=False)
     ),
-    LayerCase("Linear-batch-1", lambda: Linear(4, 3, rng=2), (1, 4), lambda nn: nn.Linear(4, 3)),
-    LayerCase("Linear-3d-input", lambda: Linear(3, 2, rng=3), (2, 5, 3), lambda nn: nn.Linear(3, 2)),
-    LayerCase("Sigmoid", Sigmoid, (4, 6), lambda nn: nn.Sigmoid(), activation=True),
-    LayerCase("Sigmoid-3d", Sigmoid, (2, 3, 5), lambda nn: nn.Sigmoid()),
-    LayerCase("ReLU", ReLU, (4, 6), lambda nn: nn.ReLU(), activation=True),
-    LayerCase("LeakyReLU", lambda: LeakyReLU(0.2), (4, 6), lambda nn: nn.LeakyReLU(0.2), activation=True),
-    LayerCase("ELU", lambda: ELU(alpha=0.7), (4, 6), lambda nn: nn.ELU(0.7), activation=True),
-    LayerCase("Tanh", Tanh, (4, 6), lambda nn: nn.Tanh(), activation=True),
-    LayerCase("Softplus", Softplus, (4, 6), lambda nn: nn.Softplus(), activation=True),
+    # the point of this case is its batch of one: its shape stays as it is in the property tests
+    LayerCase("Linear-batch-1", lambda: Linear(4, 3, rng=2), (1, 4), lambda nn: nn.Linear(4, 3), resizable=()),
+    LayerCase("Linear-3d-input", lambda: Linear(3, 2, rng=3), (2, 5, 3), lambda nn: nn.Linear(3, 2), resizable=(0, 1)),
+    LayerCase("Sigmoid", Sigmoid, (4, 6), lambda nn: nn.Sigmoid(), activation=True, resizable=(0, 1)),
+    LayerCase("Sigmoid-3d", Sigmoid, (2, 3, 5), lambda nn: nn.Sigmoid(), resizable=(0, 1, 2)),
+    LayerCase("ReLU", ReLU, (4, 6), lambda nn: nn.ReLU(), activation=True, resizable=(0, 1), kinks=(0.0,)),
+    LayerCase(
+        "LeakyReLU",
+        lambda: LeakyReLU(0.2),
+        (4, 6),
+        lambda nn: nn.LeakyReLU(0.2),
+        activation=True,
+        resizable=(0, 1),
+        kinks=(0.0,),
+    ),
+    LayerCase(
+        "ELU", lambda: ELU(alpha=0.7), (4, 6), lambda nn: nn.ELU(0.7), activation=True, resizable=(0, 1), kinks=(0.0,)
+    ),
+    LayerCase("Tanh", Tanh, (4, 6), lambda nn: nn.Tanh(), activation=True, resizable=(0, 1)),
+    LayerCase("Softplus", Softplus, (4, 6), lambda nn: nn.Softplus(), activation=True, resizable=(0, 1)),
+    # above β x > threshold the layer is the identity: at x = threshold / β = 0.5 it jumps from log(1 + e) / 2 to 0.5
     LayerCase(
         "Softplus-beta-threshold",
         lambda: Softplus(beta=2.0, threshold=1.0),
         (4, 6),
         lambda nn: nn.Softplus(beta=2.0, threshold=1.0),
+        resizable=(0, 1),
+        kinks=(0.5,),
     ),
-    LayerCase("GELU", GELU, (4, 6), lambda nn: nn.GELU(approximate="tanh"), activation=True),
-    LayerCase("Softmax", Softmax, (4, 6), lambda nn: nn.Softmax(dim=-1), activation=True),
-    LayerCase("Softmax-axis0", lambda: Softmax(axis=0), (4, 6), lambda nn: nn.Softmax(dim=0)),
-    LayerCase("LogSoftmax", LogSoftmax, (4, 6), lambda nn: nn.LogSoftmax(dim=-1), activation=True),
-    LayerCase("LogSoftmax-3d-axis1", lambda: LogSoftmax(axis=1), (2, 4, 3), lambda nn: nn.LogSoftmax(dim=1)),
-    LayerCase("Identity", Identity, (3, 5), lambda nn: nn.Identity(), activation=True),
-    LayerCase("Flatten", Flatten, (2, 3, 4), lambda nn: nn.Flatten()),
-    LayerCase("Flatten-1-2", lambda: Flatten(1, 2), (2, 3, 4, 5), lambda nn: nn.Flatten(1, 2)),
+    LayerCase("GELU", GELU, (4, 6), lambda nn: nn.GELU(approximate="tanh"), activation=True, resizable=(0, 1)),
+    LayerCase("Softmax", Softmax, (4, 6), lambda nn: nn.Softmax(dim=-1), activation=True, resizable=(0, 1)),
+    LayerCase("Softmax-axis0", lambda: Softmax(axis=0), (4, 6), lambda nn: nn.Softmax(dim=0), resizable=(0, 1)),
+    LayerCase("LogSoftmax", LogSoftmax, (4, 6), lambda nn: nn.LogSoftmax(dim=-1), activation=True, resizable=(0, 1)),
+    LayerCase(
+        "LogSoftmax-3d-axis1",
+        lambda: LogSoftmax(axis=1),
+        (2, 4, 3),
+        lambda nn: nn.LogSoftmax(dim=1),
+        resizable=(0, 1, 2),
+    ),
+    LayerCase("Identity", Identity, (3, 5), lambda nn: nn.Identity(), activation=True, resizable=(0, 1)),
+    LayerCase("Flatten", Flatten, (2, 3, 4), lambda nn: nn.Flatten(), resizable=(0, 1, 2)),
+    LayerCase("Flatten-1-2", lambda: Flatten(1, 2), (2, 3, 4, 5), lambda nn: nn.Flatten(1, 2), resizable=(0, 1, 2, 3)),
     # finite differences replay the mask: gradcheck and check_layer reset the layer's Generator before each forward
     LayerCase(
         "Dropout",
@@ -234,6 +285,7 @@ LAYER_CASES: list[LayerCase] = [
         lambda nn: nn.Dropout(0.3),
         torch_modes=("eval",),
         no_torch=_RANDOM_MASK,
+        resizable=(0, 1),
     ),
     # training needs more than one value per feature (as in PyTorch): no batch of 1 for an (N, C) input
     LayerCase(
@@ -243,7 +295,13 @@ LAYER_CASES: list[LayerCase] = [
         lambda nn: nn.BatchNorm1d(5),
         kit_batch_sizes=(6, 2),
     ),
-    LayerCase("BatchNorm1d-3d", lambda: with_statistics(BatchNorm1d(3)), (4, 3, 5), lambda nn: nn.BatchNorm1d(3)),
+    LayerCase(
+        "BatchNorm1d-3d",
+        lambda: with_statistics(BatchNorm1d(3)),
+        (4, 3, 5),
+        lambda nn: nn.BatchNorm1d(3),
+        resizable=(0, 2),
+    ),
     LayerCase(
         "BatchNorm1d-no-affine",
         lambda: with_statistics(BatchNorm1d(4, affine=False)),
@@ -270,6 +328,10 @@ LAYER_CASES: list[LayerCase] = [
         lambda nn: nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.2), nn.ReLU(), nn.Linear(4, 2)),
         torch_modes=("eval",),
         no_torch=_RANDOM_MASK,
+        # the ReLU's kink, read where the Dropout takes it: dropout only scales an element or makes it 0 for good
+        # (the mask is replayed), so the ReLU's input is near 0 only where the Dropout's input is, or is 0 throughout
+        kinks=(0.0,),
+        kink_layer="1",
     ),
     LayerCase(
         "Residual", lambda: Residual(Sequential(Linear(4, 4, rng=8), Tanh())), (3, 4), None, no_torch=_WRITTEN_OUT
@@ -331,6 +393,17 @@ def log_probabilities(rng: np.random.Generator, shape: tuple[int, ...]) -> np.nd
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
+def to_unit_interval(values: np.ndarray) -> np.ndarray:
+    """Values drawn in [−2, 2] mapped affinely onto [0.05, 0.95], the probabilities of :func:`unit_interval`."""
+    return 0.05 + 0.9 * (values + 2.0) / 4.0
+
+
+def log_softmax_rows(values: np.ndarray) -> np.ndarray:
+    """Values drawn in [−2, 2] made into rows of log-probabilities (a log-softmax along axis 1), as NLLLoss takes."""
+    shifted = values - values.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
 def bce_edges(pred: np.ndarray, target: np.ndarray) -> None:
     """Probabilities 0 and 1 (the clamp of log 0 at −100, the bounded denominator) and hard targets."""
     pred[0, :2], pred[1, :2] = 0.0, 1.0
@@ -351,9 +424,16 @@ def torch_mse(nn: Any, reduction: str) -> Any:
 
 LOSS_CASES: list[LossCase] = [
     LossCase("MSELoss", MSELoss, (5, 3), torch_mse),
-    LossCase("L1Loss", L1Loss, (4, 3), lambda nn, r: nn.L1Loss(reduction=r)),
-    LossCase("HuberLoss", HuberLoss, (5, 3), lambda nn, r: nn.HuberLoss(reduction=r)),
-    LossCase("HuberLoss-delta-0.7", partial(HuberLoss, delta=0.7), (5, 3), lambda nn, r: nn.HuberLoss(r, delta=0.7)),
+    LossCase("L1Loss", L1Loss, (4, 3), lambda nn, r: nn.L1Loss(reduction=r), kinks=(0.0,)),
+    # quadratic within ±δ, linear beyond: the second derivative jumps at ±δ, which five-point differences feel
+    LossCase("HuberLoss", HuberLoss, (5, 3), lambda nn, r: nn.HuberLoss(reduction=r), kinks=(-1.0, 1.0)),
+    LossCase(
+        "HuberLoss-delta-0.7",
+        partial(HuberLoss, delta=0.7),
+        (5, 3),
+        lambda nn, r: nn.HuberLoss(r, delta=0.7),
+        kinks=(-0.7, 0.7),
+    ),
     LossCase(
         "BCELoss",
         BCELoss,
@@ -362,6 +442,7 @@ LOSS_CASES: list[LossCase] = [
         make_input=unit_interval,
         make_target=uniform,
         edges=bce_edges,
+        domain=to_unit_interval,
     ),
     LossCase(
         "BCEWithLogitsLoss",
@@ -405,6 +486,7 @@ LOSS_CASES: list[LossCase] = [
         lambda nn, r: nn.NLLLoss(reduction=r),
         make_input=log_probabilities,
         make_target=labels,
+        domain=log_softmax_rows,
     ),
 ]
 
@@ -424,6 +506,11 @@ def layer_modes(*, torch: bool = False) -> list[Any]:
         for case in LAYER_CASES
         for mode in (case.compared_modes if torch else case.modes)
     ]
+
+
+def loss_cases() -> list[Any]:
+    """Each loss case: one parameter ``case``."""
+    return [pytest.param(case, id=case.id) for case in LOSS_CASES]
 
 
 def loss_reductions(*, torch: bool = False) -> list[Any]:

@@ -4,17 +4,27 @@ The oracle tests (marked ``oracle``; files named ``test_oracle_*.py``) skip with
 a reason where torch is missing, which is right on a laptop without torch. CI
 runs ``.ci/run`` with the environment variable ``CI=true`` and installs torch
 through the ``test`` extra; there, such a skip means the comparison did not run,
-so it is reported as a failure."""
+so it is reported as a failure.
+
+Under CI, hypothesis runs derandomized too (the profile ``"ci"``): each run draws the same examples, so a
+red CI run replays, and nothing is read from or written to an example database. A test's own ``@settings``
+(max_examples, deadline) inherits these from the loaded profile."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from hypothesis import settings
 
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
+
+
+settings.register_profile("ci", derandomize=True, database=None)
+if _in_ci():
+    settings.load_profile("ci")
 
 
 def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
