@@ -46,6 +46,7 @@ def interleaved(
     warmup_rounds: int,
     warmup_calls: int,
     warmup_seconds: float,
+    budget_seconds: float | None = None,
     seed: int = 0,
 ) -> dict[str, Timing]:
     """Time each function, interleaved: in every repetition each function runs one block in turn, the
@@ -54,7 +55,8 @@ def interleaved(
     Warm-up: ``warmup_rounds`` rounds in which each function in turn runs ``warmup_calls`` times, or
     longer until ``warmup_seconds`` have passed. Its fastest call sets its block: ``k`` calls, enough
     to last ``block_seconds``, so that even a step of microseconds is timed well above the timer's
-    resolution. A repetition's time is the block's time / ``k``.
+    resolution. A repetition's time is the block's time / ``k``. With ``budget_seconds``, fewer
+    repetitions (3 at least) are run where the warm-up's times say they would last longer.
     """
     fastest = dict.fromkeys(functions, math.inf)
     for _ in range(warmup_rounds):
@@ -66,6 +68,9 @@ def interleaved(
                 fastest[name] = min(fastest[name], time.perf_counter() - t0)
                 calls += 1
     blocks = {name: max(1, math.ceil(block_seconds / fastest[name])) for name in functions}
+    if budget_seconds is not None:
+        round_seconds = sum(blocks[name] * fastest[name] for name in functions)
+        repetitions = min(repetitions, max(3, int(budget_seconds / round_seconds)))
     times: dict[str, list[float]] = {name: [] for name in functions}
     order, rng = list(functions), random.Random(seed)
     for _ in range(repetitions):

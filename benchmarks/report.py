@@ -148,6 +148,7 @@ def machine_section(results: dict[str, Any]) -> str:
     sklearn_text = f"scikit-learn {m['sklearn']}" if m["sklearn"] else "scikit-learn missing (not installed)"
     torch_threads = f"PyTorch {t['torch']} (interop {t['torch_interop']})" if "torch" in t else "PyTorch –"
     settings = results["timing"]
+    requested = "numpy's default" if t["requested"] == "default" else f"`--threads {t['requested']}`"
     lines = [
         f"- Date: {results['date']}; command: `{results['command']}`",
         f"- CPU: {m['cpu']}, {m['cpu_count']} logical CPUs ({m['cpus_usable']} usable); {m['platform']}",
@@ -155,10 +156,16 @@ def machine_section(results: dict[str, Any]) -> str:
         f"start, {' / '.join(f'{x:.2f}' for x in results['load_average_end'])} at the end",
         f"- Python {m['python']}, minnet {m['minnet']}, numpy {m['numpy']} (BLAS: {blas['prefix']} {blas['version']}, "
         f"{blas['architecture']} kernels, {blas['threading_layer']}), {torch_text}, {sklearn_text}",
-        f"- Threads (`--threads {t['requested']}`): numpy's BLAS {t['numpy_blas']}, {torch_threads}",
+        f"- Threads ({requested}): numpy's BLAS {t['numpy_blas']}, {torch_threads}",
         f"- Matrix product {shape}, timed at the start: {rate_text}. Each training row also times numpy's "
         "product of its dtype in its own repetitions; its FLOP/s are compared with that one",
-        f"- {settings['repetitions']} repetitions per workload, interleaved, each a block of calls lasting "
+        f"- {settings['repetitions']} repetitions per workload"
+        + (
+            f" (fewer, 3 at least, where they would last over {settings['budget_seconds']:g} s)"
+            if settings.get("budget_seconds")
+            else ""
+        )
+        + ", interleaved, each a block of calls lasting "
         f"≥ {settings['block_seconds'] * 1e3:g} ms, after a warm-up; times are the median per call and "
         "(the interquartile range)",
     ]

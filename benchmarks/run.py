@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import sys
+import time
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -60,11 +61,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def command(args: argparse.Namespace) -> str:
+    """The command line that measures the same (where the output goes left out)."""
+    words = ["python benchmarks/run.py"]
+    words += ["--quick"] * args.quick + ["--smoke"] * args.smoke
+    words += [f"--only {prefix}" for prefix in args.only or []]
+    words += [f"--{name} {getattr(args, name)}" for name in ("threads", "repetitions") if getattr(args, name)]
+    return " ".join(words)
+
+
 def timing_settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.smoke:
         settings = {"repetitions": 2, "block_seconds": 0.0, "warmup_rounds": 1, "warmup_calls": 1}
     elif args.quick:
         settings = {"repetitions": 5, "block_seconds": 0.004, "warmup_rounds": 1, "warmup_calls": 1}
+        settings["budget_seconds"] = 6.0  # the wide network: 3 repetitions
     else:
         settings = {"repetitions": 41, "block_seconds": 0.02, "warmup_rounds": 2, "warmup_calls": 2}
     settings["warmup_seconds"] = 0.0 if args.smoke else 0.03 if args.quick else 0.1
@@ -276,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with ExitStack() as stack:
         results: dict[str, Any] = {
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": " ".join(["python benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
+            "command": command(args),
             "machine": machine(torch, sklearn),
             "threads": set_threads(args, stack, torch),
             "timing": timing,
@@ -286,7 +297,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["matmul"] = matmul_rates(("float32", "float64"), shape, torch, **timing)  # at the start
         rows: dict[str, Any] = {}
         for w in selected:
-            print(f"measuring {w.title} ...", file=sys.stderr, flush=True)
+            print(f"measuring {w.title} ...", end=" ", file=sys.stderr, flush=True)
+            started = time.perf_counter()
             if w.kind == "step":
                 rows[w.name] = {"title": w.title, **run_step(w, torch, timing, shape)}
             elif w.kind == "epoch":
@@ -299,6 +311,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     }
             else:
                 rows[w.name] = {"title": w.title, **run_memory(w)}
+            print(f"{time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
         results["workloads"] = rows
         results["load_average_end"] = list(os.getloadavg())
     results["targets"] = evaluate_targets(results)
