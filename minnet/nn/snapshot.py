@@ -79,12 +79,22 @@ class Snapshot:
         self.forward_states = [(module, module.__dict__.get("_forward_state")) for module, _ in self.modes]
         self.randomness = [(source, _random_state(source)) for source in random_sources(model)]
         self.global_randomness = np.random.get_state()  # noqa: NPY002 - a layer may draw from the global state
+        self._global_calls, self._global_drawn = 0, True
 
     def restore_randomness(self) -> None:
-        """Put back every random generator's state and numpy's global one."""
+        """Put back every random generator's state, and numpy's global one when a pass draws from it.
+
+        Setting numpy's global state costs about as much as a small forward pass,
+        and minnet's layers never draw from it. So the second call finds out,
+        once, whether the pass between the first two calls drew from it (a layer
+        that uses ``np.random.rand``); only then is it put back every time."""
         for source, state in self.randomness:
             _set_random_state(source, state)
-        np.random.set_state(self.global_randomness)  # noqa: NPY002 - put back what get_state kept
+        calls = self._global_calls = self._global_calls + 1
+        if calls == 2:
+            self._global_drawn = not _same_random_state(np.random.get_state(), self.global_randomness)  # noqa: NPY002
+        if calls == 1 or self._global_drawn:
+            np.random.set_state(self.global_randomness)  # noqa: NPY002 - put back what get_state kept
 
     def restore(self) -> None:
         """Put back the arrays, the layers' random generators and the modes; mark the
@@ -119,10 +129,16 @@ def _random_state(source: RandomSource) -> Any:
 
 
 def _set_random_state(source: RandomSource, state: Any) -> None:
+    """Put ``state`` back into ``source`` (the setters copy it: the saved state stays as it is)."""
     if isinstance(source, np.random.Generator):
-        source.bit_generator.state = copy.deepcopy(state)
+        source.bit_generator.state = state
     else:
         source.set_state(state)
+
+
+def _same_random_state(a: Any, b: Any) -> bool:
+    """Whether two states of numpy's global RandomState are equal (name, key, position, cached Gaussian)."""
+    return a[0] == b[0] and np.array_equal(a[1], b[1]) and tuple(a[2:]) == tuple(b[2:])
 
 
 @contextlib.contextmanager
