@@ -48,17 +48,16 @@ tests/conftest.py loads a profile with ``derandomize=True`` and no example datab
 examples on every run; ``PROPERTY_SETTINGS`` sets only ``max_examples``, ``deadline`` and a health check and
 inherits the rest, which :func:`test_ci_runs_the_property_tests_derandomized` checks.
 
-Time. An example costs four forward passes per element of the input and of every parameter, about 150 µs each
-on the two-core CI machine: more than half of that is the kit putting numpy's global random state back before
-each pass (``Snapshot.restore_randomness``; MT19937's state takes some 80 µs to set), so that a layer drawing
-from it would see the same numbers. Add hypothesis's own work, and 41 cases × 200 examples. So a drawn input has
-at most ``MAX_ELEMENTS`` = 24 elements, or as many as the case's own ``input_shape`` (``pred_shape``) where that
-is more (Linear-no-bias's 35, BatchNorm1d-3d's 60, Flatten-1-2's 120: four distinct sides from 2 up make at
-least 2·3·4·5). Every side from 2 to 7 still appears on every free axis of a 2-d shape ((2, 7), (7, 3), (4, 6)),
-a 3-d shape is at most as large as the case's own (Sigmoid-3d: the orders of (2, 3, 4) and (2, 3, 5)), and the
-sides stay distinct. What is left is mostly the parameters the constructors fix (Concat's 24,
-Sequential-nested's 33) and hypothesis. The file takes about 170 s of CPU (measured on a shared two-core machine;
-105 s with the global random state left alone), the whole suite about 260 s.
+Time. An example costs four forward passes per element of the input and of every parameter, some tens of µs
+each on the two-core CI machine (the kit puts numpy's global random state back before each pass only when a
+pass drew from it: ``Snapshot.restore_randomness``), plus hypothesis's own work, and 41 cases × 200 examples. So
+a drawn input has at most ``MAX_ELEMENTS`` = 24 elements, or as many as the case's own ``input_shape``
+(``pred_shape``) where that is more (Linear-no-bias's 35, BatchNorm1d-3d's 60, Flatten-1-2's 120: four distinct
+sides from 2 up make at least 2·3·4·5). Every side from 2 to 7 still appears on every free axis of a 2-d shape
+((2, 7), (7, 3), (4, 6)), a 3-d shape is at most as large as the case's own (Sigmoid-3d: the orders of
+(2, 3, 4) and (2, 3, 5)), and the sides stay distinct. What is left is mostly the parameters the constructors
+fix (Concat's 24, Sequential-nested's 33) and hypothesis. The file takes about 100 s on a two-core machine, the
+whole suite about 175 s.
 """
 
 from __future__ import annotations
