@@ -10,7 +10,10 @@ from numpy.typing import NDArray
 
 from ..parameter import tree_changed
 from .layer import Layer
-from .module import Module, note_child
+from .module import Module, held_items, note_child
+
+#: The attribute Sequential names its children from itself.
+_LAYERS = frozenset({"layers"})
 
 
 def checked_child(container: str, what: str, child: object) -> Layer:
@@ -85,8 +88,8 @@ class Sequential(Layer):
         then any other child a subclass holds in its own attributes."""
         for i, layer in enumerate(self.layers):
             yield str(i), layer
-        for name, child in super().named_children():
-            if not name.startswith("layers."):
+        for name, child in held_items(self, skip=_LAYERS):
+            if isinstance(child, Module):
                 yield name, child
 
     def append(self, layer: Layer) -> Sequential:

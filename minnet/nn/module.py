@@ -27,6 +27,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Attributes that hold hook functions, never children.
 _HOOK_ATTRIBUTES = frozenset({"_forward_hooks", "_backward_hooks"})
+#: The attributes the wrappers keep on every module (hooks, flags, the specs of the last pass): never children,
+#: so the walk does not look into them.
+_STATE_ATTRIBUTES = _HOOK_ATTRIBUTES | {
+    "_in_forward",
+    "_in_backward",
+    "_forward_state",
+    "_checked_version",
+    "_float_dtype",
+    "_passes_indices",
+    "_input_specs",
+    "_output_spec",
+    "_pred_spec",
+}
+#: What may hold children: the walk looks into these (and refuses sets that hold a layer).
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+#: Types that never hold a layer or a Parameter: the walk passes over attributes of these at once (caches,
+#: sizes, flags, generators).
+_LEAVES = frozenset({np.ndarray, int, float, bool, str, type(None), np.dtype, np.random.Generator})
 
 #: The formulas of ``local_derivative``: what is differentiated, its formula, or
 #: its formula under each condition (a mode or a loss reduction).
@@ -70,14 +88,22 @@ def _found_in(
         )
 
 
-def held_items(module: Module, kinds: tuple[type, ...] = ()) -> Iterator[tuple[str, Any]]:
+def held_items(
+    module: Module, kinds: tuple[type, ...] = (), skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, Any]]:
     """``(name, item)`` for every object of ``kinds`` (default: Module and Parameter)
-    among ``module``'s attributes, in the order they were set, inside lists,
-    tuples and dicts at any depth."""
+    among ``module``'s attributes (but those named in ``skip``), in the order
+    they were set, inside lists, tuples and dicts at any depth."""
     visiting: set[int] = set()
+    leaves = frozenset() if kinds else _LEAVES  # asked for arrays or generators: look at every attribute
+    kinds = kinds or (Module, Parameter)
     for name, value in vars(module).items():
-        if name not in _HOOK_ATTRIBUTES:
-            yield from _found_in(module, name, value, kinds or (Module, Parameter), visiting)
+        if type(value) in leaves or name in skip:
+            continue
+        if isinstance(value, kinds):  # the usual cases, without a generator each: a child, a Parameter ...
+            yield name, value
+        elif isinstance(value, _CONTAINERS) and name not in _STATE_ATTRIBUTES:  # ... or a list of them
+            yield from _found_in(module, name, value, kinds, visiting)
 
 
 class Place(NamedTuple):

@@ -55,7 +55,8 @@ class _Mode:
 
     def __enter__(self) -> None:
         self.saved = [(layer, layer.training) for _, layer in self.model.named_layers()]
-        self.model.train(self.training)
+        for layer, _ in self.saved:  # what model.train(training) does, from the one walk
+            layer.training = self.training
 
     def __exit__(self, *exc: object) -> None:
         for layer, training in self.saved:
@@ -82,10 +83,12 @@ def _metric_functions(metrics: Iterable[str | Metric]) -> list[tuple[str, Metric
     return [get_metric(m) for m in metrics]
 
 
-def predict(model: Layer, X: ArrayLike, *, batch_size: int = 32) -> NDArray[Any]:
+def predict(model: Layer, X: ArrayLike, *, batch_size: int = 1024) -> NDArray[Any]:
     """The model's outputs for ``X``, computed in eval mode, ``batch_size`` rows at a time.
 
-    Each layer's mode is restored afterwards. Only one batch's caches live at a time.
+    ``X`` of up to ``batch_size`` rows is one forward pass; a longer one is cut
+    into batches, so that only one batch's caches live at a time. Each layer's
+    mode is restored afterwards.
 
     Example:
         >>> model = Sequential(Linear(3, 2, rng=0))
@@ -93,11 +96,15 @@ def predict(model: Layer, X: ArrayLike, *, batch_size: int = 32) -> NDArray[Any]
         (5, 2)
     """
     _check_model(model, "predict")
-    loader = DataLoader(X, batch_size=batch_size)
-    if loader.num_samples == 0:
-        raise ValueError("predict: X holds no samples")
+    X = np.asarray(X)
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"predict: X holds no samples (shape {X.shape}); expected shape (N, ...)")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"predict: batch_size must be a positive int, got {batch_size!r}")
     with _Mode(model, training=False):
-        return np.concatenate([model(xb) for (xb,) in loader])
+        if len(X) <= batch_size:
+            return np.asarray(model(X))
+        return np.concatenate([model(X[start : start + batch_size]) for start in range(0, len(X), batch_size)])
 
 
 def evaluate(
