@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+import operator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -46,14 +47,27 @@ class Parameter:
         array = np.array(data, dtype=dtype, copy=True)
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
-        self.data: NDArray[np.floating] = array
+        self.data = array
         self.grad: NDArray[np.floating] = np.zeros_like(array)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        replaced = name == "data" and value is not self.__dict__.get("data")  # p.data -= ... sets the same array
-        object.__setattr__(self, name, value)
+    def _set_data(self, value: NDArray[np.floating]) -> None:
+        replaced = value is not self.__dict__.get("_data")  # `p.data -= ...` sets the same array back
+        self.__dict__["_data"] = value
         if replaced:
             tree_changed()
+
+    # ``data``: setting another array bumps the tree version (its dtype may differ). It is read through a C-level
+    # getter, and ``grad`` is a plain attribute, so neither `p.data` nor `p.grad += g` costs a Python call.
+    if TYPE_CHECKING:  # what the property below is, for the type checker
+
+        @property
+        def data(self) -> NDArray[np.floating]: ...
+
+        @data.setter
+        def data(self, value: NDArray[np.floating]) -> None: ...
+
+    else:
+        data = property(operator.attrgetter("_data"), _set_data)
 
     @property
     def shape(self) -> tuple[int, ...]:

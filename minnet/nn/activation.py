@@ -24,9 +24,11 @@ def _check_axis(x: NDArray[np.floating], layer: Softmax | LogSoftmax) -> None:
 class Sigmoid(Layer):
     r"""Logistic sigmoid ``y = σ(x) = 1 / (1 + exp(-x))``, elementwise.
 
-    Computed from ``e = exp(−|x|)`` as ``1/(1 + e)`` for x ≥ 0 and ``e/(1 + e)``
-    for x < 0, so ``exp`` never overflows: no warning for any float input
-    (±1000, ±1e308, ±inf); NaN in gives NaN out.
+    Computed as written, in one array: ``exp(−x)``, plus 1, reciprocal. Where
+    ``exp(−x)`` overflows (x below about −709 in float64, −88 in float32) it is
+    ``inf`` and ``1/inf`` is 0, the correct limit, so that overflow is not
+    reported: no warning for any float input (±1000, ±1e308, ±inf); NaN in
+    gives NaN out.
 
     Local derivative, from the cached output ``y``:
     ``∂y/∂x = y ⊙ (1 − y)``, so ``∂L/∂x = grad_output ⊙ y ⊙ (1 − y)``.
@@ -47,8 +49,10 @@ class Sigmoid(Layer):
         self.y: NDArray[np.floating]  # cached output, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
-        e = np.exp(-np.abs(x))  # in [0, 1]: exp never overflows
-        self.y = np.where(x >= 0, 1.0, e) / (1.0 + e)  # 1/(1+e^-x) for x ≥ 0, e^x/(1+e^x) for x < 0
+        with np.errstate(over="ignore"):  # exp(−x) = inf for x < −709 gives y = 1/inf = 0: the right limit
+            y = np.exp(-x)
+        y += 1.0
+        self.y = np.reciprocal(y, out=y)  # y = 1 / (1 + exp(−x))
         return self.y
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:

@@ -200,10 +200,12 @@ class SGD(Optimizer):
             buffer = state["momentum_buffer"]
             if self.step_count == 1:
                 buffer[...] = g
-            else:
-                buffer[...] = self.momentum * buffer + (1 - self.dampening) * g
+            else:  # b ← μ b + (1 − dampening) g, in place
+                buffer *= self.momentum
+                buffer += g if self.dampening == 0 else (1 - self.dampening) * g
             g = g + self.momentum * buffer if self.nesterov else buffer
-        p.data -= self.lr * g
+        data = p.data
+        data -= self.lr * g  # in place: the same array
 
 
 class Adam(Optimizer):
@@ -277,14 +279,22 @@ class Adam(Optimizer):
             else:
                 g = g + self.weight_decay * p.data
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m[...] = beta1 * m + (1 - beta1) * g
-        v[...] = beta2 * v + (1 - beta2) * (g * g)
+        m *= beta1  # m ← β₁ m + (1 − β₁) g, in place
+        m += (1 - beta1) * g
+        v *= beta2  # v ← β₂ v + (1 − β₂) g², in place
+        v += (1 - beta2) * (g * g)
         if self.amsgrad:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         step_size = self.lr / (1 - beta1**self.step_count)
         bias_correction2_sqrt = (1 - beta2**self.step_count) ** 0.5
-        p.data -= step_size * (m / (np.sqrt(v) / bias_correction2_sqrt + self.eps))
+        step = np.sqrt(v)  # step_size · m / (√v / √(1 − β₂ᵗ) + eps), built in one array
+        step /= bias_correction2_sqrt
+        step += self.eps
+        np.divide(m, step, out=step)
+        step *= step_size
+        data = p.data
+        data -= step
 
 
 class AdamW(Adam):
