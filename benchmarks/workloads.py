@@ -176,12 +176,16 @@ def minnet_optimizer(net: MLP, model: minnet.Sequential) -> minnet.Optimizer:
 
 
 class MinnetStep:
-    """One training step as minnet's README writes it: zero_grad, forward, loss, backward, step."""
+    """One training step as minnet's README writes it: zero_grad, forward, loss, backward, step.
+
+    As in ``minnet.fit``, the first layer is told that nothing reads the gradient of the model's input
+    (``needs_input_grad = False``), which the hand-written networks do not compute either."""
 
     name = "minnet"
 
     def __init__(self, net: MLP, weights: Weights, X: np.ndarray, Y: np.ndarray) -> None:
         self.model = minnet_model(net, weights)
+        self.model[0].needs_input_grad = False
         self.loss_fn = minnet_loss(net)
         self.optimizer = minnet_optimizer(net, self.model)
         self.X, self.Y = X, Y

@@ -347,3 +347,67 @@ def test_fit_converts_the_validation_data_once_not_per_epoch():
     fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), X, Y, epochs=4, validation_data=(X_val, Y),
         progress=False)  # fmt: skip
     assert X_val.conversions == 1
+
+
+def _first_layer_case():
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((40, 3)), rng.standard_normal((40, 2))
+    build = lambda: minnet.Sequential(  # noqa: E731
+        minnet.Sequential(minnet.Linear(3, 4, rng=0), minnet.Tanh()), minnet.Linear(4, 2, rng=1)
+    )
+    return X, Y, build
+
+
+def test_fit_skips_the_first_layers_input_gradient_and_gives_the_same_weights():
+    """Nothing reads ∂L/∂x of the model's input in fit: the first Linear returns None there, and the
+    weights come out bit for bit as from the plain loop, where backward returns every gradient."""
+    X, Y, build = _first_layer_case()
+    fitted, manual = build(), build()
+    seen = []
+    fitted[0][0].register_backward_hook(lambda layer, grad_output, grad_input: seen.append(grad_input))
+    minnet.fit(
+        fitted,
+        minnet.MSELoss(),
+        minnet.SGD(fitted.parameters(), lr=0.1),
+        X,
+        Y,
+        epochs=2,
+        batch_size=8,
+        shuffle=False,
+        progress=False,
+    )
+    optimizer, loss_fn = minnet.SGD(manual.parameters(), lr=0.1), minnet.MSELoss()
+    for _ in range(2):
+        for start in range(0, 40, 8):
+            optimizer.zero_grad()
+            loss_fn(manual(X[start : start + 8]), Y[start : start + 8])
+            assert manual.backward(loss_fn.backward()).shape == (8, 3)  # called directly: the input gradient
+            optimizer.step()
+    assert seen
+    assert all(grad_input is None for grad_input in seen)
+    for (name, a), (_, b) in zip(fitted.named_parameters(), manual.named_parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+
+
+def test_fit_puts_needs_input_grad_back_even_when_it_raises():
+    X, Y, build = _first_layer_case()
+    model = build()
+
+    class Stop(minnet.Callback):
+        def on_batch_end(self, batch, logs):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        minnet.fit(
+            model,
+            minnet.MSELoss(),
+            minnet.SGD(model.parameters(), lr=0.1),
+            X,
+            Y,
+            epochs=1,
+            callbacks=[Stop()],
+            progress=False,
+        )
+    assert all("needs_input_grad" not in layer.__dict__ for _, layer in model.named_layers())
+    model(X[:2])
+    assert model.backward(np.ones((2, 2))).shape == (2, 3)

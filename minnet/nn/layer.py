@@ -80,6 +80,13 @@ class Layer(Module):
     """
 
     input_kind: ClassVar[InputKind] = "float"
+    #: Whether backward must return ∂L/∂x. True, unless the training loop says
+    #: nothing reads it: :func:`minnet.fit` sets it to False, for the duration
+    #: of the training, on the layer that takes the model's input (the model,
+    #: and down the first layers of Sequentials), and a layer may then return
+    #: ``None`` and skip that work (Linear does). Called directly, backward
+    #: returns the input gradient as always.
+    needs_input_grad: bool = True
     #: The bounds of the output where the local derivative vanishes (Sigmoid
     #: ``(0, 1)``, Tanh ``(-1, 1)``): ``health`` reports the share of outputs
     #: within 0.01 of them as saturated.
@@ -133,6 +140,8 @@ class Layer(Module):
         """∂L/∂x has x's shape and dtype. An input without a gradient (integer data, or
         for ``input_kind="any"`` whatever came) may get ``None``; a layer that took
         several inputs may return a tuple with one gradient (or ``None``) for each."""
+        if grad_input is None and not self.needs_input_grad:  # nothing reads ∂L/∂x (fit's first layer)
+            return
         specs = self.__dict__.get("_input_specs") or []
         if len(specs) == 1 and type(grad_input) is np.ndarray and self.input_kind != "integer":  # the usual case
             shape, dtype = specs[0]

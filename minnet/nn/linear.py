@@ -89,7 +89,7 @@ class Linear(Layer):
             y = y + self.bias.data
         return y
 
-    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
+    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating] | None:
         x = self.x
         # parameter gradients (added): ∂L/∂W = xᵀ g, ∂L/∂b = Σ_i g_i
         x_rows = x.reshape(-1, self.in_features)
@@ -97,7 +97,9 @@ class Linear(Layer):
         self.weight.grad += x_rows.T @ g_rows
         if self.bias is not None:
             self.bias.grad += g_rows.sum(axis=0)
-        # input gradient: ∂L/∂x = g Wᵀ
+        # input gradient: ∂L/∂x = g Wᵀ, unless nothing reads it (the first layer, in fit)
+        if not self.needs_input_grad:
+            return None
         return grad_output @ self.weight.data.T
 
     def extra_repr(self) -> str:

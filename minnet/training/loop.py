@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._rng import RngLike
 from ..metrics import Metric, get_metric
+from ..nn.container import Sequential
 from ..nn.layer import Layer
 from ..optim import LRScheduler, Optimizer
 from .callbacks import Callback, Logs
@@ -61,6 +62,28 @@ class _Mode:
     def __exit__(self, *exc: object) -> None:
         for layer, training in self.saved:
             layer.training = training
+
+
+class _NoInputGradient:
+    """Tell the layers that take the model's input that nothing reads ∂L/∂x (``needs_input_grad = False``):
+    the model, and down the first layer of each Sequential. Each layer's own setting is put back after."""
+
+    def __init__(self, model: Layer) -> None:
+        self.chain: list[Layer] = [model]
+        while isinstance(self.chain[-1], Sequential) and len(self.chain[-1]) > 0:
+            self.chain.append(self.chain[-1][0])
+
+    def __enter__(self) -> None:
+        self.saved = [layer.__dict__.get("needs_input_grad") for layer in self.chain]
+        for layer in self.chain:
+            layer.needs_input_grad = False
+
+    def __exit__(self, *exc: object) -> None:
+        for layer, saved in zip(self.chain, self.saved, strict=True):
+            if saved is None:
+                del layer.needs_input_grad  # back to the class's True
+            else:
+                layer.needs_input_grad = saved
 
 
 def _check_model(model: Any, function: str, loss_fn: Any = None) -> None:
@@ -281,7 +304,7 @@ def fit(
             raise ValueError("fit: the scheduler sets the learning rate of another optimizer than the one fit steps")
     tqdm = _load_tqdm() if progress else None
     history, logs = History(), {}
-    with _Mode(model, training=True):
+    with _Mode(model, training=True), _NoInputGradient(model):
         for callback in callbacks:
             callback.on_train_begin({})
         for epoch in range(epochs):
