@@ -258,19 +258,11 @@ class SwappedBranchWeights(Layer):
         return grad_output @ self.right.data.T + g_right @ self.left.data.T  # A and B swapped
 
 
-class InPlaceGainBackward(Layer):
-    """A gain y = x ⊙ s whose backward multiplies the given gradient in place; s starts at ones."""
+class InPlaceGainBackward(GainForgottenScale):
+    """The gain y = x ⊙ s, whose backward multiplies the given gradient in place; s starts at ones."""
 
     bug = "backward does grad_output *= s, changing the caller's array (s starts at ones, so its values stay the same)"
     caught_by = "input_unchanged"
-
-    def __init__(self, features: int) -> None:
-        self.scale = Parameter(np.ones(features))
-        self.x: Array  # cached input, set by forward
-
-    def forward(self, x: Array) -> Array:
-        self.x = x
-        return x * self.scale.data
 
     def backward(self, grad_output: Array) -> Array:
         self.scale.grad += (grad_output * self.x).sum(axis=0)
