@@ -196,6 +196,11 @@ def _compare(
     return check
 
 
+def _private_copy(x: ArrayLike, integer: bool) -> NDArray[Any]:
+    """The check's own copy of the input, perturbed in place: float64, or integer data (indices) as it is."""
+    return np.array(x, copy=True) if integer else np.array(x, dtype=np.float64, copy=True)
+
+
 def _evaluate(layer: Layer | Loss, x: NDArray[Any], target: ArrayLike | None, loss_fn: Loss | None) -> Any:
     if isinstance(layer, Loss):
         return layer(x, target)
@@ -302,7 +307,7 @@ def gradient_pairs(
     :func:`gradcheck`.
     """
     integer = has_integer_input(layer, x)
-    point = np.array(x, copy=True) if integer else np.array(x, dtype=np.float64, copy=True)
+    point = _private_copy(x, integer)
     upstream = None if grad_output is None else np.array(grad_output, dtype=np.float64)
     with preserved(layer) as snapshot:
         f = scalar_objective(
@@ -425,8 +430,7 @@ def gradcheck(
             "which has no gradient; leave check_input unset"
         )
     check_input = not integer if check_input is None else check_input
-    # a private copy, perturbed in place; integer data is passed as it is
-    point: NDArray[Any] = np.array(x, copy=True) if integer else np.array(x, dtype=np.float64, copy=True)
+    point = _private_copy(x, integer)
     params = list(layer.named_parameters())
     for name, param in params:
         _require_float64(f"parameter {name!r}", param.data)
