@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._inplace import add_product
 from .._rng import RngLike, make_rng
 from ..parameter import Parameter
 from .layer import Layer, float_dtype
@@ -94,7 +95,7 @@ class Linear(Layer):
         # parameter gradients (added): ∂L/∂W = xᵀ g, ∂L/∂b = Σ_i g_i
         x_rows = x.reshape(-1, self.in_features)
         g_rows = grad_output.reshape(-1, self.out_features)
-        self.weight.grad += x_rows.T @ g_rows
+        add_product(self.weight.grad, x_rows.T, g_rows)  # weight.grad += xᵀ g, in blocks of rows
         if self.bias is not None:
             self.bias.grad += g_rows.sum(axis=0)
         # input gradient: ∂L/∂x = g Wᵀ, unless nothing reads it (the first layer, in fit)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._inplace import add_scaled
 from ..nn.layer import Layer
 from ..parameter import Parameter
 from ..serialization import check_state_dict
@@ -204,8 +205,7 @@ class SGD(Optimizer):
                 buffer *= self.momentum
                 buffer += g if self.dampening == 0 else (1 - self.dampening) * g
             g = g + self.momentum * buffer if self.nesterov else buffer
-        data = p.data
-        data -= self.lr * g  # in place: the same array
+        add_scaled(p.data, -self.lr, g)  # p ← p − lr g, in place, in blocks of rows
 
 
 class Adam(Optimizer):
