@@ -498,22 +498,28 @@ class CrossEntropyLoss(Loss):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.p: NDArray[np.floating]  # cached softmax(z), set by forward
-        self.target: NDArray[np.floating]  # cached T (one-hot for labels)
+        self.target: NDArray[Any]  # cached T: the labels (N,), or the probabilities (N, C)
 
     def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         z = pred
-        if target.shape == z.shape:  # class probabilities
-            self.target = target
-        else:  # labels
-            self.target = np.zeros_like(z)
-            self.target[np.arange(len(target)), target] = 1
-        shifted = z - np.max(z, axis=1, keepdims=True)
-        log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-        self.p = np.exp(log_p)
-        return self._reduce(-np.sum(self.target * log_p, axis=1))
+        self.target = target
+        shifted = z - np.max(z, axis=1, keepdims=True)  # z − m
+        exp_shifted = np.exp(shifted)
+        total = np.sum(exp_shifted, axis=1, keepdims=True)
+        self.p = exp_shifted / total  # softmax(z)
+        log_total = np.log(total)
+        if target.shape == z.shape:  # class probabilities: ℓ_i = −Σ_c T_ic (z_ic − m_i − log total_i)
+            return self._reduce(-np.sum(target * (shifted - log_total), axis=1))
+        # labels: ℓ_i = log total_i − (z_iy − m_i), T one-hot without building it
+        return self._reduce(log_total[:, 0] - shifted[np.arange(len(target)), target])
 
     def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
-        p = self.p
+        p, target = self.p, self.target
         upstream = self._upstream(grad_output, p.shape[:1], p.dtype)
-        local = p * self.target.sum(axis=1, keepdims=True) - self.target  # p − T when the rows sum to 1
-        return local * (upstream[:, None] if self.reduction == "none" else upstream)
+        if target.shape == p.shape:  # probabilities: p Σ_c T_c − T, which is p − T when the rows sum to 1
+            local = p * target.sum(axis=1, keepdims=True) - target
+        else:  # labels: p − T, T one-hot
+            local = p.copy()
+            local[np.arange(len(target)), target] -= 1
+        local *= upstream[:, None] if self.reduction == "none" else upstream  # local is this call's own array
+        return local
