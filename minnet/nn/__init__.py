@@ -18,7 +18,7 @@ from .layer import Layer
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss, NLLLoss
 from .module import HookHandle, Module
-from .normalization import BatchNorm1d
+from .normalization import BatchNorm1d, BatchNorm2d
 
 __all__ = [
     "ELU",
@@ -26,6 +26,7 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
+    "BatchNorm2d",
     "Concat",
     "CrossEntropyLoss",
     "Dropout",
