@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from .layer import Layer
@@ -29,11 +28,12 @@ def _pair(value: Any, name: str, layer: str, least: int) -> tuple[int, int]:
 
 
 class _Pool2d(Layer):
-    """What both poolings share: the arguments, the checks and the windows of the padded input.
+    """What both poolings share: the arguments, the checks, the padded input and its window offsets.
 
-    Window ``(a, b)`` of the input padded by ``padding`` on each side starts at row ``a·stride[0]`` and column
-    ``b·stride[1]``; its element at offset ``(i, j)``, ``0 ≤ i < kh``, ``0 ≤ j < kw``, is the one the layer
-    reads at ``k = i·kw + j`` (row-major order).
+    Window ``(a, b)`` of the input padded by ``padding`` on each side starts at row ``a·sh`` and column ``b·sw``.
+    Its element at offset ``(i, j)``, ``0 ≤ i < kh``, ``0 ≤ j < kw``, is offset ``k = i·kw + j`` (row-major
+    order); the elements at one offset of all windows are a strided slice of the padded input, ``(N, C, H_out,
+    W_out)``, so each layer loops over the kh·kw offsets, not over the windows.
     """
 
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> None:
@@ -43,13 +43,13 @@ class _Pool2d(Layer):
         self._kernel = _pair(kernel_size, "kernel_size", name, 1)
         self._strides = _pair(self.stride, "stride", name, 1)
         self._pads = _pair(padding, "padding", name, 0)
-        # neighbours along an axis with stride < kernel_size share elements
-        self._overlapping = any(s < k for s, k in zip(self._strides, self._kernel, strict=True))
         if any(2 * p > k for p, k in zip(self._pads, self._kernel, strict=True)):
             raise ValueError(
                 f"{name}: padding must be at most half of kernel_size, got padding={padding!r} "
                 f"and kernel_size={kernel_size!r}"
             )
+        # neighbours along an axis with stride < kernel_size share elements
+        self._overlapping = any(s < k for s, k in zip(self._strides, self._kernel, strict=True))
         self.x_shape: tuple[int, ...]  # cached input shape, set by forward
 
     def _padded(self, x: NDArray[np.floating], fill: float) -> NDArray[np.floating]:
@@ -64,13 +64,26 @@ class _Pool2d(Layer):
             )
         self.x_shape = x.shape
         x = x.reshape(-1, *x.shape[-3:])  # (C, H, W) is a batch of one
-        return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill) if ph or pw else x
+        if not (ph or pw):
+            return x
+        padded = np.full((*x.shape[:2], h, w), fill, dtype=x.dtype)
+        padded[:, :, ph : h - ph, pw : w - pw] = x
+        return padded
 
-    def _windows(self, padded: NDArray[np.floating], writeable: bool = False) -> NDArray[np.floating]:
-        """The view ``(N, C, H_out, W_out, kh, kw)`` of ``padded``: ``[n, c, a, b]`` is window ``(a, b)``."""
-        sh, sw = self._strides
-        view = sliding_window_view(padded, self._kernel, axis=(2, 3), writeable=writeable)
-        return view[:, :, ::sh, ::sw]
+    def _out_size(self, axis: int) -> int:
+        """H_out (``axis=0``) or W_out (1): ⌊(H + 2p − k) / s⌋ + 1 windows fit in the padded input."""
+        n, k, s, p = self.x_shape[axis - 2], self._kernel[axis], self._strides[axis], self._pads[axis]
+        return (n + 2 * p - k) // s + 1
+
+    def _offsets(self) -> list[tuple[slice, slice]]:
+        """For each offset ``k = i·kw + j``: the rows and columns of the padded input that hold element ``(i, j)``
+        of every window, ``padded[:, :, rows, cols]`` of shape ``(N, C, H_out, W_out)``."""
+        (kh, kw), (sh, sw), ho, wo = self._kernel, self._strides, self._out_size(0), self._out_size(1)
+        return [
+            (slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw))
+            for i in range(kh)
+            for j in range(kw)
+        ]
 
     @staticmethod
     def _blocks(padded: NDArray[np.floating]) -> list[slice]:
@@ -78,11 +91,10 @@ class _Pool2d(Layer):
         step = max(1, BLOCK_BYTES // max(1, padded[0].nbytes))
         return [slice(n, n + step) for n in range(0, len(padded), step)]
 
-    def _zero_gradient(self, dtype: np.dtype[Any]) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
-        """Zeros shaped like the padded input, and their writeable windows to add each window's gradient into."""
+    def _zero_gradient(self, dtype: np.dtype[Any]) -> NDArray[np.floating]:
+        """Zeros shaped like the padded input, to add each window's gradient into."""
         (ph, pw), (*batch, c, h, w) = self._pads, self.x_shape
-        grad = np.zeros((math.prod(batch), c, h + 2 * ph, w + 2 * pw), dtype=dtype)  # a batch of one for (C, H, W)
-        return grad, self._windows(grad, writeable=True)
+        return np.zeros((math.prod(batch), c, h + 2 * ph, w + 2 * pw), dtype=dtype)  # a batch of one for (C, H, W)
 
     def _add_into(self, slot: NDArray[np.floating], value: NDArray[np.floating]) -> None:
         """``slot += value``, into the zeros of :meth:`_zero_gradient`. Windows that do not overlap hold each element
@@ -101,7 +113,7 @@ class _Pool2d(Layer):
         """For each output row (``axis=0``) or column (1): the offset of the first element of its windows inside
         the input (not padding), and how many of the window's elements lie inside."""
         k, s, p, n = self._kernel[axis], self._strides[axis], self._pads[axis], self.x_shape[axis - 2]
-        start = s * np.arange((n + 2 * p - k) // s + 1)  # in the padded input
+        start = s * np.arange(self._out_size(axis))  # in the padded input
         return np.maximum(p - start, 0), np.minimum(start + k, p + n) - np.maximum(start, p)
 
     def extra_repr(self) -> str:
@@ -156,34 +168,32 @@ class MaxPool2d(_Pool2d):
         self.argmax: NDArray[np.unsignedinteger[Any]]  # cached offset i·kw + j of each window's max
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
-        padded = self._padded(x, -np.inf)
-        windows = self._windows(padded)
-        kh, kw = self._kernel
-        y = np.empty(windows.shape[:4], x.dtype)
-        (first_row, _), (first_col, _) = self._inside(0), self._inside(1)
-        self.argmax = np.empty(y.shape, np.min_scalar_type(kh * kw - 1))
-        self.argmax[...] = np.add.outer(first_row * kw, first_col)  # padding never wins, not even over −∞
+        padded, offsets = self._padded(x, -np.inf), self._offsets()
+        y = np.empty((*padded.shape[:2], self._out_size(0), self._out_size(1)), x.dtype)
+        self.argmax = np.zeros(y.shape, np.min_scalar_type(len(offsets) - 1))
+        if any(self._pads):  # padding never wins, not even over −∞: start at each window's first element inside
+            (first_row, _), (first_col, _) = self._inside(0), self._inside(1)
+            self.argmax[...] = np.add.outer(first_row * self._kernel[1], first_col)
         for b in self._blocks(padded):
             top, arg = y[b], self.argmax[b]
-            top[...] = windows[b, ..., 0, 0]
-            for k in range(1, kh * kw):
-                v = windows[b, ..., k // kw, k % kw]
+            top[...] = padded[b, :, offsets[0][0], offsets[0][1]]
+            for k, (rows, cols) in enumerate(offsets[1:], start=1):
+                v = padded[b, :, rows, cols]
                 greater = v > top  # strictly: a tie keeps the earlier element
                 np.maximum(top, v, out=top)
                 np.maximum(arg, greater * arg.dtype.type(k), out=arg)  # k grows: the latest greater one wins
         if np.isnan(y).any():  # a NaN takes over (PyTorch's rule): the window's last NaN
-            for k in range(kh * kw):
-                self.argmax[np.isnan(windows[..., k // kw, k % kw])] = k
+            for k, (rows, cols) in enumerate(offsets):
+                self.argmax[np.isnan(padded[:, :, rows, cols])] = k
         return y.reshape((*self.x_shape[:-2], *y.shape[-2:]))
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        grad, windows = self._zero_gradient(grad_output.dtype)
+        grad = self._zero_gradient(grad_output.dtype)
         g = grad_output.reshape(self.argmax.shape)
-        kh, kw = self._kernel
         # ∂L/∂x: each window's g added at its argmax (the elements at one offset of all windows are distinct)
         for b in self._blocks(grad):
-            for k in range(kh * kw):
-                self._add_into(windows[b, ..., k // kw, k % kw], g[b] * (self.argmax[b] == k))
+            for k, (rows, cols) in enumerate(self._offsets()):
+                self._add_into(grad[b, :, rows, cols], g[b] * (self.argmax[b] == k))
         return self._unpadded(grad)
 
 
@@ -233,29 +243,26 @@ class AvgPool2d(_Pool2d):
         self.divisor: Any  # cached d: kh·kw, or (H_out, W_out) counts of elements inside the input
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
-        padded = self._padded(x, 0.0)
-        windows = self._windows(padded)
-        kh, kw = self._kernel
-        total = np.empty(windows.shape[:4], x.dtype)
+        padded, offsets = self._padded(x, 0.0), self._offsets()
+        total = np.empty((*padded.shape[:2], self._out_size(0), self._out_size(1)), x.dtype)
         for b in self._blocks(padded):
-            total[b] = windows[b, ..., 0, 0]
-            for k in range(1, kh * kw):
-                total[b] += windows[b, ..., k // kw, k % kw]
-        self.divisor = kh * kw
+            total[b] = padded[b, :, offsets[0][0], offsets[0][1]]
+            for rows, cols in offsets[1:]:
+                total[b] += padded[b, :, rows, cols]
+        self.divisor = len(offsets)
         if not self.count_include_pad and any(self._pads):
-            (_, rows), (_, cols) = self._inside(0), self._inside(1)
-            self.divisor = np.outer(rows, cols).astype(x.dtype)
+            (_, rows_inside), (_, cols_inside) = self._inside(0), self._inside(1)
+            self.divisor = np.outer(rows_inside, cols_inside).astype(x.dtype)
         y: NDArray[np.floating] = total / self.divisor
         return y.reshape((*self.x_shape[:-2], *y.shape[-2:]))
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        grad, windows = self._zero_gradient(grad_output.dtype)
-        share = grad_output.reshape(windows.shape[:4]) / self.divisor  # what each element of window w gets: g_w / d_w
-        kh, kw = self._kernel
+        grad = self._zero_gradient(grad_output.dtype)
+        share = grad_output.reshape(len(grad), -1, self._out_size(0), self._out_size(1)) / self.divisor  # g_w / d_w
         # ∂L/∂x: g_w / d_w added on every element of window w
         for b in self._blocks(grad):
-            for k in range(kh * kw):
-                self._add_into(windows[b, ..., k // kw, k % kw], share[b])
+            for rows, cols in self._offsets():
+                self._add_into(grad[b, :, rows, cols], share[b])
         return self._unpadded(grad)
 
     def extra_repr(self) -> str:
