@@ -37,7 +37,10 @@ reaches 2h ≤ 4e-4 at |v| ≤ 2; ``KINK_GAP`` is 1e-2:
 
 Domains. A loss case with a ``domain`` maps the drawn values into it: BCELoss's probabilities affinely onto
 [0.05, 0.95] (away from the clamped logarithms), NLLLoss's rows into log-probabilities by a log-softmax. Logits
-(BCEWithLogitsLoss, CrossEntropyLoss) take the values as drawn. Targets: the case's ``make_target`` from the
+(BCEWithLogitsLoss, CrossEntropyLoss) take the values as drawn. A layer case's ``domain`` does the same for a
+kink that moves with the input: max pooling's derivative jumps where two values of a window tie, so its cases
+spread the drawn values apart (``cases.spread_apart``: same order, any two at least ``KINK_GAP`` apart, values
+already apart kept as drawn). Targets: the case's ``make_target`` from the
 drawn seed (labels, probabilities, soft targets), else values drawn in [−2, 2] like the prediction.
 
 Counting. Each test runs an inner ``@given`` function and counts the examples that got through every
@@ -164,6 +167,8 @@ def test_layer_gradients_match_central_differences(case):
     @PROPERTY_SETTINGS
     @given(mode=st.sampled_from(case.modes), x=inputs, seed=SEEDS)
     def check(mode, x, seed):
+        if case.domain is not None:
+            x = case.domain(x)
         rng = np.random.default_rng(seed)
         layer = case.build()
         layer.train(mode == "train")
