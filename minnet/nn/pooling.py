@@ -240,7 +240,7 @@ class AvgPool2d(_Pool2d):
     ) -> None:
         super().__init__(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
-        self.divisor: Any  # cached d: kh·kw, or (H_out, W_out) counts of elements inside the input
+        self.divisor: int | NDArray[np.floating]  # cached d: kh·kw, or (H_out, W_out) counts of elements inside
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         padded, offsets = self._padded(x, 0.0), self._offsets()
