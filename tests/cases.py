@@ -11,7 +11,8 @@ Adding a layer to minnet takes its code, one entry here and one row in docs/laye
    ``activation=True``.
    For the property tests, say which axes of the input may take any size (``resizable``: the axes the
    constructor does not fix) and where the layer or loss has a kink (``kinks``); a loss whose prediction has a
-   domain (probabilities) maps drawn values into it (``domain``).
+   domain (probabilities), or a layer whose kinks are not at fixed values (max pooling's ties), maps drawn
+   values into it (``domain``).
 2. Add the layer's row to the table in docs/layers.md (its constructor, forward, backward, cache, counterpart).
 
 Nothing else: these tests read the registry, so the new case runs through all of them.
@@ -28,7 +29,7 @@ Nothing else: these tests read the registry, so the new case runs through all of
   another dtype or shape, stay finite and silent at large inputs, and state their local derivatives.
 - tests/test_properties.py: hypothesis draws, for each case, 200 examples or more: a shape (its ``resizable``
   sides in [2, 7], all sides of the shape different), values in [−2, 2] (kept ``KINK_GAP`` away from the
-  ``kinks``; a loss's prediction mapped into its ``domain``), random parameter values, a mode or reduction;
+  ``kinks``; mapped into the case's ``domain``), random parameter values, a mode or reduction;
   every gradient equals float64 central differences within |a − n| ≤ 1e-7 + 1e-5·|n|.
 - tests/test_cases.py: every public layer and loss has a case, every case a counterpart or a stated reason,
   every class of minnet.nn.activation an ``activation`` case, every layer and loss a row in docs/layers.md.
@@ -36,6 +37,7 @@ Nothing else: these tests read the registry, so the new case runs through all of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -47,7 +49,9 @@ import pytest
 from minnet import (
     ELU,
     GELU,
+    AvgPool2d,
     BatchNorm1d,
+    BatchNorm2d,
     BCELoss,
     BCEWithLogitsLoss,
     Concat,
@@ -62,6 +66,7 @@ from minnet import (
     Linear,
     LogSoftmax,
     Loss,
+    MaxPool2d,
     MSELoss,
     NLLLoss,
     ReLU,
@@ -72,6 +77,7 @@ from minnet import (
     Softplus,
     Tanh,
 )
+from minnet.testing.strategies import KINK_GAP
 
 #: ``make(rng, shape)`` returns an array for that shape (an input, a prediction or a target), as in check_layer.
 Maker = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
@@ -118,6 +124,10 @@ class LayerCase:
             kink inside a network: the property tests read that input with a forward hook and reject
             (``hypothesis.assume``) an example where it comes within ``KINK_GAP`` of a kink. ``""``: the case's
             own input.
+        domain: ``domain(values)`` maps the values the property tests draw in [−2, 2] (an array of the input's
+            shape) into the inputs where finite differences hold, for a kink that depends on the input's values
+            rather than sitting at fixed ones: :func:`spread_apart` for max pooling, whose derivative jumps where
+            two values of a window tie. ``None``: the values as drawn (and moved away from ``kinks``).
     """
 
     id: str
@@ -133,6 +143,7 @@ class LayerCase:
     resizable: tuple[int, ...] = (0,)
     kinks: tuple[float, ...] = ()
     kink_layer: str = ""
+    domain: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def input_maker(self) -> Maker:
@@ -198,8 +209,8 @@ class LossCase:
 # -- helpers of the layer cases ---------------------------------------------------------------------------------
 
 
-def with_statistics(layer: BatchNorm1d) -> BatchNorm1d:
-    """A BatchNorm1d with non-trivial γ, β (when affine) and running statistics, as after some training."""
+def with_statistics(layer: BatchNorm1d | BatchNorm2d) -> BatchNorm1d | BatchNorm2d:
+    """A BatchNorm with non-trivial γ, β (when affine) and running statistics, as after some training."""
     rng = np.random.default_rng(13)
     c = layer.num_features
     if layer.affine:
@@ -208,6 +219,23 @@ def with_statistics(layer: BatchNorm1d) -> BatchNorm1d:
     layer.running_mean[:] = rng.standard_normal(c)
     layer.running_var[:] = rng.uniform(0.5, 2.0, c)
     return layer
+
+
+def distinct_values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """A random permutation of 0, 1, ..., n − 1, scaled into [−2, 2): values at least 4/n apart (0.03 for 120), so
+    no window of a max pooling holds a near-tie, where its derivative jumps."""
+    n = math.prod(shape)
+    return rng.permutation(n).reshape(shape) * (4.0 / n) - 2.0
+
+
+def spread_apart(values: np.ndarray) -> np.ndarray:
+    """``values`` in the same order, each at least ``KINK_GAP`` above the next smaller one: a tie (hypothesis
+    draws many) and values closer than the gap are moved apart, values already apart stay as drawn."""
+    order = np.argsort(values, axis=None, kind="stable")
+    steps = KINK_GAP * np.arange(values.size)
+    spread = np.empty(values.size)
+    spread[order] = np.maximum.accumulate(values.ravel()[order] - steps) + steps
+    return spread.reshape(values.shape)
 
 
 def transposed_in_torch(layer: Layer) -> frozenset[str]:
@@ -308,6 +336,67 @@ LAYER_CASES: list[LayerCase] = [
         (7, 4),
         lambda nn: nn.BatchNorm1d(4, affine=False),
         kit_batch_sizes=(7, 2),
+    ),
+    # four sides that differ, N, H and W at least 2, make 120 elements or more, too slow for the property tests:
+    # one spatial side or the batch is 1 here, so each case reduces over two of the three axes (and
+    # test_pooling.py compares a full (N, C, H, W) batch with torch); the poolings keep one channel
+    LayerCase(
+        "BatchNorm2d",
+        lambda: with_statistics(BatchNorm2d(3)),
+        (2, 3, 1, 4),
+        lambda nn: nn.BatchNorm2d(3),
+        resizable=(0, 3),
+    ),
+    LayerCase(
+        "BatchNorm2d-no-affine",
+        lambda: with_statistics(BatchNorm2d(2, affine=False)),
+        (1, 2, 3, 4),
+        lambda nn: nn.BatchNorm2d(2, affine=False),
+        resizable=(2, 3),
+    ),
+    # max pooling's derivative jumps where two values of a window tie: distinct inputs, drawn ones spread apart
+    LayerCase(
+        "MaxPool2d",
+        lambda: MaxPool2d(2),
+        (2, 1, 4, 3),
+        lambda nn: nn.MaxPool2d(2),
+        make_input=distinct_values,
+        resizable=(0, 2, 3),
+        domain=spread_apart,
+    ),
+    LayerCase(
+        "MaxPool2d-3-stride-2-padding-1",
+        lambda: MaxPool2d(3, stride=2, padding=1),
+        (2, 1, 3, 4),
+        lambda nn: nn.MaxPool2d(3, stride=2, padding=1),
+        make_input=distinct_values,
+        resizable=(0, 2, 3),
+        domain=spread_apart,
+    ),
+    # overlapping windows: an element that is the max of several gets the sum of their gradients; W = 4 ≥ 3 kept
+    LayerCase(
+        "MaxPool2d-2x3-stride-1",
+        lambda: MaxPool2d((2, 3), stride=1),
+        (2, 1, 3, 4),
+        lambda nn: nn.MaxPool2d((2, 3), stride=1),
+        make_input=distinct_values,
+        resizable=(0, 2),
+        domain=spread_apart,
+    ),
+    LayerCase("AvgPool2d", lambda: AvgPool2d(2), (2, 1, 4, 3), lambda nn: nn.AvgPool2d(2), resizable=(0, 2, 3)),
+    LayerCase(
+        "AvgPool2d-3-stride-2-padding-1",
+        lambda: AvgPool2d(3, stride=2, padding=1),
+        (2, 1, 3, 4),
+        lambda nn: nn.AvgPool2d(3, stride=2, padding=1),
+        resizable=(0, 2, 3),
+    ),
+    LayerCase(
+        "AvgPool2d-2x3-stride-1",
+        lambda: AvgPool2d((2, 3), stride=1),
+        (2, 1, 3, 4),
+        lambda nn: nn.AvgPool2d((2, 3), stride=1),
+        resizable=(0, 2),
     ),
     LayerCase(
         "Sequential",

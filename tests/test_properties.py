@@ -37,7 +37,10 @@ reaches 2h ≤ 4e-4 at |v| ≤ 2; ``KINK_GAP`` is 1e-2:
 
 Domains. A loss case with a ``domain`` maps the drawn values into it: BCELoss's probabilities affinely onto
 [0.05, 0.95] (away from the clamped logarithms), NLLLoss's rows into log-probabilities by a log-softmax. Logits
-(BCEWithLogitsLoss, CrossEntropyLoss) take the values as drawn. Targets: the case's ``make_target`` from the
+(BCEWithLogitsLoss, CrossEntropyLoss) take the values as drawn. A layer case's ``domain`` does the same for a
+kink that moves with the input: max pooling's derivative jumps where two values of a window tie, so its cases
+spread the drawn values apart (``cases.spread_apart``: same order, any two at least ``KINK_GAP`` apart, values
+already apart kept as drawn). Targets: the case's ``make_target`` from the
 drawn seed (labels, probabilities, soft targets), else values drawn in [−2, 2] like the prediction.
 
 Counting. Each test runs an inner ``@given`` function and counts the examples that got through every
@@ -50,14 +53,16 @@ inherits the rest, which :func:`test_ci_runs_the_property_tests_derandomized` ch
 
 Time. An example costs four forward passes per element of the input and of every parameter, some tens of µs
 each on the two-core CI machine (the kit puts numpy's global random state back before each pass only when a
-pass drew from it: ``Snapshot.restore_randomness``), plus hypothesis's own work, and 41 cases × 200 examples. So
+pass drew from it: ``Snapshot.restore_randomness``), plus hypothesis's own work, and 49 cases × 200 examples. So
 a drawn input has at most ``MAX_ELEMENTS`` = 24 elements, or as many as the case's own ``input_shape``
 (``pred_shape``) where that is more (Linear-no-bias's 35, BatchNorm1d-3d's 60, Flatten-1-2's 120: four distinct
-sides from 2 up make at least 2·3·4·5). Every side from 2 to 7 still appears on every free axis of a 2-d shape
+sides from 2 up make at least 2·3·4·5; the 4-d cases of the poolings and BatchNorm2d keep a side of 1 instead,
+at 24 elements). Every side from 2 to 7 still appears on every free axis of a 2-d shape
 ((2, 7), (7, 3), (4, 6)), a 3-d shape is at most as large as the case's own (Sigmoid-3d: the orders of
 (2, 3, 4) and (2, 3, 5)), and the sides stay distinct. What is left is mostly the parameters the constructors
-fix (Concat's 24, Sequential-nested's 33) and hypothesis. The file takes about 100 s on a two-core machine, the
-whole suite about 175 s.
+fix (Concat's 24, Sequential-nested's 33) and hypothesis. The file took about 100 s on a two-core machine, the
+whole suite about 175 s, before the 8 cases of the poolings and BatchNorm2d (2.8 s to 5.5 s each; the whole suite
+then took 204 s on a shared two-core machine).
 """
 
 from __future__ import annotations
@@ -164,6 +169,8 @@ def test_layer_gradients_match_central_differences(case):
     @PROPERTY_SETTINGS
     @given(mode=st.sampled_from(case.modes), x=inputs, seed=SEEDS)
     def check(mode, x, seed):
+        if case.domain is not None:
+            x = case.domain(x)
         rng = np.random.default_rng(seed)
         layer = case.build()
         layer.train(mode == "train")

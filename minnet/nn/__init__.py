@@ -6,6 +6,7 @@
 - :mod:`minnet.nn.linear`: :class:`Linear`, :class:`Identity`;
 - :mod:`minnet.nn.activation`: the activations;
 - :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`, :mod:`minnet.nn.normalization`;
+- :mod:`minnet.nn.pooling`: :class:`MaxPool2d`, :class:`AvgPool2d`;
 - :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
 - :mod:`minnet.nn.loss`: :class:`Loss` and the losses.
 """
@@ -18,14 +19,17 @@ from .layer import Layer
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss, NLLLoss
 from .module import HookHandle, Module
-from .normalization import BatchNorm1d
+from .normalization import BatchNorm1d, BatchNorm2d
+from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
     "ELU",
     "GELU",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
+    "BatchNorm2d",
     "Concat",
     "CrossEntropyLoss",
     "Dropout",
@@ -40,6 +44,7 @@ __all__ = [
     "LogSoftmax",
     "Loss",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "NLLLoss",
     "ReLU",

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d."""
+"""Normalisation layers: BatchNorm1d and BatchNorm2d, which share their math in _BatchNorm."""
 
 from __future__ import annotations
 
@@ -11,7 +11,90 @@ from ..parameter import Parameter
 from .layer import Layer, float_dtype
 
 
-class BatchNorm1d(Layer):
+class _BatchNorm(Layer):
+    """The math of every batch normalisation: statistics per channel (axis 1) over every other axis.
+
+    BatchNorm1d and BatchNorm2d differ only in the input shapes they accept (``_check_shape``); their
+    docstrings state the formulas.
+    """
+
+    local_derivative = {
+        "∂L/∂x": {"training": "r ⊙ (ĝ − mean ĝ − x̂ ⊙ mean(ĝ ⊙ x̂)), ĝ = γ g", "eval": "r ⊙ γ g"},
+        "∂L/∂γ": "Σ g ⊙ x̂",
+        "∂L/∂β": "Σ g",
+    }
+    parameter_symbols = {"γ": "weight", "β": "bias"}
+    buffer_names = ("running_mean", "running_var", "num_batches_tracked")
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        *,
+        dtype: Any = np.float64,
+    ) -> None:
+        name = type(self).__name__
+        if num_features < 1:
+            raise ValueError(f"{name}: num_features must be positive, got {num_features}")
+        dtype = float_dtype(dtype, name)
+        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        self.weight = Parameter(np.ones(num_features), dtype) if affine else None
+        self.bias = Parameter(np.zeros(num_features), dtype) if affine else None
+        self.running_mean = np.zeros(num_features, dtype=dtype)
+        self.running_var = np.ones(num_features, dtype=dtype)
+        self.num_batches_tracked = np.array(0, dtype=np.int64)
+        self.x_hat: NDArray[np.floating]  # cached normalised input, set by forward
+        self.r: NDArray[np.floating]  # cached 1/√(σ² + ε), shaped to broadcast, set by forward
+        self.batch_stats: bool = False  # whether the cached forward used batch statistics
+
+    def _check_shape(self, x: NDArray[np.floating]) -> None:
+        """A ValueError naming the layer unless ``x`` has a shape the layer takes."""
+        raise NotImplementedError
+
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        self._check_shape(x)
+        axes = (0, *range(2, x.ndim))  # every axis but the channel axis 1
+        view = (1, -1) + (1,) * (x.ndim - 2)  # a (C,) vector shaped to broadcast against x
+        n = x.size // self.num_features
+        self.batch_stats = self.training
+        if self.training:
+            if n < 2:
+                name = type(self).__name__
+                raise ValueError(f"{name}: training needs more than 1 value per feature (channel), got input {x.shape}")
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            self.num_batches_tracked += 1
+            m = 1.0 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
+            self.running_var[...] = (1 - m) * self.running_var + m * var * (n / (n - 1))
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.r = (1.0 / np.sqrt(var + self.eps)).reshape(view)
+        self.x_hat = (x - mean.reshape(view)) * self.r
+        if self.weight is None or self.bias is None:  # not affine
+            return self.x_hat
+        return self.x_hat * self.weight.data.reshape(view) + self.bias.data.reshape(view)
+
+    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
+        x_hat, r = self.x_hat, self.r
+        g = grad_output
+        axes = (0, *range(2, g.ndim))
+        # parameter gradients (added): ∂L/∂γ = Σ g ⊙ x̂, ∂L/∂β = Σ g
+        if self.weight is not None and self.bias is not None:  # affine
+            self.weight.grad += (g * x_hat).sum(axis=axes)
+            self.bias.grad += g.sum(axis=axes)
+            g = g * self.weight.data.reshape(r.shape)  # ĝ = γ g
+        # input gradient
+        if not self.batch_stats:
+            return g * r
+        return r * (g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class BatchNorm1d(_BatchNorm):
     r"""Batch normalisation ``y = γ ⊙ (x − μ) / √(σ² + ε) + β``, per feature (channel).
 
     In training, ``μ`` and ``σ²`` are the batch mean and biased variance over
@@ -57,72 +140,58 @@ class BatchNorm1d(Layer):
         array([0.2, 2. ])
     """
 
-    local_derivative = {
-        "∂L/∂x": {"training": "r ⊙ (ĝ − mean ĝ − x̂ ⊙ mean(ĝ ⊙ x̂)), ĝ = γ g", "eval": "r ⊙ γ g"},
-        "∂L/∂γ": "Σ g ⊙ x̂",
-        "∂L/∂β": "Σ g",
-    }
-    parameter_symbols = {"γ": "weight", "β": "bias"}
-    buffer_names = ("running_mean", "running_var", "num_batches_tracked")
-
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        momentum: float | None = 0.1,
-        affine: bool = True,
-        *,
-        dtype: Any = np.float64,
-    ) -> None:
-        if num_features < 1:
-            raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
-        dtype = float_dtype(dtype, "BatchNorm1d")
-        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
-        self.weight = Parameter(np.ones(num_features), dtype) if affine else None
-        self.bias = Parameter(np.zeros(num_features), dtype) if affine else None
-        self.running_mean = np.zeros(num_features, dtype=dtype)
-        self.running_var = np.ones(num_features, dtype=dtype)
-        self.num_batches_tracked = np.array(0, dtype=np.int64)
-        self.x_hat: NDArray[np.floating]  # cached normalised input, set by forward
-        self.r: NDArray[np.floating]  # cached 1/√(σ² + ε), shaped to broadcast, set by forward
-        self.batch_stats: bool = False  # whether the cached forward used batch statistics
-
-    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+    def _check_shape(self, x: NDArray[np.floating]) -> None:
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             c = self.num_features
             raise ValueError(f"BatchNorm1d: expected input of shape (N, {c}) or (N, {c}, L), got {x.shape}")
-        axes, view = ((0,), (1, -1)) if x.ndim == 2 else ((0, 2), (1, -1, 1))
-        n = x.size // self.num_features
-        self.batch_stats = self.training
-        if self.training:
-            if n < 2:
-                raise ValueError(f"BatchNorm1d: training needs more than 1 value per feature, got input {x.shape}")
-            mean, var = x.mean(axis=axes), x.var(axis=axes)
-            self.num_batches_tracked += 1
-            m = 1.0 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
-            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
-            self.running_var[...] = (1 - m) * self.running_var + m * var * (n / (n - 1))
-        else:
-            mean, var = self.running_mean, self.running_var
-        self.r = (1.0 / np.sqrt(var + self.eps)).reshape(view)
-        self.x_hat = (x - mean.reshape(view)) * self.r
-        if self.weight is None or self.bias is None:  # not affine
-            return self.x_hat
-        return self.x_hat * self.weight.data.reshape(view) + self.bias.data.reshape(view)
 
-    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
-        x_hat, r = self.x_hat, self.r
-        g = grad_output
-        axes = (0,) if g.ndim == 2 else (0, 2)
-        # parameter gradients (added): ∂L/∂γ = Σ g ⊙ x̂, ∂L/∂β = Σ g
-        if self.weight is not None and self.bias is not None:  # affine
-            self.weight.grad += (g * x_hat).sum(axis=axes)
-            self.bias.grad += g.sum(axis=axes)
-            g = g * self.weight.data.reshape(r.shape)  # ĝ = γ g
-        # input gradient
-        if not self.batch_stats:
-            return g * r
-        return r * (g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
 
-    def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+class BatchNorm2d(_BatchNorm):
+    r"""Batch normalisation ``y = γ ⊙ (x − μ) / √(σ² + ε) + β`` per channel of an image batch.
+
+    As :class:`BatchNorm1d`, with the statistics of each channel over the batch and both spatial axes
+    (N·H·W values). In training, ``μ`` and ``σ²`` are the batch mean and biased variance of each channel, and
+    the running statistics are updated as
+    ``running_mean ← (1 − momentum) running_mean + momentum μ`` and
+    ``running_var ← (1 − momentum) running_var + momentum σ² n/(n − 1)`` (the unbiased variance,
+    n = N·H·W). In eval, ``μ`` and ``σ²`` are ``running_mean`` and ``running_var``.
+
+    Local derivatives, with ``g = ∂L/∂y``, the cached ``x̂ = (x − μ)/√(σ² + ε)`` and ``r = 1/√(σ² + ε)``,
+    sums and means over the n values of a channel:
+
+    - ``∂L/∂γ = Σ g ⊙ x̂``,  ``∂L/∂β = Σ g``
+    - training: ``∂L/∂x = r ⊙ (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂))`` with ``ĝ = γ ⊙ g``
+      (μ and σ² depend on x); eval: ``∂L/∂x = r ⊙ γ ⊙ g``.
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance (default 1e-5).
+        momentum: the running statistics' update factor (default 0.1);
+            ``None`` gives the cumulative average over all batches seen.
+        affine: if ``False``, no γ and β (``y = x̂``).
+        dtype: the parameters' and statistics' dtype, float64 (default) or
+            float32; the input must have it (integer input is converted).
+
+    Shape:
+        ``(N, C, H, W)`` to the same shape. Training needs more than one value
+        per channel (N·H·W > 1).
+
+    Attributes:
+        weight: γ, Parameter of shape ``(C,)``, initialised to ones (``None`` if not affine).
+        bias: β, Parameter of shape ``(C,)``, initialised to zeros (``None`` if not affine).
+        running_mean, running_var: buffers of shape ``(C,)``, starting at 0 and 1.
+        num_batches_tracked: buffer, a 0-d int64 array counting training batches.
+
+    Example:
+        >>> bn = BatchNorm2d(2)
+        >>> y = bn(np.arange(8.0).reshape(1, 2, 2, 2))  # channel 0 holds 0, 1, 2, 3; channel 1 holds 4, ..., 7
+        >>> y[0, 0].round(3)
+        array([[-1.342, -0.447],
+               [ 0.447,  1.342]])
+        >>> bn.running_mean
+        array([0.15, 0.55])
+    """
+
+    def _check_shape(self, x: NDArray[np.floating]) -> None:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d: expected input of shape (N, {self.num_features}, H, W), got {x.shape}")
