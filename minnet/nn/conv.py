@@ -42,9 +42,9 @@ def _as_tuple(value: Any, dims: int, what: str, layer: str, minimum: int) -> tup
         and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in values)
     )
     if not valid:
-        kind = "positive int" if minimum == 1 else f"int ≥ {minimum}"
-        several = "a pair of them" if dims == 2 else f"a tuple of {dims}"
-        raise ValueError(f"{layer}: {what} must be a {kind} or {several}, got {value!r}")
+        kind = "a positive int" if minimum == 1 else f"an int ≥ {minimum}"
+        several = "a pair of them" if dims == 2 else "a tuple of one"
+        raise ValueError(f"{layer}: {what} must be {kind} or {several}, got {value!r}")
     return tuple(int(v) for v in values)
 
 
