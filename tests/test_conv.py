@@ -32,23 +32,24 @@ def conv2d_by_loops(x, weight, bias, stride, widths, dilation):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "shape", "out_shape"),
+    ("kwargs", "widths", "shape", "out_shape"),
     [
-        ({"kernel_size": 3}, (2, 3, 7, 6), (2, 4, 5, 4)),
-        ({"kernel_size": (2, 3), "stride": (2, 3), "padding": (1, 2)}, (2, 3, 7, 6), (2, 4, 4, 3)),
-        ({"kernel_size": 3, "dilation": (2, 1), "bias": False}, (3, 3, 8, 5), (3, 4, 4, 3)),
-        ({"kernel_size": (4, 3), "padding": "same", "dilation": (1, 2)}, (1, 3, 5, 6), (1, 4, 5, 6)),
-        ({"kernel_size": 2, "stride": 2, "padding": "valid"}, (2, 3, 5, 5), (2, 4, 2, 2)),
+        ({"kernel_size": 3}, ((0, 0), (0, 0)), (2, 3, 7, 6), (2, 4, 5, 4)),
+        ({"kernel_size": (2, 3), "stride": (2, 3), "padding": (1, 2)}, ((1, 1), (2, 2)), (2, 3, 7, 6), (2, 4, 4, 3)),
+        ({"kernel_size": 3, "dilation": (2, 1), "bias": False}, ((0, 0), (0, 0)), (3, 3, 8, 5), (3, 4, 4, 3)),
+        # "same" pads d·(k − 1) zeros on a side, the odd one after: 3 on H as (1, 2), 4 on W as (2, 2)
+        ({"kernel_size": (4, 3), "padding": "same", "dilation": (1, 2)}, ((1, 2), (2, 2)), (1, 3, 5, 6), (1, 4, 5, 6)),
+        ({"kernel_size": 2, "stride": 2, "padding": "valid"}, ((0, 0), (0, 0)), (2, 3, 5, 5), (2, 4, 2, 2)),
     ],
     ids=["3x3", "2x3-stride-padding-pairs", "dilation-2-1-no-bias", "same-even-kernel-dilated", "valid-stride-2"],
 )
-def test_conv2d_is_the_sum_of_its_definition(kwargs, shape, out_shape):
+def test_conv2d_is_the_sum_of_its_definition(kwargs, widths, shape, out_shape):
     conv = Conv2d(3, 4, rng=1, **kwargs)
     x = RNG.standard_normal(shape)
     y = conv(x)
     assert y.shape == out_shape  # ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 on each side
     bias = None if conv.bias is None else conv.bias.data
-    expected = conv2d_by_loops(x, conv.weight.data, bias, conv.stride, conv.padding_widths, conv.dilation)
+    expected = conv2d_by_loops(x, conv.weight.data, bias, conv.stride, widths, conv.dilation)
     np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
 
 
