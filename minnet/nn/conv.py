@@ -8,9 +8,13 @@ copied) and copies them once into the column matrix
 
 of shape ``(C·K, N·P)``, K the kernel's elements, P the output's positions.
 The convolution is then ``W cols`` with W as an ``(out_channels, C·K)`` matrix:
-one matrix product. Backward reads the cached ``cols`` for ``∂L/∂W = g colsᵀ``
-and adds the columns' gradient ``Wᵀ g`` back where each window was taken
-(col2im), one strided slice per kernel offset.
+one matrix product, taken sample by sample over a view of ``cols`` so that the
+output comes out ``(N, out_channels, …)`` without a transpose (faster than one
+product and a copy where the output is large: 820 against 1660 µs for
+64×1×28×28 → 32 channels in float32). Backward reads the cached ``cols`` for
+``∂L/∂W = g colsᵀ`` and adds the columns' gradient ``Wᵀ g`` back where each
+window was taken (col2im), one strided slice per kernel offset; it caches
+``cols`` rather than the padded input, which would cost the copy again.
 
 Conv1d and Conv2d share the helpers below, written over any number of spatial
 axes; each class writes its own forward and backward with its formulas.
@@ -76,19 +80,14 @@ def _pad(x: NDArray[Any], widths: tuple[tuple[int, int], ...]) -> NDArray[Any]:
     return padded
 
 
-def _im2col(
-    x: NDArray[Any],
-    out_size: tuple[int, ...],
-    kernel_size: tuple[int, ...],
-    stride: tuple[int, ...],
-    dilation: tuple[int, ...],
-    widths: tuple[tuple[int, int], ...],
-) -> NDArray[Any]:
-    """The column matrix ``cols[(c, u…), (n, i…)] = x_pad[n, c, i·s + u·d …]``, of shape ``(C·K, N·P)``.
+def _im2col(x: NDArray[Any], out_size: tuple[int, ...], conv: _ConvNd) -> NDArray[Any]:
+    """The column matrix ``cols[(c, u…), (n, i…)] = x_pad[n, c, i·s + u·d …]``, of shape ``(C·K, N·P)``, for the
+    kernel size, stride, dilation and padding of the layer ``conv``.
 
     The windows are a strided view of the padded input, of shape ``(N, C, *out_size, *kernel_size)``: output
     position i moves s elements along an axis, kernel offset u moves d. The reshape copies them, once, with the
     channel and kernel offsets as rows and the batch and output positions as columns."""
+    kernel_size, stride, dilation, widths = conv.kernel_size, conv.stride, conv.dilation, conv.padding_widths
     if any(before or after for before, after in widths):
         x = _pad(x, widths)
     n, c = x.shape[:2]
@@ -110,17 +109,12 @@ def _im2col(
 
 
 def _col2im(
-    grad_cols: NDArray[Any],
-    input_shape: tuple[int, ...],
-    out_size: tuple[int, ...],
-    kernel_size: tuple[int, ...],
-    stride: tuple[int, ...],
-    dilation: tuple[int, ...],
-    widths: tuple[tuple[int, int], ...],
+    grad_cols: NDArray[Any], input_shape: tuple[int, ...], out_size: tuple[int, ...], conv: _ConvNd
 ) -> NDArray[Any]:
-    """∂L/∂x from the gradient of the columns, ``(C·K, N·P)``: each kernel offset's gradient is added back into the
-    positions of the padded input it was read from (``+=`` on a strided slice, so overlapping windows add up),
-    then the padding is cropped. Returns an array of ``input_shape`` (N, C, …)."""
+    """∂L/∂x from the gradient of ``conv``'s columns, ``(C·K, N·P)``: each kernel offset's gradient is added back
+    into the positions of the padded input it was read from (``+=`` on a strided slice, so overlapping windows add
+    up), then the padding is cropped. Returns an array of ``input_shape`` (N, C, …)."""
+    kernel_size, stride, dilation, widths = conv.kernel_size, conv.stride, conv.dilation, conv.padding_widths
     n, c, *sides = input_shape
     padded_sides = [side + before + after for side, (before, after) in zip(sides, widths, strict=True)]
     padded = np.zeros((c, n, *padded_sides), grad_cols.dtype)  # (C, N, …): the layout of the columns
@@ -260,6 +254,8 @@ class Conv2d(_ConvNd):
             a = √5.
         bias: Parameter of shape ``(out_channels,)``, drawn from the same
             distribution, or ``None`` when ``bias=False``.
+        padding_widths: the zeros before and after H and W, ``"same"``
+            resolved: ``((before, after), (before, after))``.
         cols: the cached column matrix, what ∂L/∂W needs: kh·kw/(sh·sw) times
             the size of the input, about.
 
@@ -295,7 +291,7 @@ class Conv2d(_ConvNd):
             raise ValueError(f"Conv2d: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}")
         n, (out_h, out_w) = x.shape[0], self._output_size(x.shape)
         # cols[(c, u, v), (n, i, j)] = x_pad[n, c, i·s + u·d, j·s + v·d]
-        self.cols = _im2col(x, (out_h, out_w), self.kernel_size, self.stride, self.dilation, self.padding_widths)
+        self.cols = _im2col(x, (out_h, out_w), self)
         self.input_shape = x.shape
         # y[n, o, i, j] = b[o] + Σ_{c,u,v} W[o, c, u, v] cols[(c, u, v), (n, i, j)]: one matrix product, taken
         # sample by sample on a view of cols, so that y comes out (N, out_channels, Ho·Wo) without a transpose
@@ -315,15 +311,7 @@ class Conv2d(_ConvNd):
         if not self.needs_input_grad:
             return None
         grad_cols = self.weight.data.reshape(self.out_channels, -1).T @ g
-        return _col2im(
-            grad_cols,
-            self.input_shape,
-            grad_output.shape[2:],
-            self.kernel_size,
-            self.stride,
-            self.dilation,
-            self.padding_widths,
-        )
+        return _col2im(grad_cols, self.input_shape, grad_output.shape[2:], self)
 
 
 class Conv1d(_ConvNd):
@@ -374,6 +362,8 @@ class Conv1d(_ConvNd):
             fan_in = in_channels·k: PyTorch's default, kaiming_uniform with a = √5.
         bias: Parameter of shape ``(out_channels,)``, drawn from the same
             distribution, or ``None`` when ``bias=False``.
+        padding_widths: the zeros before and after L, ``"same"`` resolved:
+            ``((before, after),)``.
         cols: the cached column matrix, what ∂L/∂W needs.
 
     Example:
@@ -408,7 +398,7 @@ class Conv1d(_ConvNd):
             raise ValueError(f"Conv1d: expected input of shape (N, {self.in_channels}, L), got {x.shape}")
         n, (out_l,) = x.shape[0], self._output_size(x.shape)
         # cols[(c, u), (n, i)] = x_pad[n, c, i·s + u·d]
-        self.cols = _im2col(x, (out_l,), self.kernel_size, self.stride, self.dilation, self.padding_widths)
+        self.cols = _im2col(x, (out_l,), self)
         self.input_shape = x.shape
         # y[n, o, i] = b[o] + Σ_{c,u} W[o, c, u] cols[(c, u), (n, i)]: one matrix product, sample by sample on a
         # view of cols, so that y comes out (N, out_channels, Lo) without a transpose
@@ -428,12 +418,4 @@ class Conv1d(_ConvNd):
         if not self.needs_input_grad:
             return None
         grad_cols = self.weight.data.reshape(self.out_channels, -1).T @ g
-        return _col2im(
-            grad_cols,
-            self.input_shape,
-            grad_output.shape[2:],
-            self.kernel_size,
-            self.stride,
-            self.dilation,
-            self.padding_widths,
-        )
+        return _col2im(grad_cols, self.input_shape, grad_output.shape[2:], self)
