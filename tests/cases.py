@@ -55,6 +55,8 @@ from minnet import (
     BCELoss,
     BCEWithLogitsLoss,
     Concat,
+    Conv1d,
+    Conv2d,
     CrossEntropyLoss,
     Dropout,
     Flatten,
@@ -396,6 +398,82 @@ LAYER_CASES: list[LayerCase] = [
         lambda: AvgPool2d((2, 3), stride=1),
         (2, 1, 3, 4),
         lambda nn: nn.AvgPool2d((2, 3), stride=1),
+        resizable=(0, 2),
+    ),
+    # convolutions: the spatial sides are resized in the property tests where any side in [2, 7] holds the dilated
+    # kernel (with the padding), and kept where 2 would not. Their cost there is four forwards per element of the
+    # input and the weights, so only "Conv2d" has more than one input channel (N, C, H and W all differ: 120
+    # elements); the Conv1d cases, far smaller, all have two or three.
+    LayerCase("Conv2d", lambda: Conv2d(2, 3, 3, rng=14), (3, 2, 5, 4), lambda nn: nn.Conv2d(2, 3, 3)),
+    LayerCase(
+        "Conv2d-stride-2-padding-1",
+        lambda: Conv2d(1, 2, 3, stride=2, padding=1, rng=15),
+        (2, 1, 5, 4),
+        lambda nn: nn.Conv2d(1, 2, 3, stride=2, padding=1),
+        resizable=(0, 2, 3),
+    ),
+    LayerCase(
+        "Conv2d-dilation-2",
+        lambda: Conv2d(1, 3, 2, dilation=2, rng=16),
+        (2, 1, 4, 3),
+        lambda nn: nn.Conv2d(1, 3, 2, dilation=2),
+    ),
+    # stride 2 over H = 5 leaves the last row unread: its gradient is 0
+    LayerCase(
+        "Conv2d-kernel-2x3",
+        lambda: Conv2d(1, 2, (2, 3), stride=(2, 1), padding=(0, 1), rng=17),
+        (2, 1, 5, 4),
+        lambda nn: nn.Conv2d(1, 2, (2, 3), stride=(2, 1), padding=(0, 1)),
+        resizable=(0, 2, 3),
+    ),
+    LayerCase(
+        "Conv2d-no-bias",
+        lambda: Conv2d(1, 3, 2, bias=False, rng=18),
+        (2, 1, 3, 4),
+        lambda nn: nn.Conv2d(1, 3, 2, bias=False),
+        resizable=(0, 2, 3),
+    ),
+    # an even kernel: "same" pads one zero more after than before
+    LayerCase(
+        "Conv2d-padding-same",
+        lambda: Conv2d(1, 2, (2, 3), padding="same", rng=19),
+        (2, 1, 4, 3),
+        lambda nn: nn.Conv2d(1, 2, (2, 3), padding="same"),
+        resizable=(0, 2, 3),
+    ),
+    LayerCase("Conv1d", lambda: Conv1d(2, 3, 3, rng=20), (3, 2, 5), lambda nn: nn.Conv1d(2, 3, 3)),
+    # stride 2 over L = 6 leaves the last input element unread: its gradient is 0
+    LayerCase(
+        "Conv1d-stride-2",
+        lambda: Conv1d(2, 3, 3, stride=2, rng=21),
+        (3, 2, 6),
+        lambda nn: nn.Conv1d(2, 3, 3, stride=2),
+    ),
+    LayerCase(
+        "Conv1d-padding-1",
+        lambda: Conv1d(3, 2, 3, padding=1, rng=22),
+        (2, 3, 4),
+        lambda nn: nn.Conv1d(3, 2, 3, padding=1),
+        resizable=(0, 2),
+    ),
+    LayerCase(
+        "Conv1d-dilation-2",
+        lambda: Conv1d(3, 2, 2, dilation=2, rng=23),
+        (2, 3, 5),
+        lambda nn: nn.Conv1d(3, 2, 2, dilation=2),
+    ),
+    LayerCase(
+        "Conv1d-no-bias",
+        lambda: Conv1d(2, 3, 2, bias=False, rng=24),
+        (3, 2, 5),
+        lambda nn: nn.Conv1d(2, 3, 2, bias=False),
+        resizable=(0, 2),
+    ),
+    LayerCase(
+        "Conv1d-padding-same",
+        lambda: Conv1d(2, 3, 4, padding="same", rng=25),
+        (3, 2, 5),
+        lambda nn: nn.Conv1d(2, 3, 4, padding="same"),
         resizable=(0, 2),
     ),
     LayerCase(

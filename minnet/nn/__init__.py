@@ -5,6 +5,7 @@
   modes, saving and loading state);
 - :mod:`minnet.nn.linear`: :class:`Linear`, :class:`Identity`;
 - :mod:`minnet.nn.activation`: the activations;
+- :mod:`minnet.nn.conv`: :class:`Conv1d`, :class:`Conv2d`;
 - :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`, :mod:`minnet.nn.normalization`;
 - :mod:`minnet.nn.pooling`: :class:`MaxPool2d`, :class:`AvgPool2d`;
 - :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
@@ -13,6 +14,7 @@
 
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .container import Concat, Residual, Sequential
+from .conv import Conv1d, Conv2d
 from .dropout import Dropout
 from .flatten import Flatten
 from .layer import Layer
@@ -31,6 +33,8 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Concat",
+    "Conv1d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",

@@ -57,6 +57,8 @@ def _holds_module(value: object) -> bool:
         return True
     if not isinstance(value, (list, tuple, dict)):
         return False
+    if type(value) is tuple and all(type(item) is int for item in value):  # a shape, as Flatten and Conv2d cache it
+        return False
     return next(_found_in(None, "", value, (Module, Parameter), set()), None) is not None
 
 
