@@ -27,7 +27,7 @@ try:
 except ImportError as error:  # pragma: no cover - only without the extra
     raise ImportError('minnet.plot needs matplotlib: pip install "minnet[plot]"') from error
 
-__all__ = ["activation_histograms", "decision_boundary", "gradient_flow", "loss_curve"]
+__all__ = ["activation_histograms", "decision_boundary", "feature_maps", "gradient_flow", "loss_curve"]
 
 PathLike = str | Path
 
@@ -266,4 +266,60 @@ def activation_histograms(
         ax.set_title(f"{path_name or '0'} {type(layer).__name__}", fontsize=10)
         ax.set_xlabel("output value")
         ax.set_ylabel("count")
+    return _finish(fig, path)
+
+
+def feature_maps(
+    model: Layer,
+    X: ArrayLike,
+    path: PathLike | None = None,
+    *,
+    sample: int = 0,
+    layers: Sequence[str] | None = None,
+    max_channels: int = 16,
+) -> Figure:
+    """What a convolutional network sees in one sample: the sample's channels in the first row, then, for
+    each layer whose output is an image ``(N, C, H, W)`` or a sequence ``(N, C, L)``, that output's
+    channels, one small picture each (a sequence as one picture, a row per channel). Each picture has its
+    own colour scale. The batch runs in eval mode (modes, buffers and random generators are restored).
+
+    Args:
+        model: the network; ``X`` is run through it once.
+        X: the input batch, ``(N, C, H, W)`` or ``(N, C, L)``.
+        path: where to save the PNG.
+        sample: which sample of the batch to show.
+        layers: the class names to show (e.g. ``["ReLU"]``); default every layer without children
+            whose output has 3 or 4 axes.
+        max_channels: the most channels shown per row (the first ones).
+    """
+    X = np.asarray(X)
+    if X.ndim not in (3, 4) or not 0 <= sample < len(X):
+        raise ValueError(
+            f"feature_maps: expected a batch (N, C, H, W) or (N, C, L) and a sample in [0, N), "
+            f"got shape {X.shape} and sample={sample}"
+        )
+    leaves = [(p, layer) for p, layer in named_leaves(model) if layers is None or type(layer).__name__ in layers]
+    outputs = record_outputs(model, X, [layer for _, layer in leaves])
+    rows = [("input", X[sample])]
+    for path_name, layer in leaves:
+        output = outputs.get(id(layer))
+        if isinstance(output, np.ndarray) and output.ndim in (3, 4):
+            rows.append((f"{path_name or '0'} {type(layer).__name__}", output[sample]))
+    if len(rows) == 1:
+        raise ValueError(
+            f"feature_maps: no layer {'of the classes ' + str(list(layers)) + ' ' if layers else ''}"
+            "has an output of shape (N, C, H, W) or (N, C, L)"
+        )
+    columns = max(1 if maps.ndim == 2 else min(len(maps), max_channels) for _, maps in rows)
+    fig = Figure(figsize=(1.3 * columns + 1.2, 1.4 * len(rows)))
+    for r, (name, maps) in enumerate(rows):
+        pictures = [maps] if maps.ndim == 2 else list(maps[:max_channels])  # a sequence: one (C, L) picture
+        for c, picture in enumerate(pictures):
+            ax = fig.add_subplot(len(rows), columns, r * columns + c + 1)
+            ax.imshow(np.asarray(picture, dtype=np.float64), cmap="viridis", aspect="auto" if maps.ndim == 2 else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                shown = "" if maps.ndim == 2 or len(maps) <= max_channels else f", {max_channels} shown"
+                ax.set_ylabel(f"{name}\n{tuple(maps.shape)}{shown}", fontsize=8)
     return _finish(fig, path)

@@ -9,13 +9,13 @@ from minnet import Linear, MSELoss, Sequential, Sigmoid, plot
 from minnet.derivation import build_network, make_data
 
 
-def check_png(fig, path):
+def check_png(fig, path, labelled=True):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = image.imread(path)
     assert pixels.shape[0] > 100
     assert pixels.shape[1] > 100
     assert np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0).shape[0] > 20  # not one flat colour
-    for ax in fig.axes:
+    for ax in fig.axes if labelled else ():  # feature_maps' pictures: a label per row, not per picture
         if ax.get_label() == "<colorbar>":
             continue
         assert ax.get_xlabel(), ax
@@ -103,3 +103,57 @@ def test_loss_curve_ticks_are_whole_epochs(tmp_path):
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks, ticks
         assert all(float(t).is_integer() for t in ticks), ticks
+
+
+def small_cnn():
+    return Sequential(
+        minnet.Conv2d(2, 5, 3, padding=1, rng=0),
+        minnet.BatchNorm2d(5),
+        minnet.ReLU(),
+        minnet.MaxPool2d(2),
+        minnet.Flatten(),
+        Linear(5 * 3 * 2, 4, rng=2),
+    )
+
+
+def test_feature_maps_one_picture_per_channel_and_no_trace(tmp_path):
+    model = small_cnn()
+    X = np.random.default_rng(0).standard_normal((3, 2, 6, 5))
+    model(X)
+    before = {name: np.array(p.data) for name, p in model.named_parameters()}
+    statistics = np.array(model[1].running_mean)
+    fig = plot.feature_maps(model, X, tmp_path / "maps.png", sample=2, max_channels=4)
+    check_png(fig, tmp_path / "maps.png", labelled=False)
+    # the input's 2 channels, then 4 of the 5 channels of Conv2d, BatchNorm2d, ReLU and MaxPool2d; Flatten and
+    # Linear give (N, F): no row
+    assert len(fig.axes) == 2 + 4 * 4
+    labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+    assert labels == [
+        "input\n(2, 6, 5)",
+        "0 Conv2d\n(5, 6, 5), 4 shown",
+        "1 BatchNorm2d\n(5, 6, 5), 4 shown",
+        "2 ReLU\n(5, 6, 5), 4 shown",
+        "3 MaxPool2d\n(5, 3, 2), 4 shown",
+    ]
+    shown = fig.axes[2 + 3 * 4].get_images()[0].get_array()  # MaxPool2d's first channel, of sample 2
+    np.testing.assert_allclose(shown, model[:4].eval()(X)[2, 0])
+    assert all(np.array_equal(before[name], p.data) for name, p in model.named_parameters())
+    assert np.array_equal(statistics, model[1].running_mean)  # eval mode: no statistics were updated
+
+
+def test_feature_maps_filters_layers_and_refuses_what_has_no_channels():
+    model = small_cnn()
+    X = np.ones((2, 2, 6, 5))
+    assert len(plot.feature_maps(model, X, layers=["ReLU"]).axes) == 2 + 5
+    with pytest.raises(ValueError, match=r"no layer of the classes \['Linear'\]"):
+        plot.feature_maps(model, X, layers=["Linear"])
+    with pytest.raises(ValueError, match=r"expected a batch \(N, C, H, W\) or \(N, C, L\).*got shape \(2, 60\)"):
+        plot.feature_maps(model, np.ones((2, 60)))
+    with pytest.raises(ValueError, match="sample=5"):
+        plot.feature_maps(model, X, sample=5)
+
+
+def test_feature_maps_shows_a_sequence_as_one_picture():
+    model = Sequential(minnet.Conv1d(3, 4, 2, rng=0), minnet.ReLU())
+    fig = plot.feature_maps(model, np.random.default_rng(1).standard_normal((2, 3, 7)))
+    assert [ax.get_ylabel() for ax in fig.axes] == ["input\n(3, 7)", "0 Conv1d\n(4, 6)", "1 ReLU\n(4, 6)"]

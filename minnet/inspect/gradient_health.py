@@ -26,8 +26,10 @@ class LayerHealth:
             of a bound (σ' < 0.0099, tanh' < 0.02): units whose local
             derivative lets almost no gradient through. ``None`` otherwise.
         dead: for a layer whose class sets ``dies_at_zero`` (ReLU), the share
-            of units (features) that are zero for every sample of the batch:
-            they pass no gradient at all. ``None`` otherwise.
+            of units that are zero for every sample of the batch: they pass no
+            gradient at all. A unit is one element of a sample's output: a
+            feature of ``(N, F)``, a channel at one position of ``(N, C, H, W)``.
+            ``None`` otherwise.
         nonfinite: ``"output"`` or ``"gradient"`` if inf or NaN appeared there.
     """
 
