@@ -20,6 +20,7 @@ IMAGES = ROOT / "docs" / "img"
 FIGURES = {
     "tutorials/deep-sigmoid.md": ["gradient_flow.png", "deep_loss.png"],
     "tutorials/digits.md": ["digits_loss.png", "digits_activations.png"],
+    "tutorials/digits-cnn.md": ["digits_cnn_feature_maps.png"],
 }
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 

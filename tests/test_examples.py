@@ -29,6 +29,11 @@ def test_digits_mlp_reaches_97_percent():
     assert percent(r"test accuracy ([\d.]+)%", out) >= 97.0, out
 
 
+def test_digits_cnn_reaches_98_percent():
+    out = run("digits_cnn.py")
+    assert percent(r"test accuracy ([\d.]+)%", out) >= 98.0, out
+
+
 def test_diabetes_regression_prints_both_r2():
     out = run("diabetes_regression.py")
     match = re.search(r"minnet MLP (-?[\d.]+)\s+scikit-learn MLPRegressor (-?[\d.]+)", out)
