@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from conv_nets import CNN, RELU, Conv, Dense, Pool
 from workloads import MLP, Weights
 
 
@@ -31,7 +32,9 @@ def load_sklearn() -> ModuleType | None:
     return sklearn
 
 
-def torch_model(torch: Any, net: MLP, weights: Weights) -> Any:
+def torch_model(torch: Any, net: MLP | CNN, weights: Weights) -> Any:
+    if isinstance(net, CNN):
+        return torch_cnn(torch, net, weights)
     activation = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[net.activation]
     layers = []
     for i, (W, b) in enumerate(weights):
@@ -45,13 +48,35 @@ def torch_model(torch: Any, net: MLP, weights: Weights) -> Any:
     return torch.nn.Sequential(*layers)
 
 
-def torch_optimizer(torch: Any, net: MLP, model: Any) -> Any:
+def torch_cnn(torch: Any, net: CNN, weights: Weights) -> Any:
+    """The same layers in ``torch.nn``; a convolution's weight shares minnet's layout, a linear layer's is the
+    transpose."""
+    dtype, params, layers = getattr(torch, net.dtype), iter(weights), []
+    for spec in net.layers:
+        if isinstance(spec, Conv):
+            layer = torch.nn.Conv2d(spec.in_channels, spec.out_channels, spec.kernel, padding=spec.padding, dtype=dtype)
+        elif isinstance(spec, Dense):
+            layer = torch.nn.Linear(spec.in_features, spec.out_features, dtype=dtype)
+        elif isinstance(spec, Pool):
+            layer = torch.nn.MaxPool2d(spec.kernel)
+        else:
+            layer = torch.nn.ReLU() if spec == RELU else torch.nn.Flatten()
+        if isinstance(spec, (Conv, Dense)):
+            W, b = next(params)
+            with torch.no_grad():
+                layer.weight.copy_(torch.from_numpy(W if isinstance(spec, Conv) else W.T.copy()))
+                layer.bias.copy_(torch.from_numpy(b))
+        layers.append(layer)
+    return torch.nn.Sequential(*layers)
+
+
+def torch_optimizer(torch: Any, net: MLP | CNN, model: Any) -> Any:
     if net.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=net.lr, eps=net.adam_eps)
     return torch.optim.SGD(model.parameters(), lr=net.lr, momentum=0.9 if net.optimizer == "momentum" else 0.0)
 
 
-def torch_loss(torch: Any, net: MLP, out: Any, target: Any) -> Any:
+def torch_loss(torch: Any, net: MLP | CNN, out: Any, target: Any) -> Any:
     if net.loss == "mse":  # minnet.MSELoss's default reduction, 1/(2N) Σ (Y − ŷ)²
         return ((out - target) ** 2).sum() / (2 * out.shape[0])
     return torch.nn.functional.cross_entropy(out, target)
@@ -62,7 +87,7 @@ class TorchStep:
 
     name = "PyTorch"
 
-    def __init__(self, torch: Any, net: MLP, weights: Weights, X: np.ndarray, Y: np.ndarray) -> None:
+    def __init__(self, torch: Any, net: MLP | CNN, weights: Weights, X: np.ndarray, Y: np.ndarray) -> None:
         self.torch, self.net = torch, net
         self.model = torch_model(torch, net, weights)
         self.optimizer = torch_optimizer(torch, net, self.model)
@@ -76,7 +101,9 @@ class TorchStep:
         return loss  # a tensor; the checks read it with float()
 
     def first_weight(self) -> np.ndarray:
-        return self.model[0].weight.detach().numpy().T.copy()
+        """In minnet's layout: a linear layer's weight transposed, a convolution's as it is."""
+        weight = self.model[0].weight.detach().numpy()
+        return (weight.T if weight.ndim == 2 else weight).copy()
 
 
 class TorchEpoch:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from conv_nets import CNN
 from measure import MismatchError, check_outputs, check_same, interleaved, matmul, matmul_rates, traced_peak
 from numpy_nets import InPlaceMLP, TextbookMLP
 from other_nets import SklearnEpoch, TorchEpoch, TorchStep, load_sklearn, load_torch, torch_model
@@ -150,12 +151,17 @@ def summarize(timings: dict[str, Any], flops: int, rate: float | None) -> dict[s
     return out
 
 
+def numpy_steps(net: MLP | CNN) -> tuple[type, ...]:
+    """minnet's step, and for an MLP the hand-written numpy ones (there are none for the CNNs)."""
+    return (MinnetStep,) if isinstance(net, CNN) else (MinnetStep, TextbookMLP, InPlaceMLP)
+
+
 def run_step(workload: Workload, torch: Any, timing: dict[str, Any], shape: tuple[int, int, int]) -> dict[str, Any]:
     """The implementations' steps, checked alike, then timed interleaved with numpy's matrix product of
     ``shape`` in the workload's dtype: each FLOP rate is compared with a product timed under the same load."""
     net = workload.net
     weights, (X, Y) = net.initial_weights(), net.make_batch()
-    impls: dict[str, Any] = {cls.name: cls(net, weights, X, Y) for cls in (MinnetStep, TextbookMLP, InPlaceMLP)}
+    impls: dict[str, Any] = {cls.name: cls(net, weights, X, Y) for cls in numpy_steps(net)}
     if torch is not None:
         impls["PyTorch"] = TorchStep(torch, net, weights, X, Y)
     check = check_same(impls, "step", calls=2, rtol=RTOL[net.dtype])
@@ -169,12 +175,12 @@ def run_step(workload: Workload, torch: Any, timing: dict[str, Any], shape: tupl
         implementations["PyTorch"] = MISSING
     m, k, n = shape
     return {
-        "kind": "step",
+        "kind": workload.kind,
         "description": net.describe(),
         "flops": flops,
         "matmul": {"shape": f"({m}×{k}) @ ({k}×{n})", "dtype": net.dtype, "gflops": rate, **product_summary},
         "check": check,
-        "implementations": {name: implementations[name] for name in ("minnet", "numpy", "numpy in-place", "PyTorch")},
+        "implementations": {name: implementations[name] for name in [*(c.name for c in numpy_steps(net)), "PyTorch"]},
     }
 
 
@@ -264,7 +270,7 @@ def run_memory(workload: Workload) -> dict[str, Any]:
     weights, (X, Y) = net.initial_weights(), net.make_batch()
     floor = net.state_bytes()
     implementations: dict[str, Any] = {}
-    for cls in (MinnetStep, TextbookMLP, InPlaceMLP):
+    for cls in numpy_steps(net):
         peak = traced_peak(lambda cls=cls: cls(net, weights, X.copy(), Y.copy()).step)
         implementations[cls.name] = {"peak_bytes": peak, "ratio": peak / sum(floor.values())}
     return {
@@ -299,7 +305,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for w in selected:
             print(f"measuring {w.title} ...", end=" ", file=sys.stderr, flush=True)
             started = time.perf_counter()
-            if w.kind == "step":
+            if w.kind in ("step", "conv step"):
                 rows[w.name] = {"title": w.title, **run_step(w, torch, timing, shape)}
             elif w.kind == "epoch":
                 rows[w.name] = {"title": w.title, **run_epoch(w, torch, sklearn, timing)}

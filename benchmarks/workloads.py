@@ -3,7 +3,7 @@ implementation of each.
 
 Every implementation of a workload (minnet, hand-written numpy, PyTorch, scikit-learn) starts from the
 weights :meth:`MLP.initial_weights` draws, in minnet's layout: ``W`` of shape ``(in, out)``, ``b`` of shape
-``(out,)``.
+``(out,)``. The convolutional networks (:class:`conv_nets.CNN`) are written in conv_nets.py.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from conv_nets import CNN, cnn28, digits_cnn, minnet_cnn
 
 import minnet
 
@@ -114,8 +115,8 @@ class Workload:
 
     name: str  # the id --only matches
     title: str
-    kind: str  # "step", "epoch", "predict" or "memory"
-    net: MLP
+    kind: str  # "step", "conv step" (a CNN's), "epoch", "predict" or "memory"
+    net: MLP | CNN
     extra: dict[str, Any] = field(default_factory=dict)  # epoch: samples; predict: batches
 
 
@@ -129,6 +130,7 @@ def all_workloads(smoke: bool = False, quick: bool = False) -> list[Workload]:
     epoch = MLP((64, 64, 10), "relu", "cross_entropy", "adam", 32, "float32", lr=1e-3)
     predict_batches = (1, 1024)
     epoch_samples = 256 if quick else None  # None: all 1,797 digits
+    conv_digits, conv28 = digits_cnn(), cnn28()
     if smoke:
         digits = replace(digits, sizes=(64, 16, 10), batch=8)
         mnist = replace(mnist, sizes=(32, 16, 16, 10), batch=8)
@@ -136,6 +138,7 @@ def all_workloads(smoke: bool = False, quick: bool = False) -> list[Workload]:
         deep = replace(deep, sizes=(8, *[8] * 5, 1), batch=4)
         epoch = replace(epoch, sizes=(64, 8, 10))
         predict_batches, epoch_samples = (1, 64), 96
+        conv_digits, conv28 = digits_cnn(batch=4, channels=(2, 4)), cnn28(batch=4, channels=(2, 4), side=12)
     return [
         Workload("seed", "seed", "step", seed),
         Workload("digits", "digits", "step", digits),
@@ -146,13 +149,18 @@ def all_workloads(smoke: bool = False, quick: bool = False) -> list[Workload]:
         Workload("digits-epoch", "digits epoch", "epoch", epoch, {"samples": epoch_samples}),
         Workload("predict", "predict", "predict", digits, {"batches": predict_batches}),
         Workload("memory", "memory (wide step)", "memory", wide),
+        Workload("cnn-digits", "digits CNN", "conv step", conv_digits),
+        Workload("cnn-28", "28×28 CNN", "conv step", conv28),
+        Workload("cnn-memory", "memory (28×28 CNN step)", "memory", conv28),
     ]
 
 
 # -- minnet's implementations --------------------------------------------------------------------------
 
 
-def minnet_model(net: MLP, weights: Weights) -> minnet.Sequential:
+def minnet_model(net: MLP | CNN, weights: Weights) -> minnet.Sequential:
+    if isinstance(net, CNN):
+        return minnet_cnn(net, weights)
     layers: list[minnet.Layer] = []
     for i, (W, b) in enumerate(weights):
         linear = minnet.Linear(*W.shape, rng=i, dtype=net.dtype)
@@ -165,11 +173,11 @@ def minnet_model(net: MLP, weights: Weights) -> minnet.Sequential:
     return minnet.Sequential(*layers)
 
 
-def minnet_loss(net: MLP) -> minnet.Loss:
+def minnet_loss(net: MLP | CNN) -> minnet.Loss:
     return minnet.MSELoss() if net.loss == "mse" else minnet.CrossEntropyLoss()
 
 
-def minnet_optimizer(net: MLP, model: minnet.Sequential) -> minnet.Optimizer:
+def minnet_optimizer(net: MLP | CNN, model: minnet.Sequential) -> minnet.Optimizer:
     if net.optimizer == "adam":
         return minnet.Adam(model.parameters(), lr=net.lr, eps=net.adam_eps)
     return minnet.SGD(model.parameters(), lr=net.lr, momentum=0.9 if net.optimizer == "momentum" else 0.0)
@@ -183,7 +191,7 @@ class MinnetStep:
 
     name = "minnet"
 
-    def __init__(self, net: MLP, weights: Weights, X: np.ndarray, Y: np.ndarray) -> None:
+    def __init__(self, net: MLP | CNN, weights: Weights, X: np.ndarray, Y: np.ndarray) -> None:
         self.model = minnet_model(net, weights)
         self.model[0].needs_input_grad = False
         self.loss_fn = minnet_loss(net)

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 STEP_ROWS = {"seed", "digits", "mnist32", "mnist64", "wide", "deep"}
+CONV_ROWS = {"cnn-digits", "cnn-28"}
 
 
 @pytest.fixture
@@ -28,15 +29,17 @@ def test_a_smoke_run_measures_every_workload_checks_them_and_writes_json_and_mar
     path = tmp_path / "bench.json"
     results = harness["main"](["--smoke", "--threads", "1", "--json", str(path)])
     rows = results["workloads"]
-    assert set(rows) == {*STEP_ROWS, "digits-epoch", "predict-1", "predict-64", "memory"}
+    assert set(rows) == {*STEP_ROWS, "digits-epoch", "predict-1", "predict-64", "memory", *CONV_ROWS, "cnn-memory"}
     expected = {
         "step": {"minnet", "numpy", "numpy in-place", "PyTorch"},
+        "conv step": {"minnet", "PyTorch"},
         "epoch": {"minnet", "MLPClassifier", "PyTorch"},
         "predict": {"minnet predict", "minnet model(x)", "numpy", "PyTorch no_grad"},
     }
+    memory_implementations = {"memory": {"minnet", "numpy", "numpy in-place"}, "cnn-memory": {"minnet"}}
     for name, row in rows.items():
         if row["kind"] == "memory":
-            assert set(row["implementations"]) == {"minnet", "numpy", "numpy in-place"}
+            assert set(row["implementations"]) == memory_implementations[name]
             assert all(entry["ratio"] > 0 for entry in row["implementations"].values())
             continue
         implementations = row["implementations"]
@@ -46,8 +49,9 @@ def test_a_smoke_run_measures_every_workload_checks_them_and_writes_json_and_mar
         measured = {n for n, entry in implementations.items() if "missing" not in entry}
         assert set(row["check"]["implementations"]) == measured, name
         assert all(entry["passed"] for entry in row["check"]["implementations"].values()), name
-    for name in STEP_ROWS:
+    for name in STEP_ROWS | CONV_ROWS:
         assert rows[name]["implementations"]["minnet"]["fraction_of_matmul"] > 0
+    assert set(rows["cnn-memory"]["floor_bytes"]) >= {"activations", "im2col"}
     targets = {(t["workload"], t["target"]): t for t in results["targets"]}
     assert {workload for workload, _ in targets} == set(rows)
     assert all(t["met"] in (True, False, None) for t in targets.values())
@@ -57,17 +61,19 @@ def test_a_smoke_run_measures_every_workload_checks_them_and_writes_json_and_mar
     for row in rows.values():
         assert f"| {row['title']} |" in out
     pytest.importorskip("torch")  # where PyTorch is installed, it was measured
-    assert all("missing" not in rows[name]["implementations"]["PyTorch"] for name in STEP_ROWS)
+    assert all("missing" not in rows[name]["implementations"]["PyTorch"] for name in STEP_ROWS | CONV_ROWS)
 
 
 def test_a_missing_package_is_reported_missing_never_given_a_number(harness, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    results = harness["main"](["--smoke", "--only", "seed", "--only", "digits-epoch", "--only", "predict"])
+    only = ["--only", "seed", "--only", "digits-epoch", "--only", "predict", "--only", "cnn-digits"]
+    results = harness["main"](["--smoke", *only])
     rows = results["workloads"]
-    assert set(rows) == {"seed", "digits-epoch", "predict-1", "predict-64"}
+    assert set(rows) == {"seed", "digits-epoch", "predict-1", "predict-64", "cnn-digits"}
     missing = {"missing": "not installed"}
     assert rows["seed"]["implementations"]["PyTorch"] == missing
+    assert rows["cnn-digits"]["implementations"]["PyTorch"] == missing
     assert rows["digits-epoch"]["implementations"]["PyTorch"] == missing
     assert rows["digits-epoch"]["implementations"]["MLPClassifier"] == missing
     assert rows["predict-1"]["implementations"]["PyTorch no_grad"] == missing
@@ -98,6 +104,37 @@ def test_implementations_that_disagree_stop_the_benchmark(harness):
     another_start = {"minnet": MinnetStep(net, weights, X, Y), "numpy": TextbookMLP(net, net.initial_weights(1), X, Y)}
     with pytest.raises(MismatchError, match="same start False"):
         check_same(another_start, "step", calls=1, rtol=1e-3)
+
+
+def test_the_cnns_flops_and_memory_floor_are_counted_as_docs_performance_md_says(harness):
+    from workloads import all_workloads
+
+    nets = {w.name: w.net for w in all_workloads()}
+    digits, mnist = nets["cnn-digits"], nets["cnn-28"]
+    assert nets["cnn-memory"] == mnist
+    assert digits.text() == (
+        "Conv2d(1, 16, 3, padding=1) → ReLU → MaxPool2d(2) → Conv2d(16, 32, 3, padding=1) → ReLU → Flatten → "
+        "Linear(512, 10)"
+    )
+    # 2·m·n·k per product: conv1 (16 × 9)·(9 × 64·8·8), conv2 (32 × 144)·(144 × 64·4·4), linear (64 × 512)·(512 × 10)
+    forward = [2 * 16 * 9 * 64 * 64, 2 * 32 * 144 * 64 * 16, 2 * 64 * 512 * 10]
+    assert digits.forward_flops() == sum(forward)
+    assert digits.train_flops() == 3 * sum(forward) - forward[0]  # no input gradient for the first layer
+    assert mnist.shapes()[-3:] == [(64, 5, 5), (1600,), (10,)]
+    floor = mnist.state_bytes()
+    parameters = (32 * 9 + 32 + 64 * 32 * 9 + 64 + 1600 * 10 + 10) * 4
+    assert floor["parameters"] == floor["gradients"] == floor["optimizer_state"] == parameters  # momentum: one each
+    # conv 32×26×26, ReLU alike, pool 32×13×13, conv 64×11×11, ReLU alike, pool 64×5×5, linear 10 (Flatten: a view)
+    assert floor["activations"] == 64 * (2 * 32 * 26 * 26 + 32 * 13 * 13 + 2 * 64 * 11 * 11 + 64 * 5 * 5 + 10) * 4
+    assert floor["im2col"] == (1 * 9 * 64 * 26 * 26 + 32 * 9 * 64 * 11 * 11) * 4
+    assert floor["batch"] == 64 * 28 * 28 * 4 + 64 * 8
+
+
+def test_a_cnn_whose_layers_do_not_fit_is_an_error(harness):
+    from conv_nets import CNN, FLATTEN, RELU, Conv, Dense
+
+    with pytest.raises(ValueError, match=r"Linear\(500, 10\) after an output of shape \(512,\)"):
+        CNN((1, 8, 8), (Conv(1, 8, 3, padding=1), RELU, FLATTEN, Dense(500, 10)), "sgd", 4, "float32", lr=0.1)
 
 
 def test_update_doc_replaces_only_its_own_block(harness, tmp_path):
