@@ -2,7 +2,7 @@
 the memory a training step must hold, and minnet's model of each.
 
 A network is a :class:`CNN`: the shape of one image, then its layers, written with PyTorch's arguments
-(:class:`Conv`, ``RELU``, :class:`Pool`, ``FLATTEN``, :class:`Dense`). Every implementation starts from the
+(:class:`Conv`, :class:`Norm`, ``RELU``, :class:`Pool`, ``FLATTEN``, :class:`Dense`). Every implementation starts from the
 weights :meth:`CNN.initial_weights` draws, one ``(W, b)`` per layer with parameters: a convolution's ``W``
 in PyTorch's layout ``(out_channels, in_channels, k, k)``, which minnet's Conv2d shares, a linear layer's in
 minnet's ``(in, out)``, the transpose of PyTorch's.
@@ -36,6 +36,16 @@ class Conv:
 
 
 @dataclass(frozen=True)
+class Norm:
+    """``BatchNorm2d(channels)``: γ = 1 and β = 0 at the start in every implementation (not in the weights)."""
+
+    channels: int
+
+    def text(self) -> str:
+        return f"BatchNorm2d({self.channels})"
+
+
+@dataclass(frozen=True)
 class Pool:
     """``MaxPool2d(kernel)``: stride ``kernel``, no padding."""
 
@@ -57,7 +67,7 @@ class Dense:
 
 
 RELU, FLATTEN = "ReLU", "Flatten"
-LayerSpec = Conv | Pool | Dense | str
+LayerSpec = Conv | Norm | Pool | Dense | str
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,9 @@ class CNN:
                     raise ValueError(f"{layer.text()} after an output of shape {shape}")
                 side = 2 * layer.padding - layer.kernel + 1
                 shape = (layer.out_channels, h + side, w + side)
+            elif isinstance(layer, Norm):
+                if shape[0] != layer.channels:
+                    raise ValueError(f"{layer.text()} after an output of shape {shape}")
             elif isinstance(layer, Pool):
                 c, h, w = shape
                 shape = (c, h // layer.kernel, w // layer.kernel)
@@ -170,7 +183,8 @@ class CNN:
         the batch, every layer's output (Flatten's excepted: a view of its input's memory) and each
         convolution's im2col buffer, ``in_channels·k·k × N·H_out·W_out`` elements."""
         itemsize = np.dtype(self.dtype).itemsize
-        parameters = sum(W.nbytes + b.nbytes for W, b in self.initial_weights())
+        norms = sum(2 * layer.channels for layer in self.layers if isinstance(layer, Norm))  # γ and β
+        parameters = sum(W.nbytes + b.nbytes for W, b in self.initial_weights()) + norms * itemsize
         X, y = self.make_batch()
         outputs = columns = 0  # elements
         for layer, (channels, *sides) in zip(self.layers, self.shapes(), strict=True):
@@ -189,10 +203,14 @@ class CNN:
 
 
 def digits_cnn(batch: int = 64, channels: tuple[int, int] = (16, 32)) -> CNN:
-    """The digits CNN: 8×8 single-channel images, two 3×3 convolutions padded to keep the size, Adam 1e-3."""
+    """The digits CNN of examples/digits_cnn.py: 8×8 single-channel images, two 3×3 convolutions padded to keep
+    the size, each followed by BatchNorm2d and ReLU, Adam 5e-3."""
     c1, c2 = channels
-    layers = (Conv(1, c1, 3, padding=1), RELU, Pool(2), Conv(c1, c2, 3, padding=1), RELU, FLATTEN, Dense(c2 * 16, 10))
-    return CNN((1, 8, 8), layers, "adam", batch, "float32", lr=1e-3)
+    layers = (
+        *(Conv(1, c1, 3, padding=1), Norm(c1), RELU, Pool(2)),
+        *(Conv(c1, c2, 3, padding=1), Norm(c2), RELU, FLATTEN, Dense(c2 * 16, 10)),
+    )
+    return CNN((1, 8, 8), layers, "adam", batch, "float32", lr=5e-3)
 
 
 def cnn28(batch: int = 64, channels: tuple[int, int] = (32, 64), side: int = 28) -> CNN:
@@ -214,6 +232,8 @@ def minnet_cnn(net: CNN, weights: Weights) -> minnet.Sequential:
             layer = minnet.Conv2d(*channels, kernel, padding=padding, rng=0, dtype=net.dtype)
         elif isinstance(spec, Dense):
             layer = minnet.Linear(spec.in_features, spec.out_features, rng=0, dtype=net.dtype)
+        elif isinstance(spec, Norm):
+            layer = minnet.BatchNorm2d(spec.channels, dtype=net.dtype)
         elif isinstance(spec, Pool):
             layer = minnet.MaxPool2d(spec.kernel)
         else:

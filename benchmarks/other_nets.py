@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from conv_nets import CNN, RELU, Conv, Dense, Pool
+from conv_nets import CNN, RELU, Conv, Dense, Norm, Pool
 from workloads import MLP, Weights
 
 
@@ -57,6 +57,8 @@ def torch_cnn(torch: Any, net: CNN, weights: Weights) -> Any:
             layer = torch.nn.Conv2d(spec.in_channels, spec.out_channels, spec.kernel, padding=spec.padding, dtype=dtype)
         elif isinstance(spec, Dense):
             layer = torch.nn.Linear(spec.in_features, spec.out_features, dtype=dtype)
+        elif isinstance(spec, Norm):
+            layer = torch.nn.BatchNorm2d(spec.channels, dtype=dtype)
         elif isinstance(spec, Pool):
             layer = torch.nn.MaxPool2d(spec.kernel)
         else:

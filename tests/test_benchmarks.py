@@ -112,10 +112,14 @@ def test_the_cnns_flops_and_memory_floor_are_counted_as_docs_performance_md_says
     nets = {w.name: w.net for w in all_workloads()}
     digits, mnist = nets["cnn-digits"], nets["cnn-28"]
     assert nets["cnn-memory"] == mnist
-    assert digits.text() == (
-        "Conv2d(1, 16, 3, padding=1) → ReLU → MaxPool2d(2) → Conv2d(16, 32, 3, padding=1) → ReLU → Flatten → "
-        "Linear(512, 10)"
+    assert digits.text() == (  # examples/digits_cnn.py's network
+        "Conv2d(1, 16, 3, padding=1) → BatchNorm2d(16) → ReLU → MaxPool2d(2) → Conv2d(16, 32, 3, padding=1) → "
+        "BatchNorm2d(32) → ReLU → Flatten → Linear(512, 10)"
     )
+    example = runpy.run_path(str(ROOT / "examples" / "digits_cnn.py"))["digits_cnn"]()
+    assert [type(layer).__name__ for layer in example] == [
+        "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Conv2d", "BatchNorm2d", "ReLU", "Flatten", "Linear"
+    ]  # fmt: skip
     # 2·m·n·k per product: conv1 (16 × 9)·(9 × 64·8·8), conv2 (32 × 144)·(144 × 64·4·4), linear (64 × 512)·(512 × 10)
     forward = [2 * 16 * 9 * 64 * 64, 2 * 32 * 144 * 64 * 16, 2 * 64 * 512 * 10]
     assert digits.forward_flops() == sum(forward)
