@@ -262,3 +262,27 @@ def test_initialisation_is_pytorchs_kaiming_uniform_with_a_sqrt_5():
 def test_repr_is_pytorchs(layer, text):
     """The strings torch 2.13 prints for the same modules."""
     assert repr(layer) == text
+
+
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (lambda: Conv2d(3, 4, (3, 2), padding=(1, 2), dilation=(1, 2), rng=0), (2, 3, 6, 5)),
+        (lambda: Conv2d(2, 3, 3, padding="same", rng=1), (3, 2, 4, 7)),
+        (lambda: Conv1d(2, 3, 3, dilation=2, padding=1, rng=2), (2, 2, 9)),
+    ],
+)
+def test_col2im_by_flat_runs_adds_what_the_strided_slices_add(build, shape, monkeypatch):
+    """With stride 1 and short output rows, col2im adds whole runs of the flattened input; with rows of any
+    length it adds strided slices, one per kernel offset. Both give the same input gradient."""
+    from minnet.nn import conv
+
+    layer = build()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    g = rng.standard_normal(layer(x).shape)
+    assert g.shape[-1] <= conv.SHORT_ROW  # the flat runs
+    flat = layer.backward(g)
+    monkeypatch.setattr(conv, "SHORT_ROW", 0)  # the strided slices
+    layer(x)
+    np.testing.assert_allclose(layer.backward(g), flat, rtol=1e-13, atol=1e-13)

@@ -35,6 +35,11 @@ from ..parameter import Parameter
 from .layer import Layer, float_dtype
 
 IntOrTuple = int | tuple[int, ...]
+#: col2im adds whole runs of the flattened input (:func:`_add_windows_flat`) where the output's rows hold at most
+#: this many elements and the stride is 1. Measured on 64 samples of 3×3 windows, float32: rows of 4 (16 → 32
+#: channels) 1.45 → 0.97 ms, of 6 2.19 → 1.47 ms, of 8 2.5 → 1.9 ms; rows of 11 (32 → 64 channels) 5.2 → 7.1 ms,
+#: slower, since a long row is added fast already and the flat runs need one more copy.
+SHORT_ROW = 8
 
 
 def _as_tuple(value: Any, dims: int, what: str, layer: str, minimum: int) -> tuple[int, ...]:
@@ -119,15 +124,41 @@ def _col2im(
     padded_sides = [side + before + after for side, (before, after) in zip(sides, widths, strict=True)]
     padded = np.zeros((c, n, *padded_sides), grad_cols.dtype)  # (C, N, …): the layout of the columns
     grad_cols = grad_cols.reshape(c, -1, n, *out_size)  # (C, K, N, *out): K runs over the kernel offsets u…
-    reads = [
-        [slice(u * d, u * d + s * (o - 1) + 1, s) for u in range(k)]
-        for k, d, s, o in zip(kernel_size, dilation, stride, out_size, strict=True)
-    ]
-    everything = slice(None)
-    for offset, read in enumerate(itertools.product(*reads)):  # read: the positions i·s + u·d of offset u…
-        window = (everything, everything, *read)
-        padded[window] += grad_cols[:, offset]
+    if all(s == 1 for s in stride) and out_size[-1] <= SHORT_ROW:
+        _add_windows_flat(padded, grad_cols, dilation)
+    else:
+        reads = [
+            [slice(u * d, u * d + s * (o - 1) + 1, s) for u in range(k)]
+            for k, d, s, o in zip(kernel_size, dilation, stride, out_size, strict=True)
+        ]
+        everything = slice(None)
+        for offset, read in enumerate(itertools.product(*reads)):  # read: the positions i·s + u·d of offset u…
+            window = (everything, everything, *read)
+            padded[window] += grad_cols[:, offset]
     return np.ascontiguousarray(padded[_unpadded(tuple(sides), widths)].swapaxes(0, 1))  # (N, C, …)
+
+
+def _add_windows_flat(padded: NDArray[Any], grad_cols: NDArray[Any], dilation: tuple[int, ...]) -> None:
+    """col2im's adds for stride 1, with whole rows at a time: ``padded`` ``(C, N, *padded_sides)`` gets, for each
+    kernel offset u…, ``grad_cols[:, u…]`` ``(C, N, *out)`` added at the positions i + u·d.
+
+    With stride 1, the output positions of one offset are a block of the padded input: out[0] rows of out[-1]
+    elements, each row starting a padded row's length after the previous one. Written into rows of the padded
+    row's length (the elements past out[-1] zero), the block is one contiguous run of the flattened padded input,
+    starting at offset u·d's flat position: one ``+=`` of long runs per offset, not of rows of out[-1] elements
+    (4 elements for a 4×4 output)."""
+    c, n, *padded_sides = padded.shape
+    k, out = grad_cols.shape[1], grad_cols.shape[3:]
+    wide = np.zeros((c, k, n, *out[:-1], padded_sides[-1]), grad_cols.dtype)  # each row as long as a padded row
+    wide[..., : out[-1]] = grad_cols
+    wide = wide.reshape(c, k, n, -1)
+    flat = padded.reshape(c, n, -1)
+    run = wide.shape[-1] - (padded_sides[-1] - out[-1])  # the last row's zeros past out[-1] would run off the end
+    row_strides = [math.prod(padded_sides[axis + 1 :]) for axis in range(len(padded_sides))]
+    kernel_size = [(p - o) // d + 1 for p, o, d in zip(padded_sides, out, dilation, strict=True)]
+    for offset, u in enumerate(itertools.product(*(range(size) for size in kernel_size))):
+        start = sum(ui * d * step for ui, d, step in zip(u, dilation, row_strides, strict=True))
+        flat[:, :, start : start + run] += wide[:, offset, :, :run]
 
 
 class _ConvNd(Layer):
