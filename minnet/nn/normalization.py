@@ -63,15 +63,19 @@ class _BatchNorm(Layer):
             if n < 2:
                 name = type(self).__name__
                 raise ValueError(f"{name}: training needs more than 1 value per feature (channel), got input {x.shape}")
-            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            mean = x.mean(axis=axes)
+            centered = x - mean.reshape(view)
+            var = np.mean(centered * centered, axis=axes)  # the biased variance, from x − μ taken once
             self.num_batches_tracked += 1
             m = 1.0 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
             self.running_mean[...] = (1 - m) * self.running_mean + m * mean
             self.running_var[...] = (1 - m) * self.running_var + m * var * (n / (n - 1))
         else:
             mean, var = self.running_mean, self.running_var
+            centered = x - mean.reshape(view)
         self.r = (1.0 / np.sqrt(var + self.eps)).reshape(view)
-        self.x_hat = (x - mean.reshape(view)) * self.r
+        centered *= self.r  # x̂ = (x − μ) r, in the array just made
+        self.x_hat = centered
         if self.weight is None or self.bias is None:  # not affine
             return self.x_hat
         return self.x_hat * self.weight.data.reshape(view) + self.bias.data.reshape(view)
@@ -80,15 +84,24 @@ class _BatchNorm(Layer):
         x_hat, r = self.x_hat, self.r
         g = grad_output
         axes = (0, *range(2, g.ndim))
+        sum_g, sum_g_x_hat = g.sum(axis=axes), (g * x_hat).sum(axis=axes)  # Σ g, Σ g ⊙ x̂ per channel
+        scale = r  # ∂x̂/∂x's r, times γ when affine (ĝ = γ g)
         # parameter gradients (added): ∂L/∂γ = Σ g ⊙ x̂, ∂L/∂β = Σ g
         if self.weight is not None and self.bias is not None:  # affine
-            self.weight.grad += (g * x_hat).sum(axis=axes)
-            self.bias.grad += g.sum(axis=axes)
-            g = g * self.weight.data.reshape(r.shape)  # ĝ = γ g
+            self.weight.grad += sum_g_x_hat
+            self.bias.grad += sum_g
+            scale = r * self.weight.data.reshape(r.shape)
         # input gradient
         if not self.batch_stats:
-            return g * r
-        return r * (g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
+            return g * scale
+        # r ⊙ (ĝ − mean ĝ − x̂ ⊙ mean(ĝ ⊙ x̂)) with ĝ = γ g: γ is one number per channel, so the means are
+        # γ Σ g / n and γ Σ g ⊙ x̂ / n, the sums above, and the whole is r γ ⊙ (g − Σ g / n − x̂ ⊙ Σ g ⊙ x̂ / n)
+        n = g.size // self.num_features
+        grad = x_hat * (sum_g_x_hat / n).reshape(r.shape)
+        grad += (sum_g / n).reshape(r.shape)
+        np.subtract(g, grad, out=grad)
+        grad *= scale
+        return grad
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
