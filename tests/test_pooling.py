@@ -153,6 +153,21 @@ def test_max_pooling_caches_the_argmax_not_the_input():
     assert arrays["argmax"].dtype == np.uint8
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan], ids=["inf", "-inf", "nan"])
+def test_an_infinite_or_nan_gradient_goes_to_the_argmax_only(value):
+    """As PyTorch: the other elements of the window get 0, not 0 · inf = NaN; with windows that do not overlap
+    (written into zeros) and with windows that do (added up)."""
+    x = np.array([[[[1.0, 4.0, 0.0, 1.0], [2.0, 3.0, 2.0, 1.0]]]])
+    pool = MaxPool2d(2)
+    pool(x)
+    grad = pool.backward(np.array([[[[value, 1.0]]]]))
+    np.testing.assert_array_equal(grad, [[[[0.0, value, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]]])
+    overlapping = MaxPool2d(2, stride=1)  # the first two windows share their max, 4
+    overlapping(x)
+    grad = overlapping.backward(np.array([[[[value, 1.0, 1.0]]]]))
+    np.testing.assert_array_equal(grad, [[[[0.0, value + 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]]])
+
+
 def test_overlapping_windows_add_up_at_a_shared_max():
     """A peak in the middle of a 5×5 input is the max of all nine 3×3 windows: it gets the sum of their g."""
     x = np.zeros((1, 1, 5, 5))

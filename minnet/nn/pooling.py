@@ -190,10 +190,14 @@ class MaxPool2d(_Pool2d):
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         grad = self._zero_gradient(grad_output.dtype)
         g = grad_output.reshape(self.argmax.shape)
+        # 0 · inf is NaN: where g is not finite, the elements that are not a window's argmax get 0 by np.where
+        # (the product with the mask is faster, and exact for a finite g)
+        finite = np.isfinite(g).all()
         # ∂L/∂x: each window's g added at its argmax (the elements at one offset of all windows are distinct)
         for b in self._blocks(grad):
             for k, (rows, cols) in enumerate(self._offsets()):
-                self._add_into(grad[b, :, rows, cols], g[b] * (self.argmax[b] == k))
+                at_argmax = self.argmax[b] == k
+                self._add_into(grad[b, :, rows, cols], g[b] * at_argmax if finite else np.where(at_argmax, g[b], 0))
         return self._unpadded(grad)
 
 
