@@ -190,6 +190,18 @@ def test_avg_pooling_spreads_g_over_each_window():
     np.testing.assert_allclose(counted.backward(np.ones((1, 1, 3, 3))), [[[[2.25, 2.25], [2.25, 2.25]]]])
 
 
+@pytest.mark.parametrize(
+    "pool",
+    [MaxPool2d(2), MaxPool2d(3, stride=2, padding=1), AvgPool2d(2), AvgPool2d(3, 2, 1, count_include_pad=False)],
+    ids=["max", "max-padded", "avg", "avg-padded-counted"],
+)
+def test_an_empty_batch_gives_an_empty_output_and_gradient(pool):
+    """As PyTorch: (0, C, H, W) in, (0, C, H_out, W_out) out, and a (0, C, H, W) gradient."""
+    y = pool(np.zeros((0, 2, 5, 5)))
+    assert y.shape == ((0, 2, 2, 2) if pool.padding == 0 else (0, 2, 3, 3))
+    assert pool.backward(np.zeros(y.shape)).shape == (0, 2, 5, 5)
+
+
 def test_unbatched_input_gives_unbatched_output():
     x = np.random.default_rng(1).standard_normal((3, 6, 5))
     for pool in (MaxPool2d(2), AvgPool2d(3, stride=2, padding=1)):
