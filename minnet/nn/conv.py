@@ -118,7 +118,7 @@ def _col2im(
     n, c, *sides = input_shape
     padded_sides = [side + before + after for side, (before, after) in zip(sides, widths, strict=True)]
     padded = np.zeros((c, n, *padded_sides), grad_cols.dtype)  # (C, N, …): the layout of the columns
-    grad_cols = grad_cols.reshape(c, -1, n, *out_size)  # (C, K, N, *out): K runs over the kernel offsets u…
+    grad_cols = grad_cols.reshape(c, math.prod(kernel_size), n, *out_size)  # (C, K, N, *out): K over the offsets u…
     reads = [
         [slice(u * d, u * d + s * (o - 1) + 1, s) for u in range(k)]
         for k, d, s, o in zip(kernel_size, dilation, stride, out_size, strict=True)
@@ -296,7 +296,7 @@ class Conv2d(_ConvNd):
         # y[n, o, i, j] = b[o] + Σ_{c,u,v} W[o, c, u, v] cols[(c, u, v), (n, i, j)]: one matrix product, taken
         # sample by sample on a view of cols, so that y comes out (N, out_channels, Ho·Wo) without a transpose
         weight = self.weight.data.reshape(self.out_channels, -1)
-        y: NDArray[np.floating] = weight @ self.cols.reshape(-1, n, out_h * out_w).swapaxes(0, 1)
+        y: NDArray[np.floating] = weight @ self.cols.reshape(len(self.cols), n, out_h * out_w).swapaxes(0, 1)
         if self.bias is not None:
             y += self.bias.data[:, None]
         return y.reshape(n, self.out_channels, out_h, out_w)
@@ -403,7 +403,7 @@ class Conv1d(_ConvNd):
         # y[n, o, i] = b[o] + Σ_{c,u} W[o, c, u] cols[(c, u), (n, i)]: one matrix product, sample by sample on a
         # view of cols, so that y comes out (N, out_channels, Lo) without a transpose
         weight = self.weight.data.reshape(self.out_channels, -1)
-        y: NDArray[np.floating] = weight @ self.cols.reshape(-1, n, out_l).swapaxes(0, 1)
+        y: NDArray[np.floating] = weight @ self.cols.reshape(len(self.cols), n, out_l).swapaxes(0, 1)
         if self.bias is not None:
             y += self.bias.data[:, None]
         return y
