@@ -112,6 +112,25 @@ def test_padding_that_makes_the_kernel_fit_is_no_error():
     assert Conv1d(1, 2, 3, padding="same")(np.zeros((1, 1, 1))).shape == (1, 2, 1)
 
 
+@pytest.mark.parametrize(
+    ("build", "shape", "out_shape"),
+    [
+        (lambda: Conv2d(2, 3, 3, rng=0), (0, 2, 5, 4), (0, 3, 3, 2)),
+        (lambda: Conv2d(2, 3, 3, stride=2, padding=1, rng=0), (0, 2, 5, 4), (0, 3, 3, 2)),
+        (lambda: Conv1d(2, 3, 3, padding="same", rng=0), (0, 2, 5), (0, 3, 5)),
+    ],
+    ids=["conv2d", "conv2d-padded", "conv1d-same"],
+)
+def test_an_empty_batch_gives_an_empty_output_and_gradient(build, shape, out_shape):
+    """As PyTorch: N = 0 in, N = 0 out, the input gradient of the input's shape, zero parameter gradients."""
+    conv = build()
+    y = conv(np.zeros(shape))
+    assert y.shape == out_shape
+    assert conv.backward(np.zeros(out_shape)).shape == shape
+    assert not conv.weight.grad.any()
+    assert not conv.bias.grad.any()
+
+
 # -- bad arguments -----------------------------------------------------------------------------------------------
 
 

@@ -153,6 +153,21 @@ def test_max_pooling_caches_the_argmax_not_the_input():
     assert arrays["argmax"].dtype == np.uint8
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan], ids=["inf", "-inf", "nan"])
+def test_an_infinite_or_nan_gradient_goes_to_the_argmax_only(value):
+    """As PyTorch: the other elements of the window get 0, not 0 · inf = NaN; with windows that do not overlap
+    (written into zeros) and with windows that do (added up)."""
+    x = np.array([[[[1.0, 4.0, 0.0, 1.0], [2.0, 3.0, 2.0, 1.0]]]])
+    pool = MaxPool2d(2)
+    pool(x)
+    grad = pool.backward(np.array([[[[value, 1.0]]]]))
+    np.testing.assert_array_equal(grad, [[[[0.0, value, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]]])
+    overlapping = MaxPool2d(2, stride=1)  # the first two windows share their max, 4
+    overlapping(x)
+    grad = overlapping.backward(np.array([[[[value, 1.0, 1.0]]]]))
+    np.testing.assert_array_equal(grad, [[[[0.0, value + 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]]])
+
+
 def test_overlapping_windows_add_up_at_a_shared_max():
     """A peak in the middle of a 5×5 input is the max of all nine 3×3 windows: it gets the sum of their g."""
     x = np.zeros((1, 1, 5, 5))
@@ -173,6 +188,18 @@ def test_avg_pooling_spreads_g_over_each_window():
     counted = AvgPool2d(2, stride=1, padding=1, count_include_pad=False)
     np.testing.assert_allclose(counted(x)[0, 0, 0], [1.0, 1.5, 2.0])  # the corner window holds one element
     np.testing.assert_allclose(counted.backward(np.ones((1, 1, 3, 3))), [[[[2.25, 2.25], [2.25, 2.25]]]])
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [MaxPool2d(2), MaxPool2d(3, stride=2, padding=1), AvgPool2d(2), AvgPool2d(3, 2, 1, count_include_pad=False)],
+    ids=["max", "max-padded", "avg", "avg-padded-counted"],
+)
+def test_an_empty_batch_gives_an_empty_output_and_gradient(pool):
+    """As PyTorch: (0, C, H, W) in, (0, C, H_out, W_out) out, and a (0, C, H, W) gradient."""
+    y = pool(np.zeros((0, 2, 5, 5)))
+    assert y.shape == ((0, 2, 2, 2) if pool.padding == 0 else (0, 2, 3, 3))
+    assert pool.backward(np.zeros(y.shape)).shape == (0, 2, 5, 5)
 
 
 def test_unbatched_input_gives_unbatched_output():

@@ -123,7 +123,7 @@ def _col2im(
     n, c, *sides = input_shape
     padded_sides = [side + before + after for side, (before, after) in zip(sides, widths, strict=True)]
     padded = np.zeros((c, n, *padded_sides), grad_cols.dtype)  # (C, N, …): the layout of the columns
-    grad_cols = grad_cols.reshape(c, -1, n, *out_size)  # (C, K, N, *out): K runs over the kernel offsets u…
+    grad_cols = grad_cols.reshape(c, math.prod(kernel_size), n, *out_size)  # (C, K, N, *out): K over the offsets u…
     if all(s == 1 for s in stride) and out_size[-1] <= SHORT_ROW:
         _add_windows_flat(padded, grad_cols, dilation)
     else:
@@ -151,8 +151,8 @@ def _add_windows_flat(padded: NDArray[Any], grad_cols: NDArray[Any], dilation: t
     k, out = grad_cols.shape[1], grad_cols.shape[3:]
     wide = np.zeros((c, k, n, *out[:-1], padded_sides[-1]), grad_cols.dtype)  # each row as long as a padded row
     wide[..., : out[-1]] = grad_cols
-    wide = wide.reshape(c, k, n, -1)
-    flat = padded.reshape(c, n, -1)
+    wide = wide.reshape(c, k, n, math.prod(wide.shape[3:]))  # sizes written out: N may be 0
+    flat = padded.reshape(c, n, math.prod(padded_sides))
     run = wide.shape[-1] - (padded_sides[-1] - out[-1])  # the last row's zeros past out[-1] would run off the end
     row_strides = [math.prod(padded_sides[axis + 1 :]) for axis in range(len(padded_sides))]
     kernel_size = [(p - o) // d + 1 for p, o, d in zip(padded_sides, out, dilation, strict=True)]
@@ -327,7 +327,7 @@ class Conv2d(_ConvNd):
         # y[n, o, i, j] = b[o] + Σ_{c,u,v} W[o, c, u, v] cols[(c, u, v), (n, i, j)]: one matrix product, taken
         # sample by sample on a view of cols, so that y comes out (N, out_channels, Ho·Wo) without a transpose
         weight = self.weight.data.reshape(self.out_channels, -1)
-        y: NDArray[np.floating] = weight @ self.cols.reshape(-1, n, out_h * out_w).swapaxes(0, 1)
+        y: NDArray[np.floating] = weight @ self.cols.reshape(len(self.cols), n, out_h * out_w).swapaxes(0, 1)
         if self.bias is not None:
             y += self.bias.data[:, None]
         return y.reshape(n, self.out_channels, out_h, out_w)
@@ -434,7 +434,7 @@ class Conv1d(_ConvNd):
         # y[n, o, i] = b[o] + Σ_{c,u} W[o, c, u] cols[(c, u), (n, i)]: one matrix product, sample by sample on a
         # view of cols, so that y comes out (N, out_channels, Lo) without a transpose
         weight = self.weight.data.reshape(self.out_channels, -1)
-        y: NDArray[np.floating] = weight @ self.cols.reshape(-1, n, out_l).swapaxes(0, 1)
+        y: NDArray[np.floating] = weight @ self.cols.reshape(len(self.cols), n, out_l).swapaxes(0, 1)
         if self.bias is not None:
             y += self.bias.data[:, None]
         return y

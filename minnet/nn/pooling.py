@@ -88,7 +88,7 @@ class _Pool2d(Layer):
     @staticmethod
     def _blocks(padded: NDArray[np.floating]) -> list[slice]:
         """Slices of the batch axis: blocks of samples of about ``BLOCK_BYTES`` of the padded input each."""
-        step = max(1, BLOCK_BYTES // max(1, padded[0].nbytes))
+        step = max(1, BLOCK_BYTES // max(1, padded[:1].nbytes))  # [:1]: an empty batch has no padded[0]
         return [slice(n, n + step) for n in range(0, len(padded), step)]
 
     def _zero_gradient(self, dtype: np.dtype[Any]) -> NDArray[np.floating]:
@@ -190,10 +190,14 @@ class MaxPool2d(_Pool2d):
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         grad = self._zero_gradient(grad_output.dtype)
         g = grad_output.reshape(self.argmax.shape)
+        # 0 · inf is NaN: where g is not finite, the elements that are not a window's argmax get 0 by np.where
+        # (the product with the mask is faster, and exact for a finite g)
+        finite = np.isfinite(g).all()
         # ∂L/∂x: each window's g added at its argmax (the elements at one offset of all windows are distinct)
         for b in self._blocks(grad):
             for k, (rows, cols) in enumerate(self._offsets()):
-                self._add_into(grad[b, :, rows, cols], g[b] * (self.argmax[b] == k))
+                at_argmax = self.argmax[b] == k
+                self._add_into(grad[b, :, rows, cols], g[b] * at_argmax if finite else np.where(at_argmax, g[b], 0))
         return self._unpadded(grad)
 
 
@@ -258,7 +262,7 @@ class AvgPool2d(_Pool2d):
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         grad = self._zero_gradient(grad_output.dtype)
-        share = grad_output.reshape(len(grad), -1, self._out_size(0), self._out_size(1)) / self.divisor  # g_w / d_w
+        share = grad_output.reshape(*grad.shape[:2], self._out_size(0), self._out_size(1)) / self.divisor  # g_w / d_w
         # ∂L/∂x: g_w / d_w added on every element of window w
         for b in self._blocks(grad):
             for rows, cols in self._offsets():
