@@ -2,8 +2,8 @@
 the memory a training step must hold, and minnet's model of each.
 
 A network is a :class:`CNN`: the shape of one image, then its layers, written with PyTorch's arguments
-(:class:`Conv`, :class:`Norm`, ``RELU``, :class:`Pool`, ``FLATTEN``, :class:`Dense`). Every implementation starts from the
-weights :meth:`CNN.initial_weights` draws, one ``(W, b)`` per layer with parameters: a convolution's ``W``
+(:class:`Conv`, :class:`Norm`, ``RELU``, :class:`Pool`, ``FLATTEN``, :class:`Dense`). Every implementation starts
+from the weights :meth:`CNN.initial_weights` draws, one ``(W, b)`` per layer with parameters: a convolution's ``W``
 in PyTorch's layout ``(out_channels, in_channels, k, k)``, which minnet's Conv2d shares, a linear layer's in
 minnet's ``(in, out)``, the transpose of PyTorch's.
 """

@@ -293,6 +293,10 @@ def feature_maps(
         max_channels: the most channels shown per row (the first ones).
     """
     X = np.asarray(X)
+    if isinstance(layers, str):
+        layers = [layers]
+    if max_channels < 1:
+        raise ValueError(f"feature_maps: max_channels must be at least 1, got {max_channels}")
     if X.ndim not in (3, 4) or not 0 <= sample < len(X):
         raise ValueError(
             f"feature_maps: expected a batch (N, C, H, W) or (N, C, L) and a sample in [0, N), "

@@ -63,7 +63,8 @@ def test_health_counts_dead_units_per_channel_and_position(batch):
     model[1].bias.data[:] = [-100.0, -100.0, 100.0, 100.0]  # β after the normalisation: 2 channels off, 2 on
     report = model.health(X, y, minnet.CrossEntropyLoss())
     assert report.layers[2].dead == 0.5  # 2 of 4 channels, at all 6×5 positions
-    assert report.layers[5].saturated is not None  # the Tanh on (N, 3, 2, 1)
+    assert report.layers[5].saturated == 1.0  # the Tanh on (N, 3, 2, 1): inputs of ±100 put it at ±1
+    assert cnn().health(X, y, minnet.CrossEntropyLoss()).layers[5].saturated == 0.0  # as built: far from ±1
 
 
 def test_explain_has_one_row_per_layer_with_the_gradient_shapes(batch):

@@ -284,7 +284,7 @@ def test_repr_is_pytorchs(layer, text):
 
 
 @pytest.mark.parametrize(
-    "build, shape",
+    ("build", "shape"),
     [
         (lambda: Conv2d(3, 4, (3, 2), padding=(1, 2), dilation=(1, 2), rng=0), (2, 3, 6, 5)),
         (lambda: Conv2d(2, 3, 3, padding="same", rng=1), (3, 2, 4, 7)),

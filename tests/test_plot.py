@@ -145,6 +145,9 @@ def test_feature_maps_filters_layers_and_refuses_what_has_no_channels():
     model = small_cnn()
     X = np.ones((2, 2, 6, 5))
     assert len(plot.feature_maps(model, X, layers=["ReLU"]).axes) == 2 + 5
+    assert len(plot.feature_maps(model, X, layers="ReLU").axes) == 2 + 5  # one class name as a string
+    with pytest.raises(ValueError, match="max_channels must be at least 1, got 0"):
+        plot.feature_maps(model, X, max_channels=0)
     with pytest.raises(ValueError, match=r"no layer of the classes \['Linear'\]"):
         plot.feature_maps(model, X, layers=["Linear"])
     with pytest.raises(ValueError, match=r"expected a batch \(N, C, H, W\) or \(N, C, L\).*got shape \(2, 60\)"):
@@ -155,5 +158,7 @@ def test_feature_maps_filters_layers_and_refuses_what_has_no_channels():
 
 def test_feature_maps_shows_a_sequence_as_one_picture():
     model = Sequential(minnet.Conv1d(3, 4, 2, rng=0), minnet.ReLU())
-    fig = plot.feature_maps(model, np.random.default_rng(1).standard_normal((2, 3, 7)))
+    x = np.random.default_rng(1).standard_normal((2, 3, 7))
+    fig = plot.feature_maps(model, x)
     assert [ax.get_ylabel() for ax in fig.axes] == ["input\n(3, 7)", "0 Conv1d\n(4, 6)", "1 ReLU\n(4, 6)"]
+    np.testing.assert_allclose(fig.axes[2].get_images()[0].get_array(), model(x)[0])  # ReLU's (C, L), sample 0

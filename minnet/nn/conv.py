@@ -2,7 +2,8 @@
 
 The forward pass pads the input once, takes the windows of the padded input as
 a strided view (stride and dilation are strides of that view, nothing is
-copied) and copies them once into the column matrix
+copied) and copies them once into the column matrix (the reshape copies, except where the windows are the input
+itself: a 1×1 kernel with stride 1 and no padding on one input channel keeps a view of x, as Linear keeps x)
 
     cols[(c, u…), (n, i…)] = x_pad[n, c, i·s + u·d …]
 
