@@ -8,11 +8,13 @@
 - :mod:`minnet.nn.conv`: :class:`Conv1d`, :class:`Conv2d`;
 - :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`, :mod:`minnet.nn.normalization`;
 - :mod:`minnet.nn.pooling`: :class:`MaxPool2d`, :class:`AvgPool2d`;
+- :mod:`minnet.nn.attention`: :class:`MultiheadAttention`;
 - :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
 - :mod:`minnet.nn.loss`: :class:`Loss` and the losses.
 """
 
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .attention import MultiheadAttention
 from .container import Concat, Residual, Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
@@ -50,6 +52,7 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "MultiheadAttention",
     "NLLLoss",
     "ReLU",
     "Residual",
