@@ -6,6 +6,7 @@
 - :mod:`minnet.nn.linear`: :class:`Linear`, :class:`Identity`;
 - :mod:`minnet.nn.activation`: the activations;
 - :mod:`minnet.nn.conv`: :class:`Conv1d`, :class:`Conv2d`;
+- :mod:`minnet.nn.embedding`: :class:`Embedding`;
 - :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`, :mod:`minnet.nn.normalization`;
 - :mod:`minnet.nn.pooling`: :class:`MaxPool2d`, :class:`AvgPool2d`;
 - :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
@@ -16,6 +17,7 @@ from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax
 from .container import Concat, Residual, Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
+from .embedding import Embedding
 from .flatten import Flatten
 from .layer import Layer
 from .linear import Identity, Linear
@@ -37,6 +39,7 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
     "HookHandle",
     "HuberLoss",
