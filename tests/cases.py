@@ -66,6 +66,7 @@ from minnet import (
     Identity,
     L1Loss,
     Layer,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -225,6 +226,16 @@ def with_statistics(layer: BatchNorm1d | BatchNorm2d) -> BatchNorm1d | BatchNorm
     return layer
 
 
+def with_affine(layer: LayerNorm) -> LayerNorm:
+    """A LayerNorm whose γ and β (those it has) are not ones and zeros, as after some training."""
+    rng = np.random.default_rng(14)
+    for param in layer.parameters():
+        param.data[...] = (
+            rng.uniform(0.5, 1.5, param.shape) if param is layer.weight else rng.standard_normal(param.shape)
+        )
+    return layer
+
+
 def distinct_values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """A random permutation of 0, 1, ..., n − 1, scaled into [−2, 2): values at least 4/n apart (0.03 for 120), so
     no window of a max pooling holds a near-tie, where its derivative jumps."""
@@ -353,6 +364,26 @@ LAYER_CASES: list[LayerCase] = [
         (7, 4),
         lambda nn: nn.BatchNorm1d(4, affine=False),
         kit_batch_sizes=(7, 2),
+    ),
+    # LayerNorm: statistics of each sample over its last axes, the same in both modes
+    LayerCase("LayerNorm", lambda: with_affine(LayerNorm(5)), (4, 3, 5), lambda nn: nn.LayerNorm(5), resizable=(0, 1)),
+    LayerCase(
+        "LayerNorm-2-axes",
+        lambda: with_affine(LayerNorm((3, 4))),
+        (5, 3, 4),
+        lambda nn: nn.LayerNorm((3, 4)),
+    ),
+    LayerCase(
+        "LayerNorm-no-affine",
+        lambda: LayerNorm(4, elementwise_affine=False),
+        (6, 4),
+        lambda nn: nn.LayerNorm(4, elementwise_affine=False),
+    ),
+    LayerCase(
+        "LayerNorm-no-bias",
+        lambda: with_affine(LayerNorm(4, bias=False)),
+        (3, 4),
+        lambda nn: nn.LayerNorm(4, bias=False),
     ),
     # four sides that differ, N, H and W at least 2, make 120 elements or more, too slow for the property tests:
     # one spatial side or the batch is 1 here, so each case reduces over two of the three axes (and

@@ -7,7 +7,8 @@
 - :mod:`minnet.nn.activation`: the activations;
 - :mod:`minnet.nn.conv`: :class:`Conv1d`, :class:`Conv2d`;
 - :mod:`minnet.nn.embedding`: :class:`Embedding`;
-- :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`, :mod:`minnet.nn.normalization`;
+- :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`;
+- :mod:`minnet.nn.normalization`: :class:`BatchNorm1d`, :class:`BatchNorm2d`, :class:`LayerNorm`;
 - :mod:`minnet.nn.pooling`: :class:`MaxPool2d`, :class:`AvgPool2d`;
 - :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
 - :mod:`minnet.nn.loss`: :class:`Loss` and the losses.
@@ -23,7 +24,7 @@ from .layer import Layer
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss, NLLLoss
 from .module import HookHandle, Module
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Identity",
     "L1Loss",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
