@@ -93,7 +93,8 @@ class Embedding(Layer):
                 f"got values from {indices.min()} to {indices.max()}"
             )
         self.indices = indices
-        return self.weight.data[indices]
+        rows: NDArray[np.floating] = self.weight.data[indices]
+        return rows
 
     def backward(self, grad_output: NDArray[np.floating]) -> None:
         # parameter gradient (added): each g_i into the row it was read from, repeats adding up
