@@ -43,7 +43,7 @@ from .nn import (
     Softplus,
     Tanh,
 )
-from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_
 from .parameter import Parameter
 from .serialization import load, save
 from .testing.gradient_check import GradcheckResult, gradcheck
@@ -100,6 +100,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "clip_grad_norm_",
     "evaluate",
     "explain",
     "fit",
