@@ -20,12 +20,14 @@ from .nn import (
     Conv2d,
     CrossEntropyLoss,
     Dropout,
+    Embedding,
     Flatten,
     HookHandle,
     HuberLoss,
     Identity,
     L1Loss,
     Layer,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -42,7 +44,7 @@ from .nn import (
     Softplus,
     Tanh,
 )
-from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_
 from .parameter import Parameter
 from .serialization import load, save
 from .testing.gradient_check import GradcheckResult, gradcheck
@@ -70,6 +72,7 @@ __all__ = [
     "DataLoader",
     "Dropout",
     "EarlyStopping",
+    "Embedding",
     "Flatten",
     "GradcheckResult",
     "History",
@@ -78,6 +81,7 @@ __all__ = [
     "Identity",
     "L1Loss",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LoadError",
@@ -98,6 +102,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "clip_grad_norm_",
     "evaluate",
     "explain",
     "fit",

@@ -5,9 +5,10 @@ Adding a layer to minnet takes its code, one entry here and one row in docs/laye
 1. Append a :class:`LayerCase` to ``LAYER_CASES`` (a loss: a :class:`LossCase` to ``LOSS_CASES``): its
    ``id`` (starting with the class name), ``build`` (a factory), the input shape (sides that differ from each
    other: a transposed gradient could pass otherwise), and ``torch``, the PyTorch counterpart, or ``no_torch``
-   saying why there is none. Each mode of a layer case and each reduction of a loss is checked. An argument
-   that changes the math (no bias, another axis, a 3-d input) gets a case of its own, its id the class name
-   and what it changes ("Linear-no-bias"). An activation (no parameters, each row on its own) is marked
+   saying why there is none; a layer of integer indices (``input_kind = "integer"``) needs a ``make_input``
+   with repeated indices (:func:`indices`). Each mode of a layer case and each reduction of a loss is checked.
+   An argument that changes the math (no bias, another axis, a 3-d input) gets a case of its own, its id the
+   class name and what it changes ("Linear-no-bias"). An activation (no parameters, each row on its own) is marked
    ``activation=True``.
    For the property tests, say which axes of the input may take any size (``resizable``: the axes the
    constructor does not fix) and where the layer or loss has a kink (``kinks``); a loss whose prediction has a
@@ -59,11 +60,13 @@ from minnet import (
     Conv2d,
     CrossEntropyLoss,
     Dropout,
+    Embedding,
     Flatten,
     HuberLoss,
     Identity,
     L1Loss,
     Layer,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -223,6 +226,16 @@ def with_statistics(layer: BatchNorm1d | BatchNorm2d) -> BatchNorm1d | BatchNorm
     return layer
 
 
+def with_affine(layer: LayerNorm) -> LayerNorm:
+    """A LayerNorm whose γ and β (those it has) are not ones and zeros, as after some training."""
+    rng = np.random.default_rng(14)
+    for param in layer.parameters():
+        param.data[...] = (
+            rng.uniform(0.5, 1.5, param.shape) if param is layer.weight else rng.standard_normal(param.shape)
+        )
+    return layer
+
+
 def distinct_values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """A random permutation of 0, 1, ..., n − 1, scaled into [−2, 2): values at least 4/n apart (0.03 for 120), so
     no window of a max pooling holds a near-tie, where its derivative jumps."""
@@ -251,6 +264,19 @@ def torch_layout(layer: Layer, arrays: dict[str, np.ndarray]) -> dict[str, np.nd
     """``arrays`` (named as in ``layer.state_dict()``: values or gradients) in PyTorch's layout."""
     transposed = transposed_in_torch(layer)
     return {name: array.T if name in transposed else array for name, array in arrays.items()}
+
+
+def indices(rows: int, avoid: int | None = None) -> Maker:
+    """Indices into ``rows`` rows (none equal to ``avoid``) for an embedding, the second one a repeat of the first:
+    a repeated index is where a weight gradient that loses repeats shows (``broken.RepeatsLostEmbedding``)."""
+
+    def make(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        allowed = np.array([k for k in range(rows) if k != avoid])
+        flat = rng.choice(allowed, math.prod(shape))
+        flat[1:2] = flat[:1]
+        return flat.reshape(shape)
+
+    return make
 
 
 _RANDOM_MASK = (
@@ -338,6 +364,26 @@ LAYER_CASES: list[LayerCase] = [
         (7, 4),
         lambda nn: nn.BatchNorm1d(4, affine=False),
         kit_batch_sizes=(7, 2),
+    ),
+    # LayerNorm: statistics of each sample over its last axes, the same in both modes
+    LayerCase("LayerNorm", lambda: with_affine(LayerNorm(5)), (4, 3, 5), lambda nn: nn.LayerNorm(5), resizable=(0, 1)),
+    LayerCase(
+        "LayerNorm-2-axes",
+        lambda: with_affine(LayerNorm((3, 4))),
+        (5, 3, 4),
+        lambda nn: nn.LayerNorm((3, 4)),
+    ),
+    LayerCase(
+        "LayerNorm-no-affine",
+        lambda: LayerNorm(4, elementwise_affine=False),
+        (6, 4),
+        lambda nn: nn.LayerNorm(4, elementwise_affine=False),
+    ),
+    LayerCase(
+        "LayerNorm-no-bias",
+        lambda: with_affine(LayerNorm(4, bias=False)),
+        (3, 4),
+        lambda nn: nn.LayerNorm(4, bias=False),
     ),
     # four sides that differ, N, H and W at least 2, make 120 elements or more, too slow for the property tests:
     # one spatial side or the batch is 1 here, so each case reduces over two of the three axes (and
@@ -475,6 +521,33 @@ LAYER_CASES: list[LayerCase] = [
         (3, 2, 5),
         lambda nn: nn.Conv1d(2, 3, 4, padding="same"),
         resizable=(0, 2),
+    ),
+    # integer indices in (input_kind="integer"): the weight's gradient is checked, the input has none. The row
+    # padding_idx never gets a gradient (as in PyTorch) although it moves the output once it is not zero, which
+    # finite differences would see: the padding case's indices avoid it here, and tests/test_embedding.py compares
+    # indices that hit it with torch
+    LayerCase(
+        "Embedding",
+        lambda: Embedding(7, 3, rng=26),
+        (4, 2),
+        lambda nn: nn.Embedding(7, 3),
+        make_input=indices(7),
+        resizable=(0, 1),
+    ),
+    LayerCase(
+        "Embedding-1d-input",
+        lambda: Embedding(5, 4, rng=27),
+        (6,),
+        lambda nn: nn.Embedding(5, 4),
+        make_input=indices(5),
+    ),
+    LayerCase(
+        "Embedding-padding-idx",
+        lambda: Embedding(6, 2, padding_idx=-2, rng=28),
+        (3, 4),
+        lambda nn: nn.Embedding(6, 2, padding_idx=-2),
+        make_input=indices(6, avoid=4),
+        resizable=(0, 1),
     ),
     LayerCase(
         "Sequential",

@@ -6,7 +6,9 @@
 - :mod:`minnet.nn.linear`: :class:`Linear`, :class:`Identity`;
 - :mod:`minnet.nn.activation`: the activations;
 - :mod:`minnet.nn.conv`: :class:`Conv1d`, :class:`Conv2d`;
-- :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`, :mod:`minnet.nn.normalization`;
+- :mod:`minnet.nn.embedding`: :class:`Embedding`;
+- :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`;
+- :mod:`minnet.nn.normalization`: :class:`BatchNorm1d`, :class:`BatchNorm2d`, :class:`LayerNorm`;
 - :mod:`minnet.nn.pooling`: :class:`MaxPool2d`, :class:`AvgPool2d`;
 - :mod:`minnet.nn.attention`: :class:`MultiheadAttention`;
 - :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
@@ -18,12 +20,13 @@ from .attention import MultiheadAttention
 from .container import Concat, Residual, Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
+from .embedding import Embedding
 from .flatten import Flatten
 from .layer import Layer
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss, NLLLoss
 from .module import HookHandle, Module
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
@@ -39,12 +42,14 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
     "HookHandle",
     "HuberLoss",
     "Identity",
     "L1Loss",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d and BatchNorm2d, which share their math in _BatchNorm."""
+"""Normalisation layers: BatchNorm1d and BatchNorm2d, which share their math in _BatchNorm, and LayerNorm."""
 
 from __future__ import annotations
 
@@ -208,3 +208,109 @@ class BatchNorm2d(_BatchNorm):
     def _check_shape(self, x: NDArray[np.floating]) -> None:
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm2d: expected input of shape (N, {self.num_features}, H, W), got {x.shape}")
+
+
+class LayerNorm(Layer):
+    r"""Layer normalisation ``y = γ ⊙ (x − μ) / √(σ² + ε) + β`` over the last axes of each sample.
+
+    ``μ`` and ``σ²`` are the mean and biased variance of each sample over its last
+    ``len(normalized_shape)`` axes (n values), the same in training and eval: no running statistics. γ and β
+    have the shape ``normalized_shape`` and act elementwise.
+
+    Local derivatives, with ``g = ∂L/∂y``, the cached ``x̂ = (x − μ)/√(σ² + ε)`` and ``r = 1/√(σ² + ε)``
+    (one per sample), means over the n normalised values of a sample, sums over the leading axes:
+
+    - ``∂L/∂x = r ⊙ (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂))`` with ``ĝ = γ ⊙ g`` (``ĝ = g`` without γ)
+    - ``∂L/∂γ = Σ g ⊙ x̂``,  ``∂L/∂β = Σ g``
+
+    Args:
+        normalized_shape: the trailing shape normalised over; an int ``d`` means ``(d,)``.
+        eps: added to the variance (default 1e-5).
+        elementwise_affine: if ``False``, no γ and β (``y = x̂``).
+        bias: if ``False`` (with ``elementwise_affine``), γ but no β.
+        dtype: the parameters' dtype, float64 (default) or float32; the input must have it (integer input is
+            converted).
+
+    Shape:
+        ``(*, *normalized_shape)`` to the same shape; an input whose trailing shape is another is a ValueError
+        naming the layer.
+
+    Attributes:
+        weight: γ, Parameter of shape ``normalized_shape``, initialised to ones (``None`` if not affine).
+        bias: β, Parameter of shape ``normalized_shape``, initialised to zeros (``None`` if not affine or
+            ``bias=False``).
+
+    Example:
+        >>> ln = LayerNorm(2)
+        >>> ln(np.array([[1.0, 3.0], [10.0, 30.0]])).round(3)
+        array([[-1.,  1.],
+               [-1.,  1.]])
+        >>> LayerNorm((3, 4), elementwise_affine=False)
+        LayerNorm((3, 4), eps=1e-05, elementwise_affine=False, bias=False)
+    """
+
+    local_derivative = {
+        "∂L/∂x": "r ⊙ (ĝ − mean ĝ − x̂ ⊙ mean(ĝ ⊙ x̂)), ĝ = γ g",
+        "∂L/∂γ": "Σ g ⊙ x̂",
+        "∂L/∂β": "Σ g",
+    }
+    parameter_symbols = {"γ": "weight", "β": "bias"}
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        *,
+        dtype: Any = np.float64,
+    ) -> None:
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if not shape or any(side < 1 for side in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be positive sides, got {normalized_shape!r}")
+        dtype = float_dtype(dtype, "LayerNorm")
+        self.normalized_shape = tuple(int(side) for side in shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(np.ones(shape), dtype) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(shape), dtype) if elementwise_affine and bias else None
+        self.x_hat: NDArray[np.floating]  # cached normalised input, set by forward
+        self.r: NDArray[np.floating]  # cached 1/√(σ² + ε), one per sample (kept axes of size 1), set by forward
+
+    def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
+        k = len(self.normalized_shape)
+        if x.ndim < k or x.shape[x.ndim - k :] != self.normalized_shape:
+            shape = ", ".join(map(str, self.normalized_shape))
+            raise ValueError(
+                f"LayerNorm: normalized_shape={self.normalized_shape}, "
+                f"expected input of shape (*, {shape}), got {x.shape}"
+            )
+        axes = tuple(range(x.ndim - k, x.ndim))
+        centered = x - x.mean(axis=axes, keepdims=True)
+        var = np.mean(centered * centered, axis=axes, keepdims=True)  # the biased variance
+        self.r = 1.0 / np.sqrt(var + self.eps)
+        centered *= self.r  # x̂ = (x − μ) r, in the array just made
+        self.x_hat = centered
+        y = self.x_hat if self.weight is None else self.x_hat * self.weight.data
+        return y if self.bias is None else y + self.bias.data
+
+    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
+        x_hat, r, g = self.x_hat, self.r, grad_output
+        k = len(self.normalized_shape)
+        axes = tuple(range(g.ndim - k, g.ndim))  # the normalised axes
+        leading = tuple(range(g.ndim - k))  # the samples
+        # parameter gradients (added): ∂L/∂γ = Σ g ⊙ x̂, ∂L/∂β = Σ g, over the leading axes
+        if self.weight is not None:
+            self.weight.grad += (g * x_hat).sum(axis=leading)
+        if self.bias is not None:
+            self.bias.grad += g.sum(axis=leading)
+        # input gradient: r ⊙ (ĝ − mean ĝ − x̂ ⊙ mean(ĝ ⊙ x̂)), ĝ = γ g
+        g_hat = g if self.weight is None else g * self.weight.data
+        grad = x_hat * np.mean(g_hat * x_hat, axis=axes, keepdims=True)
+        grad += np.mean(g_hat, axis=axes, keepdims=True)
+        np.subtract(g_hat, grad, out=grad)
+        grad *= r
+        return grad
+
+    def extra_repr(self) -> str:
+        affine = f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        return f"{self.normalized_shape}, eps={self.eps}, {affine}"

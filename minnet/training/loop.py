@@ -14,7 +14,7 @@ from .._rng import RngLike
 from ..metrics import Metric, get_metric
 from ..nn.container import Sequential
 from ..nn.layer import Layer
-from ..optim import LRScheduler, Optimizer
+from ..optim import LRScheduler, Optimizer, clip_grad_norm_
 from .callbacks import Callback, Logs
 from .data import DataLoader
 
@@ -197,14 +197,18 @@ def _train_epoch(
     functions: list[tuple[str, Metric]],
     callbacks: list[Callback],
     bar: Any,
+    max_norm: float | None = None,
 ) -> Logs:
-    """One pass over the loader; returns the epoch's loss and training metrics."""
+    """One pass over the loader; returns the epoch's loss and training metrics. ``max_norm``: the gradients'
+    total norm is clipped to it before each step."""
     losses, sizes, predictions, targets = [], [], [], []
     for batch, (xb, yb) in enumerate(loader):
         optimizer.zero_grad()
         pred = model(xb)
         loss = loss_fn(pred, yb)
         model.backward(loss_fn.backward())
+        if max_norm is not None:
+            clip_grad_norm_(optimizer.params, max_norm)
         optimizer.step()
         losses.append(loss)
         sizes.append(len(xb))
@@ -239,11 +243,13 @@ def fit(
     progress: bool = True,
     metrics: Iterable[str | Metric] = (),
     scheduler: LRScheduler | None = None,
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train ``model`` on ``(X, Y)`` for ``epochs`` passes in mini-batches; return the :class:`History`.
 
     Each batch runs ``optimizer.zero_grad()``, ``loss = loss_fn(model(xb), yb)``,
-    ``model.backward(loss_fn.backward())`` and ``optimizer.step()``. The model is
+    ``model.backward(loss_fn.backward())`` (then, with ``clip_grad_norm``,
+    ``clip_grad_norm_(optimizer.params, clip_grad_norm)``) and ``optimizer.step()``. The model is
     in training mode during the epochs and evaluation mode for the validation
     pass; each layer's mode is restored when ``fit`` returns.
 
@@ -267,6 +273,10 @@ def fit(
         scheduler: a learning-rate schedule from :mod:`minnet.optim` built on
             ``optimizer`` (another optimizer's is a ValueError), stepped after
             each epoch; the epoch's rate is logged as ``"lr"``.
+        clip_grad_norm: a max_norm: after each backward, the gradients of the
+            optimizer's parameters are scaled so that their total 2-norm is at most
+            this (:func:`minnet.clip_grad_norm_`), then the step is taken.
+            ``None`` (default): no clipping.
 
     Returns:
         a :class:`History`: ``history.history["loss"]`` is the mean batch loss of
@@ -284,6 +294,8 @@ def fit(
         raise TypeError(f"fit: optimizer must be a minnet Optimizer, got {type(optimizer).__name__}")
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    if clip_grad_norm is not None and not (isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0):
+        raise ValueError(f"fit: clip_grad_norm must be a positive number (a max norm) or None, got {clip_grad_norm!r}")
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):
@@ -316,7 +328,7 @@ def fit(
                 bar = tqdm(total=len(loader), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stderr)
             lr = optimizer.lr
             try:
-                logs = _train_epoch(model, loss_fn, optimizer, loader, functions, callbacks, bar)
+                logs = _train_epoch(model, loss_fn, optimizer, loader, functions, callbacks, bar, clip_grad_norm)
             except BaseException:
                 if bar is not None:
                     bar.close()
