@@ -1,0 +1,213 @@
+"""The recurrent layers (tests/cases.py, RECURRENT_CASES and the cell cases of LAYER_CASES): several inputs and
+outputs, so they get their own tests of what the generic ones do for one array in and one out.
+
+- Against PyTorch with the same weights (minnet's are transposed, tests/cases.py ``torch_layout``): the output,
+  the final state and every gradient (input, initial state, each parameter), float64 1e-10 and float32 1e-5.
+- Against float64 central differences: every gradient of ``L = Σ g ⊙ output + Σ g_n ⊙ final state``, in train
+  mode too (dropout's mask replayed).
+- The contract of several outputs (a missing gradient is zero), dropout between layers, errors naming the layer,
+  and a wrong gate derivative caught."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cases import RECURRENT_CASES, torch_layout
+from test_oracle_layers import DTYPES, close, copy_into_torch, in_dtype, tensor, torch_dtype
+
+from minnet import GRUCell, Layer, LSTMCell, RNNCell
+from minnet.nn.recurrent import gru_step_backward
+from minnet.testing.finite_differences import partial_derivatives
+
+CELLS = (RNNCell, LSTMCell, GRUCell)
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip(
+        "torch", reason="the oracle tests compare minnet with PyTorch; install the test extra (torch==2.13.0 CPU)"
+    )
+
+
+def flat(value):
+    """The arrays of a nested tuple, in order: ``(output, (h_n, c_n))`` -> ``[output, h_n, c_n]``."""
+    return [a for item in value for a in flat(item)] if isinstance(value, tuple) else [value]
+
+
+def shaped_like(template, arrays):
+    """``arrays`` (a list, consumed) put back into the nesting of ``template``."""
+    if isinstance(template, tuple):
+        return tuple(shaped_like(item, arrays) for item in template)
+    return arrays.pop(0)
+
+
+def setup(case, rng, dtype=np.float64):
+    """The layer, an input, the initial state (or None) and the upstream gradients, one per output array."""
+    layer = in_dtype(case.build(), dtype)
+    x = rng.standard_normal(case.input_shape).astype(dtype)
+    probe = layer(x)
+    state_template = probe if isinstance(layer, CELLS) else probe[1]
+    hx = None
+    if case.state:
+        hx = shaped_like(state_template, [rng.standard_normal(a.shape).astype(dtype) for a in flat(state_template)])
+    grads = [rng.standard_normal(a.shape).astype(dtype) for a in flat(probe)]
+    if not case.state and not isinstance(layer, CELLS):
+        grads[1:] = [np.zeros_like(g) for g in grads[1:]]  # backward(grad_output) alone: the final state's is zero
+    return layer, x, hx, probe, grads
+
+
+def run_backward(layer, case, probe, grads):
+    if not case.state and not isinstance(layer, CELLS):
+        return layer.backward(grads[0])  # the output's gradient alone
+    return layer.backward(shaped_like(probe, list(grads)))
+
+
+@pytest.mark.oracle
+@DTYPES
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in RECURRENT_CASES])
+def test_against_torch(torch, case, dtype):
+    rng = np.random.default_rng(0)
+    for mode in case.modes:
+        layer, x, hx, probe, grads = setup(case, rng, dtype)
+        layer.train(mode == "train")
+        theirs = copy_into_torch(torch, layer, case.torch(torch.nn).to(torch_dtype(torch, dtype)))
+        theirs.train(mode == "train")
+        x_t = tensor(torch, x, grad=True)
+        hx_t = None if hx is None else shaped_like(hx, [tensor(torch, a, grad=True) for a in flat(hx)])
+        ours = flat(layer(x, hx))
+        theirs_out = flat(theirs(x_t, hx_t))
+        sum(((t * tensor(torch, g)).sum() for t, g in zip(theirs_out, grads, strict=True))).backward()
+        assert len(ours) == len(theirs_out)
+        for a, t in zip(ours, theirs_out, strict=True):
+            close(a, t, dtype)
+        returned = flat(run_backward(layer, case, probe, grads))
+        expected = [x_t] + ([] if hx_t is None else flat(hx_t))
+        assert len(returned) == len(expected), "one gradient per input array"
+        for a, t in zip(returned, expected, strict=True):
+            close(a, t.grad, dtype)
+        ours_grads = torch_layout(layer, {name: p.grad for name, p in layer.named_parameters()})
+        assert ours_grads.keys() == {name for name, _ in theirs.named_parameters()}
+        for name, param in theirs.named_parameters():
+            close(ours_grads[name], param.grad, dtype)
+
+
+def relative_error(a, n):
+    return np.max(np.abs(a - n) / (1e-7 + np.abs(n)), initial=0.0)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in RECURRENT_CASES])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_gradients_match_finite_differences(case, mode):
+    layer, x, hx, probe, grads = setup(case, np.random.default_rng(1))
+    layer.train(mode == "train")
+    rng_state = layer.rng.bit_generator.state if hasattr(layer, "rng") else None
+
+    def objective():
+        if rng_state is not None:  # the same dropout mask at every evaluation
+            layer.rng.bit_generator.state = rng_state
+        return sum(float(np.sum(g * a)) for g, a in zip(grads, flat(layer(x, hx)), strict=True))
+
+    objective()
+    returned = flat(run_backward(layer, case, probe, grads))
+    arrays = [x] + ([] if hx is None else flat(hx))
+    named = [(name, p.grad.copy(), p.data) for name, p in layer.named_parameters()]
+    checks = [(f"input {i}", g, a) for i, (g, a) in enumerate(zip(returned, arrays, strict=True))] + named
+    for name, analytic, array in checks:
+        numeric = partial_derivatives(objective, array)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8, err_msg=f"{case.id}: {name}")
+
+
+# -- the contract of several outputs ----------------------------------------------------------------------------
+
+
+def test_a_missing_output_gradient_is_zero():
+    rng = np.random.default_rng(2)
+    x, g_h = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
+    results = []
+    for grad in (g_h, (g_h,), (g_h, None), (g_h, np.zeros((5, 4)))):
+        cell = LSTMCell(3, 4, rng=0)
+        cell(x)
+        results.append((cell.backward(grad), cell.weight_hh.grad.copy()))
+    for dx, dw in results[1:]:
+        np.testing.assert_array_equal(dx, results[0][0])
+        np.testing.assert_array_equal(dw, results[0][1])
+
+
+def test_backward_returns_the_states_gradient_only_when_forward_got_the_state():
+    x, h = np.ones((2, 3)), np.zeros((2, 4))
+    cell = GRUCell(3, 4, rng=0)
+    cell(x)
+    assert isinstance(cell.backward(np.ones((2, 4))), np.ndarray)
+    cell(x, h)
+    dx, dh = cell.backward(np.ones((2, 4)))
+    assert dx.shape == (2, 3)
+    assert dh.shape == (2, 4)
+
+
+class _TupleStateLayer(Layer):
+    """Takes ``(x, (h, c))`` and returns gradients of the shapes it is told, for the base class's checks."""
+
+    def __init__(self, wrong):
+        self.wrong = wrong
+
+    def forward(self, x, hc):
+        return x + hc[0] + hc[1]
+
+    def backward(self, grad_output):
+        return grad_output, self.wrong
+
+
+def test_the_base_class_checks_the_gradient_of_a_tuple_input():
+    x = np.ones((2, 3))
+    hc = (np.ones((2, 3)), np.ones((2, 3)))
+    for fine in [(x, x), (x, None), None]:
+        layer = _TupleStateLayer(fine)
+        layer(x, hc)
+        layer.backward(x)
+    for wrong, error, text in [
+        ((x, np.ones((3, 2))), ValueError, "element 1 of input 2"),
+        (x, ValueError, "a tuple of 2 gradients"),
+        ((x,), ValueError, "a tuple of 2 gradients"),
+    ]:
+        layer = _TupleStateLayer(wrong)
+        layer(x, hc)
+        with pytest.raises(error, match=text):
+            layer.backward(x)
+
+
+# -- errors name the layer ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("layer", "args", "text"),
+    [
+        (RNNCell(3, 4), (np.ones((2, 5)),), r"RNNCell: expected input of shape \(N, 3\) or \(3,\), got \(2, 5\)"),
+        (LSTMCell(3, 4), (np.ones((2, 3)), np.ones((2, 4))), r"LSTMCell: expected hx as \(h, c\)"),
+        (GRUCell(3, 4), (np.ones((2, 3)), np.ones((3, 4))), r"GRUCell: expected h of shape \(2, 4\), got \(3, 4\)"),
+    ],
+    ids=["RNNCell-input", "LSTMCell-state-not-a-tuple", "GRUCell-state"],
+)
+def test_wrong_shapes_name_the_layer(layer, args, text):
+    with pytest.raises((ValueError, TypeError), match=text):
+        layer(*args)
+
+
+# -- a wrong gate derivative is caught ---------------------------------------------------------------------------
+
+
+class _GRUCellWithoutDirectPath(GRUCell):
+    """Wrong on purpose: ∂L/∂h leaves out the direct term g ⊙ z of h' = (1 − z) ⊙ n + z ⊙ h."""
+
+    def _step_backward(self, w, cache, grad_state):
+        dx, (dh,) = gru_step_backward(w, cache, grad_state)
+        return dx, (dh - grad_state[0] * cache[3],)
+
+
+def test_a_wrong_gate_derivative_is_caught():
+    rng = np.random.default_rng(4)
+    x, h, g = rng.standard_normal((3, 2)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    cell = _GRUCellWithoutDirectPath(2, 4, rng=0)
+    cell(x, h)
+    _, dh = cell.backward(g)
+    numeric = partial_derivatives(lambda: float(np.sum(g * cell(x, h))), h)
+    assert not np.allclose(dh, numeric, rtol=1e-4)
