@@ -41,7 +41,7 @@ from .nn import (
     Softplus,
     Tanh,
 )
-from .nn.recurrent import GRUCell, LSTMCell, RNNCell
+from .nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .parameter import Parameter
 from .serialization import load, save
@@ -107,4 +107,4 @@ __all__ = [
     "predict",
     "save",
 ]
-__all__ += ["GRUCell", "LSTMCell", "RNNCell"]  # minnet.nn.recurrent
+__all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]  # minnet.nn.recurrent

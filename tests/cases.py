@@ -79,7 +79,7 @@ from minnet import (
     Softplus,
     Tanh,
 )
-from minnet.nn.recurrent import GRUCell, LSTMCell, RNNCell
+from minnet.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minnet.testing.strategies import KINK_GAP
 
 #: ``make(rng, shape)`` returns an array for that shape (an input, a prediction or a target), as in check_layer.
@@ -533,7 +533,7 @@ LAYER_CASES: list[LayerCase] = [
 
 # -- the recurrent layers: several inputs and outputs (tests/test_recurrent.py) ----------------------------------
 
-RECURRENT = (RNNCell, LSTMCell, GRUCell)
+RECURRENT = (RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU)
 
 
 @dataclass(frozen=True)
@@ -575,6 +575,52 @@ RECURRENT_CASES: list[RecurrentCase] = [
     ),
     RecurrentCase("GRUCell-state", lambda: GRUCell(3, 4, rng=45), (5, 3), lambda nn: nn.GRUCell(3, 4)),
     RecurrentCase("GRUCell-unbatched", lambda: GRUCell(4, 3, rng=46), (4,), lambda nn: nn.GRUCell(4, 3)),
+    RecurrentCase("RNN", lambda: RNN(3, 4, rng=50), (5, 2, 3), lambda nn: nn.RNN(3, 4), state=False),
+    RecurrentCase("RNN-length-1", lambda: RNN(3, 4, rng=51), (1, 2, 3), lambda nn: nn.RNN(3, 4)),
+    RecurrentCase(
+        "RNN-relu-2-layers-batch-first",
+        lambda: RNN(3, 4, num_layers=2, nonlinearity="relu", batch_first=True, rng=52),
+        (2, 5, 3),
+        lambda nn: nn.RNN(3, 4, num_layers=2, nonlinearity="relu", batch_first=True),
+    ),
+    RecurrentCase(
+        "RNN-bidirectional-no-bias",
+        lambda: RNN(3, 4, bias=False, bidirectional=True, rng=53),
+        (4, 2, 3),
+        lambda nn: nn.RNN(3, 4, bias=False, bidirectional=True),
+    ),
+    RecurrentCase("LSTM", lambda: LSTM(3, 4, rng=60), (5, 2, 3), lambda nn: nn.LSTM(3, 4), state=False),
+    RecurrentCase("LSTM-length-1", lambda: LSTM(3, 4, rng=61), (1, 2, 3), lambda nn: nn.LSTM(3, 4)),
+    RecurrentCase(
+        "LSTM-2-layers-bidirectional",
+        lambda: LSTM(3, 4, num_layers=2, bidirectional=True, rng=62),
+        (4, 2, 3),
+        lambda nn: nn.LSTM(3, 4, num_layers=2, bidirectional=True),
+    ),
+    RecurrentCase(
+        "LSTM-batch-first",
+        lambda: LSTM(3, 2, batch_first=True, rng=63),
+        (3, 4, 3),
+        lambda nn: nn.LSTM(3, 2, batch_first=True),
+    ),
+    RecurrentCase(
+        "LSTM-dropout-2-layers",
+        lambda: LSTM(3, 4, num_layers=2, dropout=0.5, rng=64),
+        (4, 2, 3),
+        lambda nn: nn.LSTM(3, 4, num_layers=2, dropout=0.5),
+        modes=("eval",),
+    ),
+    RecurrentCase(
+        "LSTM-unbatched", lambda: LSTM(3, 4, num_layers=2, rng=65), (4, 3), lambda nn: nn.LSTM(3, 4, num_layers=2)
+    ),
+    RecurrentCase("GRU", lambda: GRU(3, 4, rng=70), (5, 2, 3), lambda nn: nn.GRU(3, 4), state=False),
+    RecurrentCase("GRU-length-1", lambda: GRU(3, 4, rng=71), (1, 3, 3), lambda nn: nn.GRU(3, 4)),
+    RecurrentCase(
+        "GRU-2-layers-bidirectional-batch-first",
+        lambda: GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True, rng=72),
+        (2, 4, 3),
+        lambda nn: nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True),
+    ),
 ]
 
 

@@ -15,7 +15,7 @@ import pytest
 from cases import RECURRENT_CASES, torch_layout
 from test_oracle_layers import DTYPES, close, copy_into_torch, in_dtype, tensor, torch_dtype
 
-from minnet import GRUCell, Layer, LSTMCell, RNNCell
+from minnet import GRU, LSTM, RNN, GRUCell, Layer, LSTMCell, RNNCell
 from minnet.nn.recurrent import gru_step_backward
 from minnet.testing.finite_differences import partial_derivatives
 
@@ -131,6 +131,14 @@ def test_a_missing_output_gradient_is_zero():
     for dx, dw in results[1:]:
         np.testing.assert_array_equal(dx, results[0][0])
         np.testing.assert_array_equal(dw, results[0][1])
+    seq_x = rng.standard_normal((4, 2, 3))
+    gy = rng.standard_normal((4, 2, 4))
+    lstm = LSTM(3, 4, rng=1)
+    lstm(seq_x)
+    alone = lstm.backward(gy)
+    for grad in ((gy, None), (gy, (None, None)), (gy, (np.zeros((1, 2, 4)), None))):
+        lstm(seq_x)
+        np.testing.assert_array_equal(lstm.backward(grad), alone)
 
 
 def test_backward_returns_the_states_gradient_only_when_forward_got_the_state():
@@ -142,6 +150,10 @@ def test_backward_returns_the_states_gradient_only_when_forward_got_the_state():
     dx, dh = cell.backward(np.ones((2, 4)))
     assert dx.shape == (2, 3)
     assert dh.shape == (2, 4)
+    lstm = LSTM(3, 4, num_layers=2, bidirectional=True, rng=0)
+    _, (h_n, c_n) = lstm(np.ones((5, 2, 3)), (np.zeros((4, 2, 4)), np.zeros((4, 2, 4))))
+    dx, (dh, dc) = lstm.backward((np.ones((5, 2, 8)), (h_n, c_n)))
+    assert (dx.shape, dh.shape, dc.shape) == ((5, 2, 3), (4, 2, 4), (4, 2, 4))
 
 
 class _TupleStateLayer(Layer):
@@ -175,6 +187,21 @@ def test_the_base_class_checks_the_gradient_of_a_tuple_input():
             layer.backward(x)
 
 
+# -- dropout between layers --------------------------------------------------------------------------------------
+
+
+def test_dropout_acts_between_layers_only_and_in_training_only():
+    x = np.random.default_rng(3).standard_normal((4, 2, 3))
+    one = GRU(3, 4, dropout=0.9, rng=0)  # one layer: no dropout after the last layer
+    np.testing.assert_array_equal(one(x)[0], one.eval()(x)[0])
+    two = LSTM(3, 4, num_layers=2, dropout=1.0, rng=0)  # the second layer reads zeros
+    out, _ = two(x)
+    zeros_in = LSTM(4, 4, rng=0)
+    zeros_in.load_state_dict({k.replace("l1", "l0"): v for k, v in two.state_dict().items() if "l1" in k})
+    np.testing.assert_allclose(out, zeros_in(np.zeros((4, 2, 4)))[0])
+    assert not np.allclose(two.eval()(x)[0], out)
+
+
 # -- errors name the layer ---------------------------------------------------------------------------------------
 
 
@@ -184,12 +211,34 @@ def test_the_base_class_checks_the_gradient_of_a_tuple_input():
         (RNNCell(3, 4), (np.ones((2, 5)),), r"RNNCell: expected input of shape \(N, 3\) or \(3,\), got \(2, 5\)"),
         (LSTMCell(3, 4), (np.ones((2, 3)), np.ones((2, 4))), r"LSTMCell: expected hx as \(h, c\)"),
         (GRUCell(3, 4), (np.ones((2, 3)), np.ones((3, 4))), r"GRUCell: expected h of shape \(2, 4\), got \(3, 4\)"),
+        (RNN(3, 4, batch_first=True), (np.ones((2, 5, 4)),), r"RNN: expected input of shape \(N, L, 3\)"),
+        (
+            LSTM(3, 4, num_layers=2),
+            (np.ones((5, 2, 3)), (np.ones((1, 2, 4)), np.ones((2, 2, 4)))),
+            r"LSTM: expected h_0 of shape \(2, 2, 4\), got \(1, 2, 4\)",
+        ),
+        (
+            GRU(3, 4, bidirectional=True),
+            (np.ones((5, 2, 3)), np.ones((1, 2, 4))),
+            r"GRU: expected h_0 of shape \(2, 2, 4\)",
+        ),
     ],
-    ids=["RNNCell-input", "LSTMCell-state-not-a-tuple", "GRUCell-state"],
+    ids=["RNNCell-input", "LSTMCell-state-not-a-tuple", "GRUCell-state", "RNN-input", "LSTM-h_0", "GRU-h_0"],
 )
 def test_wrong_shapes_name_the_layer(layer, args, text):
     with pytest.raises((ValueError, TypeError), match=text):
         layer(*args)
+
+
+def test_wrong_gradient_shapes_name_the_layer():
+    lstm = LSTM(3, 4, rng=0)
+    lstm(np.ones((5, 2, 3)))
+    with pytest.raises(
+        ValueError, match=r"LSTM: expected the gradient of output of shape \(5, 2, 4\), got \(5, 2, 3\)"
+    ):
+        lstm.backward(np.ones((5, 2, 3)))
+    with pytest.raises(ValueError, match=r"LSTM: expected the gradient of c_n of shape \(1, 2, 4\)"):
+        lstm.backward((np.ones((5, 2, 4)), (None, np.ones((2, 4)))))
 
 
 # -- a wrong gate derivative is caught ---------------------------------------------------------------------------

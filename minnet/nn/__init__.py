@@ -8,7 +8,8 @@
 - :mod:`minnet.nn.conv`: :class:`Conv1d`, :class:`Conv2d`;
 - :mod:`minnet.nn.dropout`, :mod:`minnet.nn.flatten`, :mod:`minnet.nn.normalization`;
 - :mod:`minnet.nn.pooling`: :class:`MaxPool2d`, :class:`AvgPool2d`;
-- :mod:`minnet.nn.recurrent`: the cells :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`;
+- :mod:`minnet.nn.recurrent`: the cells :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`,
+  and :class:`RNN`, :class:`LSTM`, :class:`GRU` over a sequence;
 - :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
 - :mod:`minnet.nn.loss`: :class:`Loss` and the losses.
 """
@@ -24,7 +25,7 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Los
 from .module import HookHandle, Module
 from .normalization import BatchNorm1d, BatchNorm2d
 from .pooling import AvgPool2d, MaxPool2d
-from .recurrent import GRUCell, LSTMCell, RNNCell
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "ELU",
@@ -61,4 +62,4 @@ __all__ = [
     "Softplus",
     "Tanh",
 ]
-__all__ += ["GRUCell", "LSTMCell", "RNNCell"]  # minnet.nn.recurrent
+__all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]  # minnet.nn.recurrent

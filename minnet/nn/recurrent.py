@@ -1,4 +1,5 @@
-r"""Recurrent layers: the cells RNNCell, LSTMCell and GRUCell (one time step).
+r"""Recurrent layers: the cells RNNCell, LSTMCell and GRUCell (one time step), and
+RNN, LSTM and GRU (a whole sequence, backward through time).
 
 Each cell's math is written once, as a pair of functions: ``*_step`` computes
 the new state and returns what the derivative needs; ``*_step_backward``
@@ -417,6 +418,305 @@ class GRUCell(_Cell):
         "∂L/∂a_z": "g ⊙ (h − n) ⊙ z(1 − z)",
         "∂L/∂h": "[∂a_r, ∂a_z, ∂a_n ⊙ r] W_hhᵀ + g ⊙ z",
     }
+
+    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
+        return gru_step(w, x, state)
+
+    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
+        return gru_step_backward(w, cache, grad_state)
+
+
+# -- the sequence layers: the cell's step over time, backward through time ----------------------------------
+
+
+class _Sequence(Layer):
+    """What RNN, LSTM and GRU share: parameters per layer and direction (PyTorch's names), the loop over time
+    forward and the reversed loop backward. A subclass sets ``gates``, ``state_size`` and the step pair."""
+
+    gates = 1
+    state_size = 1
+    local_derivative = {
+        "∂L/∂h_t": "g_t + ∂L/∂h_t carried back from step t + 1",
+        "∂L/∂x_t, ∂L/∂h_{t−1}": "the cell's, at step t",
+        "∂L/∂W": "Σ_t the cell's ∂L/∂W at step t",
+    }
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        rng: RngLike = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        name = type(self).__name__
+        if input_size < 1 or hidden_size < 1 or num_layers < 1:
+            raise ValueError(
+                f"{name}: input_size, hidden_size and num_layers must be positive, "
+                f"got {input_size}, {hidden_size} and {num_layers}"
+            )
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        self.directions = 2 if bidirectional else 1
+        generator, dtype = make_rng(rng), float_dtype(dtype, name)
+        for k in range(num_layers):
+            for suffix in self._suffixes(k):
+                size = input_size if k == 0 else hidden_size * self.directions
+                _init_weights(self, suffix, size, hidden_size, self.gates, bias, generator, dtype)
+        self.rng = np.random.default_rng(generator.integers(2**63))  # dropout's own stream
+        self.caches: list[list[list[tuple[Any, ...]]]] | None = None  # [layer][direction][time step], by forward
+        self.masks: list[Array | None] = []  # dropout's scaled mask after each layer but the last (training)
+        self.batched = True
+        self.state_given = False
+        self.shapes: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())  # (input, state) as forward got them
+
+    def _suffixes(self, k: int) -> list[str]:
+        return [f"_l{k}", f"_l{k}_reverse"][: self.directions]
+
+    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
+        raise NotImplementedError
+
+    def _initial_state(self, hx: Any, N: int, dtype: Any) -> list[Array]:
+        """hx as ``state_size`` arrays ``(num_layers·directions, N, hidden_size)``, zeros when omitted."""
+        name, shape = type(self).__name__, (self.num_layers * self.directions, N, self.hidden_size)
+        if hx is None:
+            return [np.zeros(shape, dtype) for _ in range(self.state_size)]
+        given = (hx,) if self.state_size == 1 else hx
+        if not isinstance(given, tuple) or len(given) != self.state_size:
+            raise TypeError(f"{name}: expected hx as (h_0, c_0), a tuple of two arrays, got {type(hx).__name__}")
+        expected = shape if self.batched else (shape[0], shape[2])
+        state = [as_float(self, np.asarray(s), what="hx") for s in given]
+        for s, what in zip(state, ("h_0", "c_0"), strict=False):
+            if s.shape != expected:
+                raise ValueError(f"{name}: expected {what} of shape {expected}, got {s.shape}")
+        return [s if self.batched else s[:, None] for s in state]
+
+    def forward(self, input: Array, hx: Any = None) -> Any:
+        name = type(self).__name__
+        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            order = "(N, L, " if self.batch_first else "(L, N, "
+            raise ValueError(
+                f"{name}: expected input of shape {order}{self.input_size}) or (L, {self.input_size}), "
+                f"got {input.shape}"
+            )
+        self.batched, self.state_given = input.ndim == 3, hx is not None
+        x = (input.swapaxes(0, 1) if self.batch_first else input) if self.batched else input[:, None]  # (L, N, in)
+        L, N = x.shape[:2]
+        h0 = self._initial_state(hx, N, x.dtype)
+        self.shapes = (input.shape, tuple(h0[0].shape if self.batched else (h0[0].shape[0], self.hidden_size)))
+        finals: list[list[Array]] = [[] for _ in range(self.state_size)]
+        self.caches, self.masks = [], []
+        for k in range(self.num_layers):
+            outputs, caches = [], []
+            for d, suffix in enumerate(self._suffixes(k)):
+                w, state = _weights(self, suffix), tuple(s[k * self.directions + d] for s in h0)
+                out, step_caches = np.empty((L, N, self.hidden_size), x.dtype), [()] * L
+                # the loop over time; the reverse direction reads the sequence backwards
+                for t in range(L) if d == 0 else reversed(range(L)):
+                    state, step_caches[t] = self._step(w, x[t], state)
+                    out[t] = state[0]
+                outputs.append(out)
+                caches.append(step_caches)
+                for final, s in zip(finals, state, strict=True):
+                    final.append(s)
+            self.caches.append(caches)
+            x = np.concatenate(outputs, axis=-1) if self.directions == 2 else outputs[0]
+            if self.training and self.dropout > 0 and k < self.num_layers - 1:  # between layers, not after the last
+                keep = 1.0 - self.dropout
+                mask = ((self.rng.random(x.shape) < keep) / keep if keep > 0 else np.zeros(x.shape)).astype(x.dtype)
+                self.masks.append(mask)
+                x = x * mask
+            else:
+                self.masks.append(None)
+        output = (x.swapaxes(0, 1) if self.batch_first else x) if self.batched else x[:, 0]
+        state_n = [np.stack(f) if self.batched else np.stack(f)[:, 0] for f in finals]
+        return output, (state_n[0] if self.state_size == 1 else tuple(state_n))
+
+    def backward(self, grad_output: Any) -> Any:
+        assert self.caches is not None
+        dtype, H, D = _weights(self, "_l0").weight_ih.data.dtype, self.hidden_size, self.directions
+        out_shape = (*self.shapes[0][:-1], D * H)
+        # grad_output: ∂L/∂output alone, or (∂L/∂output, ∂L/∂h_n) / (∂L/∂output, (∂L/∂h_n, ∂L/∂c_n))
+        parts = grad_output if isinstance(grad_output, tuple) else (grad_output,)
+        if len(parts) > 2:
+            raise ValueError(
+                f"{type(self).__name__}.backward: expected grad_output or (grad_output, grad of the "
+                f"final state), got a tuple of {len(parts)}"
+            )
+        (g_y,) = grad_parts(self, parts[0], [out_shape], dtype, ["output"])
+        final = parts[1] if len(parts) == 2 else None
+        final = (final,) if self.state_size == 1 and final is not None else (final or ())
+        g_final = grad_parts(self, final, [self.shapes[1]] * self.state_size, dtype, ["h_n", "c_n"])
+        g_y = (g_y.swapaxes(0, 1) if self.batch_first else g_y) if self.batched else g_y[:, None]  # (L, N, D·H)
+        g_final = [g if self.batched else g[:, None] for g in g_final]
+        g_h0 = [np.zeros_like(g) for g in g_final]
+        for k in reversed(range(self.num_layers)):
+            mask = self.masks[k]
+            if mask is not None:  # dropout's derivative: the same mask, scaled
+                g_y = g_y * mask
+            caches = self.caches[k]
+            g_x = np.zeros((*g_y.shape[:2], caches[0][0][0].shape[-1]), dtype)
+            for d, suffix in enumerate(self._suffixes(k)):
+                w, i = _weights(self, suffix), k * D + d
+                grad_state = tuple(g[i] for g in g_final)  # ∂L/∂(state after the last step), carried back in time
+                for t in reversed(range(len(caches[d]))) if d == 0 else range(len(caches[d])):
+                    # the step's h' is the output at t too: its gradient is what came from above plus from t + 1
+                    grad_state = (grad_state[0] + g_y[t, :, d * H : (d + 1) * H], *grad_state[1:])
+                    g_x_t, grad_state = self._step_backward(w, caches[d][t], grad_state)
+                    g_x[t] += g_x_t
+                for g, s in zip(g_h0, grad_state, strict=True):
+                    g[i] = s
+            g_y = g_x
+        g_input = (g_y.swapaxes(0, 1) if self.batch_first else g_y) if self.batched else g_y[:, 0]
+        if not self.state_given:
+            return g_input
+        g_h0 = [g if self.batched else g[:, 0] for g in g_h0]
+        return g_input, (g_h0[0] if self.state_size == 1 else tuple(g_h0))
+
+    def extra_repr(self) -> str:
+        text = f"input_size={self.input_size}, hidden_size={self.hidden_size}, num_layers={self.num_layers}"
+        for key, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, key) != default:
+                text += f", {key}={getattr(self, key)}"
+        return text
+
+
+_SEQUENCE_DOC = """
+    The sequence runs through the cell's step for t = 0 … L−1 (the reverse direction of a bidirectional layer
+    for t = L−1 … 0), layer after layer; layer k > 0 reads layer k−1's output (both directions concatenated),
+    with dropout between layers in training, none after the last (as PyTorch).
+
+    Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
+    what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
+    (see {cell}) give the gradients of the step's input, of the state before it and (added) of the parameters.
+
+    Args:
+        input_size: size of each input element; hidden_size: size of the state h.
+        num_layers: stacked layers (default 1).
+        bias: if ``False``, no ``bias_ih_l{{k}}`` and ``bias_hh_l{{k}}``.
+        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)``; the states stay ``(·, N, H)``.
+        dropout: the probability of dropout on each layer's output but the last, in training (its own
+            Generator, drawn from ``rng``).
+        bidirectional: a second direction per layer, parameters ``..._reverse``; outputs concatenated.
+        rng: an int seed or a Generator for the initial values; dtype: float64 (default) or float32.
+
+    Shape:
+        ``forward(input, hx=None)``: input ``(L, N, input_size)`` (batch_first: ``(N, L, input_size)``) or
+        unbatched ``(L, input_size)``; {state} -> ``(output, {final})``, output ``(L, N, D·hidden_size)`` with
+        D = 2 if bidirectional else 1.
+        ``backward(grad_output)``: the final state's gradient counts as zero; ``backward((grad_output,
+        {grad_final}))`` gives it too (any of them may be ``None``: zero). Returns ∂L/∂input, or
+        ``(∂L/∂input, ∂L/∂hx)`` when forward got hx.
+
+    Attributes:
+        weight_ih_l{{k}}: ``(input size of layer k, {gates}·hidden_size)``, weight_hh_l{{k}}: ``(hidden_size,
+            {gates}·hidden_size)``, each the transpose of PyTorch's; bias_ih_l{{k}}, bias_hh_l{{k}}:
+            ``({gates}·hidden_size,)``; the same with ``_reverse`` for the second direction. All drawn from
+            U(−1/√hidden_size, 1/√hidden_size).
+    """
+
+
+class RNN(_Sequence):
+    __doc__ = "An Elman RNN over a sequence: ``h_t = tanh(x_t W_ih + b_ih + h_{t−1} W_hh + b_hh)`` (or ReLU).\n" + (
+        _SEQUENCE_DOC.format(
+            cell=":class:`RNNCell`",
+            gates=1,
+            state="hx = h_0 ``(num_layers·D, N, hidden_size)`` (zeros when omitted)",
+            final="h_n",
+            grad_final="grad_h_n",
+        )
+        + """
+    Example:
+        >>> output, h_n = RNN(3, 4, num_layers=2, rng=0)(np.ones((5, 2, 3)))
+        >>> output.shape, h_n.shape
+        ((5, 2, 4), (2, 2, 4))
+    """
+    )
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        rng: RngLike = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        self.nonlinearity = _check_nonlinearity("RNN", nonlinearity)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng=rng, dtype=dtype
+        )
+
+    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
+        return rnn_step(w, x, state, self.nonlinearity)
+
+    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
+        return rnn_step_backward(w, cache, grad_state, self.nonlinearity)
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        return text if self.nonlinearity == "tanh" else f"{text}, nonlinearity={self.nonlinearity!r}"
+
+
+class LSTM(_Sequence):
+    __doc__ = "An LSTM over a sequence, each step an :class:`LSTMCell` (gates i, f, g, o).\n" + (
+        _SEQUENCE_DOC.format(
+            cell=":class:`LSTMCell`",
+            gates=4,
+            state="hx = (h_0, c_0), each ``(num_layers·D, N, hidden_size)`` (zeros when omitted)",
+            final="(h_n, c_n)",
+            grad_final="(grad_h_n, grad_c_n)",
+        )
+        + """
+    Example:
+        >>> output, (h_n, c_n) = LSTM(3, 4, bidirectional=True, rng=0)(np.ones((5, 2, 3)))
+        >>> output.shape, h_n.shape, c_n.shape
+        ((5, 2, 8), (2, 2, 4), (2, 2, 4))
+    """
+    )
+
+    gates, state_size = 4, 2
+
+    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
+        return lstm_step(w, x, state)
+
+    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
+        return lstm_step_backward(w, cache, grad_state)
+
+
+class GRU(_Sequence):
+    __doc__ = "A GRU over a sequence, each step a :class:`GRUCell` (gates r, z, n).\n" + (
+        _SEQUENCE_DOC.format(
+            cell=":class:`GRUCell`",
+            gates=3,
+            state="hx = h_0 ``(num_layers·D, N, hidden_size)`` (zeros when omitted)",
+            final="h_n",
+            grad_final="grad_h_n",
+        )
+        + """
+    Example:
+        >>> output, h_n = GRU(3, 4, batch_first=True, rng=0)(np.ones((2, 5, 3)))
+        >>> output.shape, h_n.shape
+        ((2, 5, 4), (1, 2, 4))
+    """
+    )
+
+    gates = 3
 
     def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
         return gru_step(w, x, state)
