@@ -69,6 +69,7 @@ def _add_parameter_grads(w: Weights, x: Array, h: Array, g_x: Array, g_h: Array)
 
 
 def rnn_step(w: Weights, x: Array, state: State, nonlinearity: str) -> tuple[State, tuple[Any, ...]]:
+    """One Elman step: ``((h',), cache)``; the cache holds x, h and h'."""
     (h,) = state
     a_x, a_h = _preactivation(w, x, h)
     a = a_x + a_h
@@ -77,6 +78,7 @@ def rnn_step(w: Weights, x: Array, state: State, nonlinearity: str) -> tuple[Sta
 
 
 def rnn_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State, nonlinearity: str) -> tuple[Array, State]:
+    """∂L/∂x and (∂L/∂h,) from (∂L/∂h',), adding the parameters' gradients."""
     x, h, h_new = cache
     (g,) = grad_state
     g_a = g * (1.0 - h_new**2) if nonlinearity == "tanh" else g * (h_new > 0)  # tanh' = 1 − h'², relu' = [h' > 0]
@@ -88,6 +90,7 @@ def rnn_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State, non
 
 
 def lstm_step(w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
+    """One LSTM step: ``((h', c'), cache)``; the cache holds x, h, c, the gates i, f, g, o and tanh(c')."""
     h, c = state
     a_x, a_h = _preactivation(w, x, h)
     a_i, a_f, a_g, a_o = np.split(a_x + a_h, 4, axis=-1)
@@ -98,6 +101,7 @@ def lstm_step(w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...
 
 
 def lstm_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
+    """∂L/∂x and (∂L/∂h, ∂L/∂c) from (∂L/∂h', ∂L/∂c'), adding the parameters' gradients."""
     x, h, c, i, f, g, o, tanh_c = cache
     g_h, g_c = grad_state
     g_c = g_c + g_h * o * (1.0 - tanh_c**2)  # c' reaches L directly and through h' = o ⊙ tanh(c')
@@ -118,6 +122,7 @@ def lstm_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State) ->
 
 
 def gru_step(w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
+    """One GRU step: ``((h',), cache)``; the cache holds x, h, r, z, n and h W_hn + b_hn."""
     (h,) = state
     a_x, a_h = _preactivation(w, x, h)
     x_r, x_z, x_n = np.split(a_x, 3, axis=-1)
@@ -128,6 +133,7 @@ def gru_step(w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]
 
 
 def gru_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
+    """∂L/∂x and (∂L/∂h,) from (∂L/∂h',), adding the parameters' gradients."""
     x, h, r, z, n, h_n = cache
     (g,) = grad_state
     g_n = g * (1.0 - z) * (1.0 - n**2)  # ∂L/∂(pre-activation of n)
@@ -591,19 +597,22 @@ class _Sequence(Layer):
         return text
 
 
-_SEQUENCE_DOC = """
+class RNN(_Sequence):
+    r"""An Elman RNN over a sequence: ``h_t = tanh(x_t W_ih + b_ih + h_{t−1} W_hh + b_hh)`` (or ReLU).
+
     The sequence runs through the cell's step for t = 0 … L−1 (the reverse direction of a bidirectional layer
     for t = L−1 … 0), layer after layer; layer k > 0 reads layer k−1's output (both directions concatenated),
     with dropout between layers in training, none after the last (as PyTorch).
 
     Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
     what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
-    (see {cell}) give the gradients of the step's input, of the state before it and (added) of the parameters.
+    (see :class:`RNNCell`) give the gradients of the step's input, of the state before it and (added) of the
+    parameters.
 
     Args:
         input_size: size of each input element; hidden_size: size of the state h.
         num_layers: stacked layers (default 1).
-        bias: if ``False``, no ``bias_ih_l{{k}}`` and ``bias_hh_l{{k}}``.
+        bias: if ``False``, no ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
         batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)``; the states stay ``(·, N, H)``.
         dropout: the probability of dropout on each layer's output but the last, in training (its own
             Generator, drawn from ``rng``).
@@ -612,36 +621,23 @@ _SEQUENCE_DOC = """
 
     Shape:
         ``forward(input, hx=None)``: input ``(L, N, input_size)`` (batch_first: ``(N, L, input_size)``) or
-        unbatched ``(L, input_size)``; {state} -> ``(output, {final})``, output ``(L, N, D·hidden_size)`` with
-        D = 2 if bidirectional else 1.
+        unbatched ``(L, input_size)``; hx = h_0 ``(num_layers·D, N, hidden_size)`` (zeros when omitted)
+        -> ``(output, h_n)``, output ``(L, N, D·hidden_size)`` with D = 2 if bidirectional else 1.
         ``backward(grad_output)``: the final state's gradient counts as zero; ``backward((grad_output,
-        {grad_final}))`` gives it too (any of them may be ``None``: zero). Returns ∂L/∂input, or
+        grad_h_n))`` gives it too (any of them may be ``None``: zero). Returns ∂L/∂input, or
         ``(∂L/∂input, ∂L/∂hx)`` when forward got hx.
 
     Attributes:
-        weight_ih_l{{k}}: ``(input size of layer k, {gates}·hidden_size)``, weight_hh_l{{k}}: ``(hidden_size,
-            {gates}·hidden_size)``, each the transpose of PyTorch's; bias_ih_l{{k}}, bias_hh_l{{k}}:
-            ``({gates}·hidden_size,)``; the same with ``_reverse`` for the second direction. All drawn from
+        weight_ih_l{k}: ``(input size of layer k, 1·hidden_size)``, weight_hh_l{k}: ``(hidden_size,
+            1·hidden_size)``, each the transpose of PyTorch's; bias_ih_l{k}, bias_hh_l{k}:
+            ``(1·hidden_size,)``; the same with ``_reverse`` for the second direction. All drawn from
             U(−1/√hidden_size, 1/√hidden_size).
-    """
 
-
-class RNN(_Sequence):
-    __doc__ = "An Elman RNN over a sequence: ``h_t = tanh(x_t W_ih + b_ih + h_{t−1} W_hh + b_hh)`` (or ReLU).\n" + (
-        _SEQUENCE_DOC.format(
-            cell=":class:`RNNCell`",
-            gates=1,
-            state="hx = h_0 ``(num_layers·D, N, hidden_size)`` (zeros when omitted)",
-            final="h_n",
-            grad_final="grad_h_n",
-        )
-        + """
     Example:
         >>> output, h_n = RNN(3, 4, num_layers=2, rng=0)(np.ones((5, 2, 3)))
         >>> output.shape, h_n.shape
         ((5, 2, 4), (2, 2, 4))
     """
-    )
 
     def __init__(
         self,
@@ -674,21 +670,46 @@ class RNN(_Sequence):
 
 
 class LSTM(_Sequence):
-    __doc__ = "An LSTM over a sequence, each step an :class:`LSTMCell` (gates i, f, g, o).\n" + (
-        _SEQUENCE_DOC.format(
-            cell=":class:`LSTMCell`",
-            gates=4,
-            state="hx = (h_0, c_0), each ``(num_layers·D, N, hidden_size)`` (zeros when omitted)",
-            final="(h_n, c_n)",
-            grad_final="(grad_h_n, grad_c_n)",
-        )
-        + """
+    r"""An LSTM over a sequence, each step an :class:`LSTMCell` (gates i, f, g, o).
+
+    The sequence runs through the cell's step for t = 0 … L−1 (the reverse direction of a bidirectional layer
+    for t = L−1 … 0), layer after layer; layer k > 0 reads layer k−1's output (both directions concatenated),
+    with dropout between layers in training, none after the last (as PyTorch).
+
+    Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
+    what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
+    (see :class:`LSTMCell`) give the gradients of the step's input, of the state before it and (added) of the
+    parameters.
+
+    Args:
+        input_size: size of each input element; hidden_size: size of the state h.
+        num_layers: stacked layers (default 1).
+        bias: if ``False``, no ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)``; the states stay ``(·, N, H)``.
+        dropout: the probability of dropout on each layer's output but the last, in training (its own
+            Generator, drawn from ``rng``).
+        bidirectional: a second direction per layer, parameters ``..._reverse``; outputs concatenated.
+        rng: an int seed or a Generator for the initial values; dtype: float64 (default) or float32.
+
+    Shape:
+        ``forward(input, hx=None)``: input ``(L, N, input_size)`` (batch_first: ``(N, L, input_size)``) or
+        unbatched ``(L, input_size)``; hx = (h_0, c_0), each ``(num_layers·D, N, hidden_size)`` (zeros when omitted)
+        -> ``(output, (h_n, c_n))``, output ``(L, N, D·hidden_size)`` with D = 2 if bidirectional else 1.
+        ``backward(grad_output)``: the final state's gradient counts as zero; ``backward((grad_output,
+        (grad_h_n, grad_c_n)))`` gives it too (any of them may be ``None``: zero). Returns ∂L/∂input, or
+        ``(∂L/∂input, ∂L/∂hx)`` when forward got hx.
+
+    Attributes:
+        weight_ih_l{k}: ``(input size of layer k, 4·hidden_size)``, weight_hh_l{k}: ``(hidden_size,
+            4·hidden_size)``, each the transpose of PyTorch's; bias_ih_l{k}, bias_hh_l{k}:
+            ``(4·hidden_size,)``; the same with ``_reverse`` for the second direction. All drawn from
+            U(−1/√hidden_size, 1/√hidden_size).
+
     Example:
         >>> output, (h_n, c_n) = LSTM(3, 4, bidirectional=True, rng=0)(np.ones((5, 2, 3)))
         >>> output.shape, h_n.shape, c_n.shape
         ((5, 2, 8), (2, 2, 4), (2, 2, 4))
     """
-    )
 
     gates, state_size = 4, 2
 
@@ -700,21 +721,46 @@ class LSTM(_Sequence):
 
 
 class GRU(_Sequence):
-    __doc__ = "A GRU over a sequence, each step a :class:`GRUCell` (gates r, z, n).\n" + (
-        _SEQUENCE_DOC.format(
-            cell=":class:`GRUCell`",
-            gates=3,
-            state="hx = h_0 ``(num_layers·D, N, hidden_size)`` (zeros when omitted)",
-            final="h_n",
-            grad_final="grad_h_n",
-        )
-        + """
+    r"""A GRU over a sequence, each step a :class:`GRUCell` (gates r, z, n).
+
+    The sequence runs through the cell's step for t = 0 … L−1 (the reverse direction of a bidirectional layer
+    for t = L−1 … 0), layer after layer; layer k > 0 reads layer k−1's output (both directions concatenated),
+    with dropout between layers in training, none after the last (as PyTorch).
+
+    Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
+    what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
+    (see :class:`GRUCell`) give the gradients of the step's input, of the state before it and (added) of the
+    parameters.
+
+    Args:
+        input_size: size of each input element; hidden_size: size of the state h.
+        num_layers: stacked layers (default 1).
+        bias: if ``False``, no ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)``; the states stay ``(·, N, H)``.
+        dropout: the probability of dropout on each layer's output but the last, in training (its own
+            Generator, drawn from ``rng``).
+        bidirectional: a second direction per layer, parameters ``..._reverse``; outputs concatenated.
+        rng: an int seed or a Generator for the initial values; dtype: float64 (default) or float32.
+
+    Shape:
+        ``forward(input, hx=None)``: input ``(L, N, input_size)`` (batch_first: ``(N, L, input_size)``) or
+        unbatched ``(L, input_size)``; hx = h_0 ``(num_layers·D, N, hidden_size)`` (zeros when omitted)
+        -> ``(output, h_n)``, output ``(L, N, D·hidden_size)`` with D = 2 if bidirectional else 1.
+        ``backward(grad_output)``: the final state's gradient counts as zero; ``backward((grad_output,
+        grad_h_n))`` gives it too (any of them may be ``None``: zero). Returns ∂L/∂input, or
+        ``(∂L/∂input, ∂L/∂hx)`` when forward got hx.
+
+    Attributes:
+        weight_ih_l{k}: ``(input size of layer k, 3·hidden_size)``, weight_hh_l{k}: ``(hidden_size,
+            3·hidden_size)``, each the transpose of PyTorch's; bias_ih_l{k}, bias_hh_l{k}:
+            ``(3·hidden_size,)``; the same with ``_reverse`` for the second direction. All drawn from
+            U(−1/√hidden_size, 1/√hidden_size).
+
     Example:
         >>> output, h_n = GRU(3, 4, batch_first=True, rng=0)(np.ones((2, 5, 3)))
         >>> output.shape, h_n.shape
         ((2, 5, 4), (1, 2, 4))
     """
-    )
 
     gates = 3
 
