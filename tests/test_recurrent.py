@@ -6,7 +6,7 @@ outputs, so they get their own tests of what the generic ones do for one array i
 - Against float64 central differences: every gradient of ``L = Σ g ⊙ output + Σ g_n ⊙ final state``, in train
   mode too (dropout's mask replayed).
 - The contract of several outputs (a missing gradient is zero), dropout between layers, errors naming the layer,
-  and a wrong gate derivative caught."""
+  a wrong gate derivative caught, arguments left unchanged and two backwards adding up."""
 
 from __future__ import annotations
 
@@ -260,3 +260,28 @@ def test_a_wrong_gate_derivative_is_caught():
     _, dh = cell.backward(g)
     numeric = partial_derivatives(lambda: float(np.sum(g * cell(x, h))), h)
     assert not np.allclose(dh, numeric, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "build", [lambda: LSTM(3, 4, num_layers=2, bidirectional=True, rng=0), lambda: GRU(3, 4, rng=1)]
+)
+def test_arguments_stay_unchanged_and_two_backwards_add_up(build):
+    rng = np.random.default_rng(5)
+    layer = build()
+    x = rng.standard_normal((4, 2, 3))
+    out, state = layer(x)
+    hx = tuple(np.ones_like(s) for s in flat(state))
+    hx = hx if isinstance(layer, LSTM) else hx[0]
+    grad = (rng.standard_normal(out.shape), shaped_like(state, [rng.standard_normal(s.shape) for s in flat(state)]))
+    copies = [a.copy() for a in [x, *flat(hx), *flat(grad)]]
+    layer(x, hx)
+    first = flat(layer.backward(grad))
+    once = [p.grad.copy() for p in layer.parameters()]
+    layer(x, hx)
+    second = flat(layer.backward(grad))
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for p, g in zip(layer.parameters(), once, strict=True):
+        np.testing.assert_allclose(p.grad, 2 * g)
+    for a, b in zip([x, *flat(hx), *flat(grad)], copies, strict=True):
+        np.testing.assert_array_equal(a, b)
