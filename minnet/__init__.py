@@ -44,6 +44,7 @@ from .nn import (
     Softplus,
     Tanh,
 )
+from .nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_
 from .parameter import Parameter
 from .serialization import load, save
@@ -55,6 +56,9 @@ __version__ = "0.1.0"  # the one place of the version: pyproject.toml reads it (
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "SGD",
     "Adam",
     "AdamW",
@@ -74,12 +78,14 @@ __all__ = [
     "EarlyStopping",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "GradcheckResult",
     "History",
     "HookHandle",
     "HuberLoss",
     "Identity",
     "L1Loss",
+    "LSTMCell",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
@@ -95,6 +101,7 @@ __all__ = [
     "Optimizer",
     "Parameter",
     "RMSprop",
+    "RNNCell",
     "ReLU",
     "Residual",
     "Sequential",

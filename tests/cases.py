@@ -82,6 +82,7 @@ from minnet import (
     Softplus,
     Tanh,
 )
+from minnet.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minnet.testing.strategies import KINK_GAP
 
 #: ``make(rng, shape)`` returns an array for that shape (an input, a prediction or a target), as in check_layer.
@@ -254,10 +255,13 @@ def spread_apart(values: np.ndarray) -> np.ndarray:
 
 
 def transposed_in_torch(layer: Layer) -> frozenset[str]:
-    """The parameters PyTorch stores transposed: each Linear's weight (minnet's is (in, out), torch's (out, in))."""
-    return frozenset(
-        f"{path}.weight" if path else "weight" for path, m in layer.named_layers() if isinstance(m, Linear)
-    )
+    """The parameters PyTorch stores transposed: each Linear's weight (minnet's is (in, out), torch's (out, in)),
+    and every weight of a recurrent layer (``weight_ih_l0``, ``weight_hh``, ...: (in, G·hidden) in minnet)."""
+    names = {f"{path}.weight" if path else "weight" for path, m in layer.named_layers() if isinstance(m, Linear)}
+    for path, module in layer.named_layers():
+        if isinstance(module, RECURRENT):
+            names.update(f"{path}.{n}" if path else n for n, _ in module.named_parameters() if n.startswith("weight"))
+    return frozenset(names)
 
 
 def torch_layout(layer: Layer, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -286,6 +290,13 @@ _RANDOM_MASK = (
 _WRITTEN_OUT = "torch has no such module; test_residual_and_concat writes it out with torch's functions"
 
 LAYER_CASES: list[LayerCase] = [
+    # the cells that return one array, called with the input alone (the state zeros); tests/test_recurrent.py
+    # takes the state too, LSTMCell's tuple, and RNN, LSTM and GRU (RECURRENT_CASES)
+    LayerCase("RNNCell", lambda: RNNCell(3, 4, rng=30), (5, 3), lambda nn: nn.RNNCell(3, 4)),
+    LayerCase(
+        "RNNCell-no-bias", lambda: RNNCell(4, 3, bias=False, rng=31), (6, 4), lambda nn: nn.RNNCell(4, 3, bias=False)
+    ),
+    LayerCase("GRUCell", lambda: GRUCell(3, 4, rng=32), (5, 3), lambda nn: nn.GRUCell(3, 4)),
     LayerCase("Linear", lambda: Linear(3, 5, rng=0), (4, 3), lambda nn: nn.Linear(3, 5)),
     LayerCase(
         "Linear-no-bias", lambda: Linear(5, 2, bias=False, rng=1), (7, 5), lambda nn: nn.Linear(5, 2, bias=False)
@@ -589,6 +600,99 @@ LAYER_CASES: list[LayerCase] = [
         (4, 3),
         None,
         no_torch=_WRITTEN_OUT,
+    ),
+]
+
+
+# -- the recurrent layers: several inputs and outputs (tests/test_recurrent.py) ----------------------------------
+
+RECURRENT = (RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU)
+
+
+@dataclass(frozen=True)
+class RecurrentCase:
+    """A recurrent layer, built one way, run with or without an initial state (tests/test_recurrent.py compares
+    the output, the final state and every gradient with PyTorch and with finite differences).
+
+    Attributes:
+        id: the class name, then what this case changes.
+        build: a fresh float64 layer; ``torch(nn)`` its counterpart, parameters named as minnet's.
+        input_shape: a cell's ``(N, input_size)``; a sequence layer's ``(L, N, input_size)``, ``(N, L, ·)`` with
+            batch_first, or unbatched ``(L, input_size)``.
+        state: whether forward gets an initial state (random) or none (zeros), and backward a final state's
+            gradient besides the output's.
+        modes: the modes compared; a case with dropout between layers is compared in eval only (the mask is
+            random), test_recurrent.py checks its training mode against finite differences.
+    """
+
+    id: str
+    build: Callable[[], Layer]
+    input_shape: tuple[int, ...]
+    torch: Callable[[Any], Any]
+    state: bool = True
+    modes: tuple[str, ...] = MODES
+
+
+RECURRENT_CASES: list[RecurrentCase] = [
+    RecurrentCase("RNNCell-state", lambda: RNNCell(3, 4, rng=40), (5, 3), lambda nn: nn.RNNCell(3, 4)),
+    RecurrentCase(
+        "RNNCell-relu-unbatched",
+        lambda: RNNCell(3, 4, nonlinearity="relu", rng=41),
+        (3,),
+        lambda nn: nn.RNNCell(3, 4, nonlinearity="relu"),
+    ),
+    RecurrentCase("LSTMCell", lambda: LSTMCell(3, 4, rng=42), (5, 3), lambda nn: nn.LSTMCell(3, 4), state=False),
+    RecurrentCase("LSTMCell-state", lambda: LSTMCell(3, 4, rng=43), (5, 3), lambda nn: nn.LSTMCell(3, 4)),
+    RecurrentCase(
+        "LSTMCell-no-bias", lambda: LSTMCell(4, 2, bias=False, rng=44), (3, 4), lambda nn: nn.LSTMCell(4, 2, bias=False)
+    ),
+    RecurrentCase("GRUCell-state", lambda: GRUCell(3, 4, rng=45), (5, 3), lambda nn: nn.GRUCell(3, 4)),
+    RecurrentCase("GRUCell-unbatched", lambda: GRUCell(4, 3, rng=46), (4,), lambda nn: nn.GRUCell(4, 3)),
+    RecurrentCase("RNN", lambda: RNN(3, 4, rng=50), (5, 2, 3), lambda nn: nn.RNN(3, 4), state=False),
+    RecurrentCase("RNN-length-1", lambda: RNN(3, 4, rng=51), (1, 2, 3), lambda nn: nn.RNN(3, 4)),
+    RecurrentCase(
+        "RNN-relu-2-layers-batch-first",
+        lambda: RNN(3, 4, num_layers=2, nonlinearity="relu", batch_first=True, rng=52),
+        (2, 5, 3),
+        lambda nn: nn.RNN(3, 4, num_layers=2, nonlinearity="relu", batch_first=True),
+    ),
+    RecurrentCase(
+        "RNN-bidirectional-no-bias",
+        lambda: RNN(3, 4, bias=False, bidirectional=True, rng=53),
+        (4, 2, 3),
+        lambda nn: nn.RNN(3, 4, bias=False, bidirectional=True),
+    ),
+    RecurrentCase("LSTM", lambda: LSTM(3, 4, rng=60), (5, 2, 3), lambda nn: nn.LSTM(3, 4), state=False),
+    RecurrentCase("LSTM-length-1", lambda: LSTM(3, 4, rng=61), (1, 2, 3), lambda nn: nn.LSTM(3, 4)),
+    RecurrentCase(
+        "LSTM-2-layers-bidirectional",
+        lambda: LSTM(3, 4, num_layers=2, bidirectional=True, rng=62),
+        (4, 2, 3),
+        lambda nn: nn.LSTM(3, 4, num_layers=2, bidirectional=True),
+    ),
+    RecurrentCase(
+        "LSTM-batch-first",
+        lambda: LSTM(3, 2, batch_first=True, rng=63),
+        (3, 4, 3),
+        lambda nn: nn.LSTM(3, 2, batch_first=True),
+    ),
+    RecurrentCase(
+        "LSTM-dropout-2-layers",
+        lambda: LSTM(3, 4, num_layers=2, dropout=0.5, rng=64),
+        (4, 2, 3),
+        lambda nn: nn.LSTM(3, 4, num_layers=2, dropout=0.5),
+        modes=("eval",),
+    ),
+    RecurrentCase(
+        "LSTM-unbatched", lambda: LSTM(3, 4, num_layers=2, rng=65), (4, 3), lambda nn: nn.LSTM(3, 4, num_layers=2)
+    ),
+    RecurrentCase("GRU", lambda: GRU(3, 4, rng=70), (5, 2, 3), lambda nn: nn.GRU(3, 4), state=False),
+    RecurrentCase("GRU-length-1", lambda: GRU(3, 4, rng=71), (1, 3, 3), lambda nn: nn.GRU(3, 4)),
+    RecurrentCase(
+        "GRU-2-layers-bidirectional-batch-first",
+        lambda: GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True, rng=72),
+        (2, 4, 3),
+        lambda nn: nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True),
     ),
 ]
 

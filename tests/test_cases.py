@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cases import LAYER_CASES, LOSS_CASES, MODES
+from cases import LAYER_CASES, LOSS_CASES, MODES, RECURRENT_CASES
 
 import minnet
 
@@ -31,7 +31,8 @@ CHECKED_ELSEWHERE = {"MultiheadAttention": "tests/test_attention.py: three input
 
 
 def test_every_public_layer_and_loss_has_a_case():
-    covered = {type(case.build()).__name__ for case in LAYER_CASES + LOSS_CASES} | set(CHECKED_ELSEWHERE)
+    covered = {type(case.build()).__name__ for case in LAYER_CASES + LOSS_CASES + RECURRENT_CASES}
+    covered |= set(CHECKED_ELSEWHERE)
     missing = public_layers_and_losses() - covered
     assert not missing, f"no case in tests/cases.py for {sorted(missing)}: add a LayerCase or LossCase"
 
@@ -47,7 +48,7 @@ def test_every_case_has_a_pytorch_counterpart_or_says_why_not():
 
 
 def test_case_ids_are_unique_and_start_with_the_class_name():
-    ids = [case.id for case in LAYER_CASES + LOSS_CASES]
+    ids = [case.id for case in LAYER_CASES + LOSS_CASES + RECURRENT_CASES]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
     misnamed = [case.id for case in LAYER_CASES + LOSS_CASES if case.id.split("-")[0] != type(case.build()).__name__]
     assert not misnamed, f"case ids must start with their class name: {misnamed}"

@@ -11,6 +11,8 @@
 - :mod:`minnet.nn.normalization`: :class:`BatchNorm1d`, :class:`BatchNorm2d`, :class:`LayerNorm`;
 - :mod:`minnet.nn.pooling`: :class:`MaxPool2d`, :class:`AvgPool2d`;
 - :mod:`minnet.nn.attention`: :class:`MultiheadAttention`;
+- :mod:`minnet.nn.recurrent`: the cells :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`,
+  and :class:`RNN`, :class:`LSTM`, :class:`GRU` over a sequence;
 - :mod:`minnet.nn.container`: :class:`Sequential`, :class:`Residual`, :class:`Concat`;
 - :mod:`minnet.nn.loss`: :class:`Loss` and the losses.
 """
@@ -28,10 +30,14 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Los
 from .module import HookHandle, Module
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -44,10 +50,12 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "HookHandle",
     "HuberLoss",
     "Identity",
     "L1Loss",
+    "LSTMCell",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
@@ -59,6 +67,7 @@ __all__ = [
     "Module",
     "MultiheadAttention",
     "NLLLoss",
+    "RNNCell",
     "ReLU",
     "Residual",
     "Sequential",

@@ -25,6 +25,14 @@ def float_dtype(dtype: Any, layer_name: str) -> np.dtype[Any]:
     return resolved
 
 
+def _spec(a: Any) -> Any:
+    """What the returned gradient of one input is checked against: ``(shape, dtype)`` (``None`` for data that
+    is not an array), or for a tuple of arrays (an LSTM's state ``(h, c)``) a list with one such pair each."""
+    if isinstance(a, tuple) and a and all(isinstance(item, np.ndarray) for item in a):
+        return [(item.shape, item.dtype) for item in a]
+    return (np.shape(a), a.dtype if isinstance(a, np.ndarray) else None)
+
+
 class Layer(Module):
     """Base class of every minnet layer and container.
 
@@ -62,7 +70,12 @@ class Layer(Module):
       for an ``"integer"`` input): an error naming the layer that returned it.
       A forward with several positional inputs (only the first is converted)
       may get one array back, the first input's gradient, or a tuple with one
-      gradient, or ``None``, per input.
+      gradient, or ``None``, per input; an input that is a tuple of arrays (an
+      LSTM's ``(h, c)``) gets ``None`` or a tuple with one gradient (or
+      ``None``) per array. A forward that returns something other than one
+      array (a tuple of outputs) leaves ``grad_output`` to the layer, which
+      takes a tuple with one gradient per output, ``None`` or a missing
+      element meaning zero (docs/custom-layer.md).
     - **Order**: ``backward`` before a completed ``forward`` raises
       :class:`~minnet.errors.BackwardBeforeForwardError`; a ``forward`` that
       raised leaves the layer and every container above it without one.
@@ -119,7 +132,7 @@ class Layer(Module):
                 if not (x.dtype.kind in "iu" and self.__dict__.get("_passes_indices")):  # indices for a child
                     x = as_float(self, x)
             args = (x, *args[1:])
-        self.__dict__["_input_specs"] = [(np.shape(a), a.dtype if isinstance(a, np.ndarray) else None) for a in args]
+        self.__dict__["_input_specs"] = [_spec(a) for a in args]
         return args, kwargs
 
     def _record_forward(self, args: tuple[Any, ...], output: Any) -> None:
@@ -160,11 +173,25 @@ class Layer(Module):
             grads = grad_input
             if len(grads) != len(specs):
                 raise ValueError(f"{name}.backward returned {len(grads)} gradients for {len(specs)} inputs")
-        for i, (grad, (shape, dtype)) in enumerate(zip(grads, specs, strict=False)):  # no spec: no input to check
+        for i, (grad, spec) in enumerate(zip(grads, specs, strict=False)):  # no spec: no input to check
+            of = "the input x" if i == 0 else f"input {i + 1}"
+            if isinstance(spec, list):  # a tuple of arrays: None, or a tuple with a gradient (or None) for each
+                if grad is None:
+                    continue
+                if not isinstance(grad, tuple) or len(grad) != len(spec):
+                    raise ValueError(
+                        f"{name}.backward returned {type(grad).__name__} for {of}, a tuple of "
+                        f"{len(spec)} arrays: expected a tuple of {len(spec)} gradients (or None)"
+                    )
+                for j, (part, (shape, dtype)) in enumerate(zip(grad, spec, strict=True)):
+                    if part is not None:
+                        check_returned_gradient(self, part, shape, dtype, of=f"element {j} of {of}")
+                continue
+            shape, dtype = spec
             differentiable = dtype is not None and dtype.kind == "f"
             if grad is None and (self.input_kind == "any" or not differentiable or i > 0):
                 continue
-            check_returned_gradient(self, grad, shape, dtype, of="the input x" if i == 0 else f"input {i + 1}")
+            check_returned_gradient(self, grad, shape, dtype, of=of)
 
     # -- seeing a pass (the logic lives in minnet.inspect) --------------------------------------------
 
