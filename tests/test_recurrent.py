@@ -10,6 +10,8 @@ outputs, so they get their own tests of what the generic ones do for one array i
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from cases import RECURRENT_CASES, torch_layout
@@ -192,7 +194,8 @@ def test_the_base_class_checks_the_gradient_of_a_tuple_input():
 
 def test_dropout_acts_between_layers_only_and_in_training_only():
     x = np.random.default_rng(3).standard_normal((4, 2, 3))
-    one = GRU(3, 4, dropout=0.9, rng=0)  # one layer: no dropout after the last layer
+    with pytest.warns(UserWarning, match="no effect"):  # one layer: no dropout after the last layer
+        one = GRU(3, 4, dropout=0.9, rng=0)
     np.testing.assert_array_equal(one(x)[0], one.eval()(x)[0])
     two = LSTM(3, 4, num_layers=2, dropout=1.0, rng=0)  # the second layer reads zeros
     out, _ = two(x)
@@ -285,3 +288,13 @@ def test_arguments_stay_unchanged_and_two_backwards_add_up(build):
         np.testing.assert_allclose(p.grad, 2 * g)
     for a, b in zip([x, *flat(hx), *flat(grad)], copies, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+def test_dropout_with_one_layer_warns_that_it_has_no_effect(cls):
+    with pytest.warns(UserWarning, match=rf"{cls.__name__}: dropout=0.5 acts between stacked layers.*no effect"):
+        cls(3, 4, dropout=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cls(3, 4, num_layers=2, dropout=0.5)  # between the two layers: no warning
+        cls(3, 4)

@@ -20,6 +20,7 @@ are the same.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -468,6 +469,13 @@ class _Sequence(Layer):
             )
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        if dropout > 0 and num_layers == 1:  # as PyTorch: the argument has no effect then, say so
+            warnings.warn(
+                f"{name}: dropout={dropout} acts between stacked layers, after all but the last, so it needs "
+                f"num_layers > 1; with num_layers=1 it has no effect",
+                UserWarning,
+                stacklevel=3,
+            )
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.directions = 2 if bidirectional else 1
