@@ -392,3 +392,17 @@ def test_byte_counts_reach_gibibytes():
     from minnet.inspect.tables import _format_bytes
 
     assert [_format_bytes(n) for n in (512, 2048, 3 * 2**20, 5 * 2**30)] == ["512 B", "2.0 KiB", "3.0 MiB", "5.0 GiB"]
+
+
+def test_a_step_into_integer_indices_passes_no_gradient_on():
+    """An Embedding's backward returns None: its row says so instead of a shape () and a norm of nan."""
+    from minnet import CrossEntropyLoss, Embedding, Flatten
+
+    model = Sequential(Embedding(10, 4, rng=0), Flatten(), Linear(12, 3, rng=1))
+    trace = explain(model, CrossEntropyLoss(), np.array([[1, 2, 3], [4, 5, 1]]), np.array([0, 2]))
+    row = trace[-1]
+    assert row.grad_input is None
+    text = str(trace)
+    assert "(2, 3, 4) → none (indices)" in text
+    assert "nan" not in text
+    assert "0.weight (10, 4)" in text

@@ -86,7 +86,7 @@ class TraceRow:
     local_derivative: Derivatives | None
     formula: str
     grad_output: NDArray[np.floating]
-    grad_input: NDArray[np.floating]
+    grad_input: NDArray[np.floating] | None
     params: list[ParamGrad] = field(default_factory=list)
     output_name: str | None = None
     input_name: str | None = None
@@ -103,7 +103,7 @@ class TraceRow:
 
     @property
     def grad_input_shape(self) -> tuple[int, ...]:
-        return tuple(np.shape(self.grad_input))
+        return () if self.grad_input is None else tuple(np.shape(self.grad_input))
 
     @property
     def grad_output_norm(self) -> float:
@@ -111,7 +111,7 @@ class TraceRow:
 
     @property
     def grad_input_norm(self) -> float:
-        return _norm(self.grad_input)
+        return float("nan") if self.grad_input is None else _norm(self.grad_input)
 
     def as_dict(self) -> dict[str, Any]:
         """The row as plain data (shapes and norms, no arrays)."""
@@ -136,14 +136,15 @@ class TraceRow:
             return f"∂L/∂{name} {shape}" if name else str(shape)
 
         arrived = grad(self.output_name, self.grad_output_shape) + (" (+ other paths)" if self.joined else "")
-        arrow = f"{arrived} → {grad(self.input_name, self.grad_input_shape)}"
+        passed_on = self.grad_input is not None  # None: integer indices (an embedding's), which have no gradient
+        arrow = f"{arrived} → {grad(self.input_name, self.grad_input_shape) if passed_on else 'none (indices)'}"
         params = [f"{p.symbol or p.name} {p.shape} ‖·‖={p.norm:.4g}" for p in self.params] or ["—"]
         return [
             str(self.step),
             self.layer if self.name == "loss" else f"{self.name}: {self.layer}",
             self.formula.split(";  "),
             arrow,
-            f"{self.grad_input_norm:.4g}",
+            f"{self.grad_input_norm:.4g}" if passed_on else "—",
             params,
         ]
 
@@ -277,7 +278,7 @@ def explain(
                 layer.local_derivative,
                 formula,
                 np.array(grad_output, copy=True),
-                np.array(grad_input, copy=True),
+                None if grad_input is None else np.array(grad_input, copy=True),  # None: indices have no gradient
                 params,
                 output_name,
                 input_name,
@@ -329,6 +330,8 @@ def explain(
         for handle in handles:
             handle.remove()
     for before, row in itertools.pairwise(rows):
-        same = np.shape(before.grad_input) == np.shape(row.grad_output)
-        row.joined = not (same and np.array_equal(before.grad_input, row.grad_output))
+        passed = before.grad_input
+        row.joined = passed is None or not (
+            np.shape(passed) == np.shape(row.grad_output) and np.array_equal(passed, row.grad_output)
+        )
     return Trace(loss, rows)
