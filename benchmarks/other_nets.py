@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from conv_nets import CNN, RELU, Conv, Dense, Norm, Pool
+from recurrent_nets import RecurrentNet
 from workloads import MLP, Weights
 
 
@@ -106,6 +107,44 @@ class TorchStep:
         """In minnet's layout: a linear layer's weight transposed, a convolution's as it is."""
         weight = self.model[0].weight.detach().numpy()
         return (weight.T if weight.ndim == 2 else weight).copy()
+
+
+class TorchRecurrentStep:
+    """One training step of ``torch.nn.LSTM``/``GRU`` and a ``Linear`` head on the last step's output, with the
+    weights copied in (``weight_ih_l{k}`` and ``weight_hh_l{k}`` transposed, the biases as they are)."""
+
+    name = "PyTorch"
+
+    def __init__(
+        self, torch: Any, net: RecurrentNet, weights: list[tuple[np.ndarray, ...]], X: np.ndarray, Y: np.ndarray
+    ) -> None:
+        self.torch, dtype = torch, getattr(torch, net.dtype)
+        layer_class = torch.nn.LSTM if net.cell == "lstm" else torch.nn.GRU
+        self.rnn = layer_class(net.input_size, net.hidden, net.num_layers, dtype=dtype)
+        self.head = torch.nn.Linear(net.hidden, net.classes, dtype=dtype)
+        with torch.no_grad():
+            for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(weights[:-1]):
+                getattr(self.rnn, f"weight_ih_l{k}").copy_(torch.from_numpy(w_ih.T.copy()))
+                getattr(self.rnn, f"weight_hh_l{k}").copy_(torch.from_numpy(w_hh.T.copy()))
+                getattr(self.rnn, f"bias_ih_l{k}").copy_(torch.from_numpy(b_ih))
+                getattr(self.rnn, f"bias_hh_l{k}").copy_(torch.from_numpy(b_hh))
+            W, b = weights[-1]
+            self.head.weight.copy_(torch.from_numpy(W.T.copy()))
+            self.head.bias.copy_(torch.from_numpy(b))
+        self.optimizer = torch.optim.SGD([*self.rnn.parameters(), *self.head.parameters()], lr=net.lr)
+        self.X, self.Y = torch.from_numpy(X.copy()), torch.from_numpy(Y.copy())
+
+    def step(self) -> Any:
+        self.optimizer.zero_grad()
+        output, _ = self.rnn(self.X)
+        loss = self.torch.nn.functional.cross_entropy(self.head(output[-1]), self.Y)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+    def first_weight(self) -> np.ndarray:
+        """``weight_ih_l0`` in minnet's layout, ``(input_size, G·hidden)``."""
+        return self.rnn.weight_ih_l0.detach().numpy().T.copy()
 
 
 class TorchEpoch:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 STEP_IMPLEMENTATIONS = ("minnet", "numpy", "numpy in-place", "PyTorch")
-CONV_IMPLEMENTATIONS = ("minnet", "PyTorch")
+CONV_IMPLEMENTATIONS = ("minnet", "PyTorch")  # the CNNs and the recurrent networks
 EPOCH_IMPLEMENTATIONS = ("minnet", "MLPClassifier", "PyTorch")
 PREDICT_IMPLEMENTATIONS = ("minnet predict", "minnet model(x)", "numpy", "PyTorch no_grad")
 
@@ -30,6 +30,8 @@ RATIO_TARGETS = [
     ("predict/N", "predict at least as fast as PyTorch no_grad", "minnet predict", "PyTorch no_grad", 1.0),
     ("cnn-digits", "no slower than PyTorch", "minnet", "PyTorch", 1.0),
     ("cnn-28", "≤ 1.5× PyTorch", "minnet", "PyTorch", 1.5),
+    ("lstm", "≤ 2× PyTorch", "minnet", "PyTorch", 2.0),
+    ("gru2", "≤ 2× PyTorch", "minnet", "PyTorch", 2.0),
 ]
 WIDE_FRACTION = 0.85
 # (row, the limit on minnet's peak ÷ the floor, what the floor holds)
@@ -182,6 +184,35 @@ def machine_section(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def versus_pytorch_table(rows: list[dict[str, Any]]) -> str:
+    """The table of the rows compared with PyTorch alone (the CNNs, the recurrent networks)."""
+    header = [
+        "workload",
+        "network",
+        *CONV_IMPLEMENTATIONS,
+        "minnet ÷ PyTorch",
+        "minnet GFLOP/s (% of the matmul's)",
+        "PyTorch GFLOP/s",
+        "same result",
+    ]
+    body = []
+    for row in rows:
+        mine, theirs = row["implementations"]["minnet"], row["implementations"]["PyTorch"]
+        fraction = mine["fraction_of_matmul"]
+        body.append(
+            [
+                row["title"],
+                row["description"],
+                *(time_cell(row["implementations"][n]) for n in CONV_IMPLEMENTATIONS),
+                ratio_cell(row, "minnet", "PyTorch"),
+                f"{mine['gflops']:.3g} ({fraction:.0%} of {row['matmul']['gflops']:.3g})",
+                f"{theirs['gflops']:.3g}" if "gflops" in theirs else "–",
+                check_cell(row),
+            ]
+        )
+    return table(header, body)
+
+
 def markdown(results: dict[str, Any]) -> str:
     rows = results["workloads"]
     parts = [machine_section(results)]
@@ -265,36 +296,13 @@ def markdown(results: dict[str, Any]) -> str:
             for row in predicts
         ]
         parts.append("**Inference**\n\n" + table(header, body))
-    convs = [row for row in rows.values() if row["kind"] == "conv step"]
-    if convs:
-        header = [
-            "workload",
-            "network",
-            *CONV_IMPLEMENTATIONS,
-            "minnet ÷ PyTorch",
-            "minnet GFLOP/s (% of the matmul's)",
-            "PyTorch GFLOP/s",
-            "same result",
-        ]
-        body = []
-        for row in convs:
-            mine, theirs = row["implementations"]["minnet"], row["implementations"]["PyTorch"]
-            fraction = mine["fraction_of_matmul"]
-            body.append(
-                [
-                    row["title"],
-                    row["description"],
-                    *(time_cell(row["implementations"][n]) for n in CONV_IMPLEMENTATIONS),
-                    ratio_cell(row, "minnet", "PyTorch"),
-                    f"{mine['gflops']:.3g} ({fraction:.0%} of {row['matmul']['gflops']:.3g})",
-                    f"{theirs['gflops']:.3g}" if "gflops" in theirs else "–",
-                    check_cell(row),
-                ]
+    for kind, what in (("conv step", "a CNN"), ("recurrent step", "a recurrent network")):
+        same_kind = [row for row in rows.values() if row["kind"] == kind]
+        if same_kind:
+            parts.append(
+                f"**One training step of {what}** (zero_grad, forward, loss, backward, optimizer step)\n\n"
+                + versus_pytorch_table(same_kind)
             )
-        parts.append(
-            "**One training step of a CNN** (zero_grad, forward, loss, backward, optimizer step)\n\n"
-            + table(header, body)
-        )
     for row in (row for row in rows.values() if row["kind"] == "memory"):
         floor = row["floor_bytes"]
         parts_text = ", ".join(f"{name.replace('_', ' ')} {mebibytes(n)}" for name, n in floor.items())

@@ -2,7 +2,7 @@
 scikit-learn, in one process, interleaved.
 
     python benchmarks/run.py                     # every workload; a Markdown report on stdout
-    python benchmarks/run.py --quick             # fewer repetitions, a smaller epoch (under a minute)
+    python benchmarks/run.py --quick             # fewer repetitions, a smaller epoch, shorter sequences (~ a minute)
     python benchmarks/run.py --only mnist        # the workloads whose name starts so (repeatable)
     python benchmarks/run.py --threads 1         # numpy's BLAS and PyTorch limited to one thread
     python benchmarks/run.py --json out.json     # everything measured, machine-readable
@@ -29,7 +29,8 @@ import numpy as np
 from conv_nets import CNN
 from measure import MismatchError, check_outputs, check_same, interleaved, matmul, matmul_rates, traced_peak
 from numpy_nets import InPlaceMLP, TextbookMLP
-from other_nets import SklearnEpoch, TorchEpoch, TorchStep, load_sklearn, load_torch, torch_model
+from other_nets import SklearnEpoch, TorchEpoch, TorchRecurrentStep, TorchStep, load_sklearn, load_torch, torch_model
+from recurrent_nets import MinnetRecurrentStep, RecurrentNet
 from report import evaluate_targets, markdown, update_doc
 from threadpoolctl import threadpool_info, threadpool_limits
 from workloads import MLP, MinnetEpoch, MinnetStep, Workload, all_workloads, minnet_model, minnet_predict_call
@@ -45,7 +46,9 @@ MATMUL_SHAPE = (256, 1024, 2048)
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions and a smaller epoch (< 60 s)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions, a smaller epoch, shorter sequences (about 60 s)"
+    )
     parser.add_argument("--only", action="append", metavar="WORKLOAD", help="workloads whose name starts so")
     parser.add_argument("--threads", type=int, help="limit numpy's BLAS (threadpoolctl) and PyTorch to N threads")
     parser.add_argument("--repetitions", type=int, help="repetitions per workload (default 41, quick 5)")
@@ -151,8 +154,11 @@ def summarize(timings: dict[str, Any], flops: int, rate: float | None) -> dict[s
     return out
 
 
-def numpy_steps(net: MLP | CNN) -> tuple[type, ...]:
-    """minnet's step, and for an MLP the hand-written numpy ones (there are none for the CNNs)."""
+def numpy_steps(net: MLP | CNN | RecurrentNet) -> tuple[type, ...]:
+    """minnet's step, and for an MLP the hand-written numpy ones (there are none for the CNNs and the
+    recurrent networks)."""
+    if isinstance(net, RecurrentNet):
+        return (MinnetRecurrentStep,)
     return (MinnetStep,) if isinstance(net, CNN) else (MinnetStep, TextbookMLP, InPlaceMLP)
 
 
@@ -163,7 +169,8 @@ def run_step(workload: Workload, torch: Any, timing: dict[str, Any], shape: tupl
     weights, (X, Y) = net.initial_weights(), net.make_batch()
     impls: dict[str, Any] = {cls.name: cls(net, weights, X, Y) for cls in numpy_steps(net)}
     if torch is not None:
-        impls["PyTorch"] = TorchStep(torch, net, weights, X, Y)
+        torch_step = TorchRecurrentStep if isinstance(net, RecurrentNet) else TorchStep
+        impls["PyTorch"] = torch_step(torch, net, weights, X, Y)
     check = check_same(impls, "step", calls=2, rtol=RTOL[net.dtype])
     product, product_flops = matmul(net.dtype, shape)
     timings = interleaved({**{name: impl.step for name, impl in impls.items()}, "matmul": product}, **timing)
@@ -305,7 +312,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for w in selected:
             print(f"measuring {w.title} ...", end=" ", file=sys.stderr, flush=True)
             started = time.perf_counter()
-            if w.kind in ("step", "conv step"):
+            if w.kind in ("step", "conv step", "recurrent step"):
                 rows[w.name] = {"title": w.title, **run_step(w, torch, timing, shape)}
             elif w.kind == "epoch":
                 rows[w.name] = {"title": w.title, **run_epoch(w, torch, sklearn, timing)}

@@ -3,7 +3,8 @@ implementation of each.
 
 Every implementation of a workload (minnet, hand-written numpy, PyTorch, scikit-learn) starts from the
 weights :meth:`MLP.initial_weights` draws, in minnet's layout: ``W`` of shape ``(in, out)``, ``b`` of shape
-``(out,)``. The convolutional networks (:class:`conv_nets.CNN`) are written in conv_nets.py.
+``(out,)``. The convolutional networks (:class:`conv_nets.CNN`) are written in conv_nets.py, the recurrent ones
+(:class:`recurrent_nets.RecurrentNet`) in recurrent_nets.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from conv_nets import CNN, cnn28, digits_cnn, minnet_cnn
+from recurrent_nets import RecurrentNet
 
 import minnet
 
@@ -115,13 +117,14 @@ class Workload:
 
     name: str  # the id --only matches
     title: str
-    kind: str  # "step", "conv step" (a CNN's), "epoch", "predict" or "memory"
-    net: MLP | CNN
+    kind: str  # "step", "conv step" (a CNN's), "recurrent step", "epoch", "predict" or "memory"
+    net: MLP | CNN | RecurrentNet
     extra: dict[str, Any] = field(default_factory=dict)  # epoch: samples; predict: batches
 
 
 def all_workloads(smoke: bool = False, quick: bool = False) -> list[Workload]:
-    """The workloads in report order; ``smoke`` shrinks every network to a few units (for the tests)."""
+    """The workloads in report order; ``smoke`` shrinks every network to a few units (for the tests), ``quick``
+    the epoch to 256 samples and the recurrent networks' sequences to 8 steps."""
     seed = MLP((3, 4, 1), "sigmoid", "mse", "sgd", 8, "float64", lr=0.5, output_activation=True)
     digits = MLP((64, 128, 10), "relu", "cross_entropy", "adam", 32, "float32", lr=1e-3)
     mnist = MLP((784, 256, 256, 10), "relu", "cross_entropy", "momentum", 128, "float32", lr=0.01)
@@ -131,6 +134,10 @@ def all_workloads(smoke: bool = False, quick: bool = False) -> list[Workload]:
     predict_batches = (1, 1024)
     epoch_samples = 256 if quick else None  # None: all 1,797 digits
     conv_digits, conv28 = digits_cnn(), cnn28()
+    lstm = RecurrentNet("lstm", input_size=64, hidden=256, num_layers=1, seq_len=32, batch=32)
+    gru2 = replace(lstm, cell="gru", num_layers=2)
+    if quick:  # 8 time steps, not 32: the same products at each step, a quarter of them
+        lstm, gru2 = replace(lstm, seq_len=8), replace(gru2, seq_len=8)
     if smoke:
         digits = replace(digits, sizes=(64, 16, 10), batch=8)
         mnist = replace(mnist, sizes=(32, 16, 16, 10), batch=8)
@@ -139,6 +146,8 @@ def all_workloads(smoke: bool = False, quick: bool = False) -> list[Workload]:
         epoch = replace(epoch, sizes=(64, 8, 10))
         predict_batches, epoch_samples = (1, 64), 96
         conv_digits, conv28 = digits_cnn(batch=4, channels=(2, 4)), cnn28(batch=4, channels=(2, 4), side=12)
+        lstm = replace(lstm, input_size=8, hidden=8, seq_len=4, batch=4)
+        gru2 = replace(gru2, input_size=8, hidden=8, seq_len=4, batch=4)
     return [
         Workload("seed", "seed", "step", seed),
         Workload("digits", "digits", "step", digits),
@@ -152,6 +161,8 @@ def all_workloads(smoke: bool = False, quick: bool = False) -> list[Workload]:
         Workload("cnn-digits", "digits CNN", "conv step", conv_digits),
         Workload("cnn-28", "28×28 CNN", "conv step", conv28),
         Workload("cnn-memory", "memory (28×28 CNN step)", "memory", conv28),
+        Workload("lstm", "LSTM", "recurrent step", lstm),
+        Workload("gru2", "2-layer GRU", "recurrent step", gru2),
     ]
 
 

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 STEP_ROWS = {"seed", "digits", "mnist32", "mnist64", "wide", "deep"}
 CONV_ROWS = {"cnn-digits", "cnn-28"}
+RECURRENT_ROWS = {"lstm", "gru2"}
 
 
 @pytest.fixture
@@ -29,10 +30,20 @@ def test_a_smoke_run_measures_every_workload_checks_them_and_writes_json_and_mar
     path = tmp_path / "bench.json"
     results = harness["main"](["--smoke", "--threads", "1", "--json", str(path)])
     rows = results["workloads"]
-    assert set(rows) == {*STEP_ROWS, "digits-epoch", "predict-1", "predict-64", "memory", *CONV_ROWS, "cnn-memory"}
+    assert set(rows) == {
+        *STEP_ROWS,
+        "digits-epoch",
+        "predict-1",
+        "predict-64",
+        "memory",
+        *CONV_ROWS,
+        "cnn-memory",
+        *RECURRENT_ROWS,
+    }
     expected = {
         "step": {"minnet", "numpy", "numpy in-place", "PyTorch"},
         "conv step": {"minnet", "PyTorch"},
+        "recurrent step": {"minnet", "PyTorch"},
         "epoch": {"minnet", "MLPClassifier", "PyTorch"},
         "predict": {"minnet predict", "minnet model(x)", "numpy", "PyTorch no_grad"},
     }
@@ -49,7 +60,7 @@ def test_a_smoke_run_measures_every_workload_checks_them_and_writes_json_and_mar
         measured = {n for n, entry in implementations.items() if "missing" not in entry}
         assert set(row["check"]["implementations"]) == measured, name
         assert all(entry["passed"] for entry in row["check"]["implementations"].values()), name
-    for name in STEP_ROWS | CONV_ROWS:
+    for name in STEP_ROWS | CONV_ROWS | RECURRENT_ROWS:
         assert rows[name]["implementations"]["minnet"]["fraction_of_matmul"] > 0
     assert set(rows["cnn-memory"]["floor_bytes"]) >= {"activations", "im2col"}
     targets = {(t["workload"], t["target"]): t for t in results["targets"]}
@@ -58,22 +69,26 @@ def test_a_smoke_run_measures_every_workload_checks_them_and_writes_json_and_mar
     assert json.loads(path.read_text(encoding="utf-8"))["workloads"].keys() == rows.keys()
     out = capsys.readouterr().out
     assert "| workload | target | measured | met? |" in out
+    assert "**One training step of a recurrent network**" in out
     for row in rows.values():
         assert f"| {row['title']} |" in out
     pytest.importorskip("torch")  # where PyTorch is installed, it was measured
-    assert all("missing" not in rows[name]["implementations"]["PyTorch"] for name in STEP_ROWS | CONV_ROWS)
+    assert all(
+        "missing" not in rows[name]["implementations"]["PyTorch"] for name in STEP_ROWS | CONV_ROWS | RECURRENT_ROWS
+    )
 
 
 def test_a_missing_package_is_reported_missing_never_given_a_number(harness, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    only = ["--only", "seed", "--only", "digits-epoch", "--only", "predict", "--only", "cnn-digits"]
+    only = ["--only", "seed", "--only", "digits-epoch", "--only", "predict", "--only", "cnn-digits", "--only", "lstm"]
     results = harness["main"](["--smoke", *only])
     rows = results["workloads"]
-    assert set(rows) == {"seed", "digits-epoch", "predict-1", "predict-64", "cnn-digits"}
+    assert set(rows) == {"seed", "digits-epoch", "predict-1", "predict-64", "cnn-digits", "lstm"}
     missing = {"missing": "not installed"}
     assert rows["seed"]["implementations"]["PyTorch"] == missing
     assert rows["cnn-digits"]["implementations"]["PyTorch"] == missing
+    assert rows["lstm"]["implementations"]["PyTorch"] == missing
     assert rows["digits-epoch"]["implementations"]["PyTorch"] == missing
     assert rows["digits-epoch"]["implementations"]["MLPClassifier"] == missing
     assert rows["predict-1"]["implementations"]["PyTorch no_grad"] == missing
@@ -132,6 +147,32 @@ def test_the_cnns_flops_and_memory_floor_are_counted_as_docs_performance_md_says
     assert floor["activations"] == 64 * (2 * 32 * 26 * 26 + 32 * 13 * 13 + 2 * 64 * 11 * 11 + 64 * 5 * 5 + 10) * 4
     assert floor["im2col"] == (1 * 9 * 64 * 26 * 26 + 32 * 9 * 64 * 11 * 11) * 4
     assert floor["batch"] == 64 * 28 * 28 * 4 + 64 * 8
+
+
+def test_the_recurrent_networks_flops_are_counted_as_docs_performance_md_says(harness):
+    from workloads import all_workloads
+
+    nets = {w.name: w.net for w in all_workloads()}
+    lstm, gru2 = nets["lstm"], nets["gru2"]
+    assert (lstm.cell, lstm.input_size, lstm.hidden, lstm.num_layers, lstm.seq_len, lstm.batch) == (
+        "lstm",
+        64,
+        256,
+        1,
+        32,
+        32,
+    )
+    assert (gru2.cell, gru2.num_layers) == ("gru", 2)
+    # per step and layer: x W_ih, (32 × in)·(in × G·256), and h W_hh, (32 × 256)·(256 × G·256); over 32 steps
+    head = 2 * 32 * 256 * 10
+    lstm_ih, lstm_hh = 2 * 32 * 32 * 64 * 1024, 2 * 32 * 32 * 256 * 1024
+    assert lstm.forward_flops() == lstm_ih + lstm_hh + head
+    assert lstm.train_flops() == 3 * (lstm_ih + lstm_hh + head) - lstm_ih  # no ∂L/∂x of the data
+    gru_ih0, gru_hh = 2 * 32 * 32 * 64 * 768, 2 * 32 * 32 * 256 * 768
+    assert gru2.train_flops() == 3 * (gru_ih0 + 3 * gru_hh + head) - gru_ih0  # layer 1's W_ih is 256 × 768
+    weights = gru2.initial_weights()
+    assert [w.shape for w in weights[1]] == [(256, 768), (256, 768), (768,), (768,)]
+    assert [w.shape for w in weights[-1]] == [(256, 10), (10,)]
 
 
 def test_a_cnn_whose_layers_do_not_fit_is_an_error(harness):
