@@ -47,12 +47,14 @@ def test_gradients_match_finite_differences(batch_first, mask):
     q, k, v = inputs(rng, batch_first)
     kwargs = masks(rng, mask)
     g = rng.standard_normal(q.shape)
+    g_weights = rng.standard_normal((N, L, S))  # the loss reads the attention weights too
 
     def objective():
-        return float(np.sum(layer(q, k, v, **kwargs)[0] * g))
+        y, weights = layer(q, k, v, **kwargs)
+        return float(np.sum(y * g) + np.sum(weights * g_weights))
 
     layer(q, k, v, **kwargs)
-    analytic_inputs = layer.backward(g)
+    analytic_inputs = layer.backward((g, g_weights))
     for array, analytic in zip((q, k, v), analytic_inputs, strict=True):
         np.testing.assert_allclose(analytic, partial_derivatives(objective, array), rtol=1e-7, atol=1e-9)
     for name, param in layer.named_parameters():
@@ -64,7 +66,9 @@ def test_gradients_match_finite_differences(batch_first, mask):
 @pytest.mark.parametrize(("dtype", "tolerance"), [(np.float64, 1e-10), (np.float32, 1e-5)])
 @pytest.mark.parametrize("mask", [None, "bool", "float", "padding"])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_against_pytorch(batch_first, mask, dtype, tolerance):
+@pytest.mark.parametrize("weights_grad", [None, "mean", "heads"])
+def test_against_pytorch(batch_first, mask, dtype, tolerance, weights_grad):
+    """With ``weights_grad``, the loss reads the attention weights too (averaged over the heads, or per head)."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
     ours = with_biases(MultiheadAttention(E, HEADS, batch_first=batch_first, rng=3, dtype=dtype), rng)
@@ -179,3 +183,20 @@ def test_bad_arguments_are_errors():
         MultiheadAttention(6, 4)
     with pytest.raises(ValueError, match=r"only dropout=0\.0 is implemented, got 0\.1"):
         MultiheadAttention(6, 3, 0.1)
+
+
+def test_a_wrong_gradient_of_the_outputs_is_an_error_naming_the_layer():
+    rng = np.random.default_rng(10)
+    layer = MultiheadAttention(E, HEADS, rng=0)
+    q, k, v = inputs(rng, False)
+    layer(q, k, v)
+    g = rng.standard_normal((L, N, E))
+    with pytest.raises(ValueError, match=r"MultiheadAttention: expected the gradient of the attention weights of "
+                                         r"shape \(2, 4, 5\), got \(2, 4, 4\)"):  # fmt: skip
+        layer.backward((g, np.ones((N, L, L))))
+    with pytest.raises(ValueError, match=r"MultiheadAttention: expected the gradient of the output of shape"):
+        layer.backward(g[:2])
+    np.testing.assert_array_equal(layer.backward((g, None))[0], layer.backward(g)[0])  # None: zero
+    layer(q, k, v, need_weights=False)
+    with pytest.raises(ValueError, match=r"forward returned none \(need_weights=False\)"):
+        layer.backward((g, np.ones((N, L, S))))

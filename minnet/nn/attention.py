@@ -12,6 +12,7 @@ from .._rng import RngLike, make_rng
 from ..parameter import Parameter
 from .layer import Layer, float_dtype
 from .linear import Linear
+from .recurrent import grad_parts
 
 
 class MultiheadAttention(Layer):
@@ -36,8 +37,10 @@ class MultiheadAttention(Layer):
     - ``∂L/∂W_q = queryᵀ ∂L/∂Q`` (and k, v alike), ``∂L/∂b_q = Σ ∂L/∂Q``,
       ``∂L/∂query = ∂L/∂Q W_qᵀ`` (and key, value alike).
 
-    ``backward(grad_output)`` takes the gradient of the output alone (the attention weights
-    returned are for reading, not differentiated) and returns the gradients of
+    ``backward(grad_output)`` takes the gradient of the output alone, or
+    ``backward((grad_output, grad_weights))`` with the gradient of the attention weights
+    returned too (``None``: zero), which adds into ``∂L/∂A`` (divided by h for each head when
+    the weights returned were averaged over the heads). It returns the gradients of
     ``(query, key, value)``. In self-attention, where one array is passed as all three, its
     gradient is the sum of the three.
 
@@ -82,7 +85,7 @@ class MultiheadAttention(Layer):
     input_kind = "any"  # three inputs, each checked in forward
     local_derivative = {
         "∂L/∂V": "Aᵀ G",
-        "∂L/∂S": "A ⊙ (G Vᵀ − Σ_j (G Vᵀ)_j A_j)",
+        "∂L/∂S": "A ⊙ (∂L/∂A − Σ_j (∂L/∂A)_j A_j), ∂L/∂A = G Vᵀ (+ the weights' gradient)",
         "∂L/∂Q": "∂L/∂S K / √d",
         "∂L/∂K": "(∂L/∂S)ᵀ Q / √d",
         "∂L/∂W_in": "xᵀ [∂L/∂Q, ∂L/∂K, ∂L/∂V]",
@@ -119,6 +122,7 @@ class MultiheadAttention(Layer):
         self.inputs: tuple[NDArray[np.floating], ...]  # cached query, key, value as (N, ·, E), set by forward
         self.heads: tuple[NDArray[np.floating], ...]  # cached Q, K, V as (N, h, ·, d), set by forward
         self.weights: NDArray[np.floating]  # cached A = softmax(S), (N, h, L, S), set by forward
+        self.weights_shape: tuple[int, ...] | None  # the shape of the weights returned (None: none), set by forward
 
     def forward(  # type: ignore[override]  # three inputs, two outputs: the class docstring says how
         self,
@@ -162,21 +166,24 @@ class MultiheadAttention(Layer):
         y = self.out_proj(joined)
         y = y if self.batch_first else y.swapaxes(0, 1)
         if not need_weights:
+            self.weights_shape = None
             return y, None
-        return y, self.weights.mean(axis=1) if average_attn_weights else self.weights.copy()
+        returned = self.weights.mean(axis=1) if average_attn_weights else self.weights.copy()
+        self.weights_shape = returned.shape
+        return y, returned
 
     def backward(self, grad_output: Any) -> tuple[NDArray[np.floating], ...]:  # type: ignore[override]
-        if isinstance(grad_output, tuple):  # (∂L/∂y, ∂L/∂weights): the weights are not differentiated
-            grad_output = grad_output[0]
-        g = np.asarray(grad_output)
+        a = self.weights
+        g, grad_weights = self._output_gradients(grad_output)
         g = g if self.batch_first else g.swapaxes(0, 1)
         q, k, v = self.heads
-        a = self.weights
         grad_joined = cast(NDArray[np.floating], self.out_proj.backward(np.ascontiguousarray(g)))  # ∂L/∂O (N, L, E)
         grad_o = self._split(grad_joined)
-        # ∂L/∂V = Aᵀ G, ∂L/∂A = G Vᵀ, ∂L/∂S = A ⊙ (∂L/∂A − Σ_j (∂L/∂A)_j A_j)
+        # ∂L/∂V = Aᵀ G, ∂L/∂A = G Vᵀ (+ the returned weights' gradient), ∂L/∂S = A ⊙ (∂L/∂A − Σ_j (∂L/∂A)_j A_j)
         grad_v = a.swapaxes(-1, -2) @ grad_o
         grad_a = grad_o @ v.swapaxes(-1, -2)
+        if grad_weights is not None:  # averaged over the heads: each head's weights count 1/h
+            grad_a = grad_a + (grad_weights if grad_weights.ndim == 4 else grad_weights[:, None] / self.num_heads)
         grad_s = a * (grad_a - (grad_a * a).sum(axis=-1, keepdims=True))
         # ∂L/∂Q = ∂L/∂S K / √d, ∂L/∂K = (∂L/∂S)ᵀ Q / √d
         scale = 1.0 / math.sqrt(self.head_dim)
@@ -196,6 +203,24 @@ class MultiheadAttention(Layer):
         return tuple(grads)
 
     # -- shapes -------------------------------------------------------------------------------------
+
+    def _output_gradients(self, grad_output: Any) -> tuple[NDArray[np.floating], NDArray[np.floating] | None]:
+        """``(∂L/∂y, ∂L/∂weights or None)`` from one array (the output's) or a tuple, ``None`` standing for zero,
+        each checked against what forward returned."""
+        items = list(grad_output) if isinstance(grad_output, (tuple, list)) else [grad_output]
+        n, _, length, _ = self.weights.shape
+        shapes = [(n, length, self.embed_dim) if self.batch_first else (length, n, self.embed_dim)]
+        if len(items) == 2 and items[1] is not None:
+            if self.weights_shape is None:
+                raise ValueError(
+                    "MultiheadAttention.backward: got a gradient for the attention weights, but forward returned "
+                    "none (need_weights=False)"
+                )
+            shapes.append(self.weights_shape)
+        elif len(items) == 2:
+            items.pop()
+        parts = grad_parts(self, items, shapes, self.weights.dtype, ["the output", "the attention weights"])
+        return parts[0], (parts[1] if len(parts) == 2 else None)
 
     def _batch_major(self, x: Any, name: str, dtype: np.dtype[Any]) -> NDArray[np.floating]:
         """An input as ``(N, length, E)``, checked: 3-D, E features, the parameters' float dtype."""
