@@ -209,7 +209,9 @@ class MultiheadAttention(Layer):
         each checked against what forward returned."""
         items = list(grad_output) if isinstance(grad_output, (tuple, list)) else [grad_output]
         n, _, length, _ = self.weights.shape
-        shapes = [(n, length, self.embed_dim) if self.batch_first else (length, n, self.embed_dim)]
+        shapes: list[tuple[int, ...]] = [
+            (n, length, self.embed_dim) if self.batch_first else (length, n, self.embed_dim)
+        ]
         if len(items) == 2 and items[1] is not None:
             if self.weights_shape is None:
                 raise ValueError(

@@ -14,6 +14,7 @@ from ..nn.layer import Layer
 from ..nn.loss import Loss
 from ..nn.snapshot import Snapshot, preserved
 from .finite_differences import partial_derivatives
+from .nesting import Misfit, aligned, is_nested, leaf_names, leaves, map_leaves, rebuild
 from .values import VALUES, draw_values, has_values
 
 
@@ -156,6 +157,19 @@ def _compare(
     batch_size: int | None = None,
 ) -> TensorCheck:
     shape = numeric.shape
+    if analytic is None:  # an input's gradient left out: no gradient, which is right only where there is none
+        analytic = np.zeros(shape)
+        if np.abs(numeric).max(initial=0.0) > max(1e-5 * scale, 1e-300):
+            return TensorCheck(
+                name,
+                shape,
+                float("inf"),
+                problem="backward returned None for it (no gradient), but the output depends on it",
+                tolerance=tolerance,
+                values=values,
+            )
+    if isinstance(analytic, Misfit):
+        return TensorCheck(name, shape, float("inf"), problem=analytic.problem, tolerance=tolerance, values=values)
     if not isinstance(analytic, np.ndarray) or analytic.shape != shape:
         got = analytic.shape if isinstance(analytic, np.ndarray) else type(analytic).__name__
         return TensorCheck(
@@ -201,28 +215,56 @@ def _private_copy(x: ArrayLike, integer: bool) -> NDArray[Any]:
     return np.array(x, copy=True) if integer else np.array(x, dtype=np.float64, copy=True)
 
 
-def _evaluate(layer: Layer | Loss, x: NDArray[Any], target: ArrayLike | None, loss_fn: Loss | None) -> Any:
+def _private_inputs(x: Any, integer: bool) -> Any:
+    """The check's own copy of the input, or of each of several inputs (a tuple, :mod:`.nesting`): the first
+    as :func:`_private_copy` makes it, the others float64 if they are float data, else as they are."""
+    if not is_nested(x):
+        return _private_copy(x, integer)
+    items = leaves(x)
+    copies = [_private_copy(items[0], integer)] + [
+        None if item is None else np.array(item, dtype=np.float64 if item.dtype.kind == "f" else None, copy=True)
+        for item in items[1:]
+    ]
+    return rebuild(x, iter(copies))
+
+
+def _call(layer: Layer, x: Any) -> Any:
+    """``layer(x)``, or ``layer(*x)`` for several inputs."""
+    return layer(*x) if is_nested(x) else layer(x)
+
+
+def _evaluate(layer: Layer | Loss, x: Any, target: ArrayLike | None, loss_fn: Loss | None) -> Any:
     if isinstance(layer, Loss):
         return layer(x, target)
     if loss_fn is not None:
-        return loss_fn(layer(x), target)
-    return layer(x)
+        return loss_fn(_call(layer, x), target)
+    return _call(layer, x)
+
+
+def _weighted_sum(value: Any, upstream: Any) -> float:
+    """``Σ value ⊙ upstream`` over every array of a value (one array, or a nested tuple of outputs), an output
+    whose upstream is ``None`` left out."""
+    pairs = zip(leaves(value), leaves(upstream), strict=True)
+    return sum((float(np.sum(np.asarray(v) * u)) for v, u in pairs if u is not None), 0.0)
 
 
 def scalar_objective(
     layer: Layer | Loss,
-    x: NDArray[np.float64],
+    x: Any,
     target: ArrayLike | None = None,
     *,
     loss_fn: Loss | None = None,
-    upstream: NDArray[np.float64] | None = None,
+    upstream: Any = None,
     reset: Callable[[], None] | None = None,
 ) -> Callable[[], float]:
     """The scalar whose gradient the backward pass computes, as a function of
-    the current values of ``x`` and of the parameters. The value is
+    the current values of ``x`` (one input, or a tuple of several, see
+    :func:`gradcheck`) and of the parameters. The value is
     ``loss(x, target)`` for a loss, ``loss_fn(layer(x), target)`` with a loss,
     else ``layer(x)``; when it is an array (a layer, or a loss with
-    ``reduction="none"``) the scalar is ``Σ value ⊙ upstream``. ``reset()``
+    ``reduction="none"``) the scalar is ``Σ value ⊙ upstream``, and for a
+    tuple of outputs the sum of that over the outputs (``upstream`` a tuple in
+    the same nesting, ``None`` for an output left out). ``reset()``
     runs before each evaluation (default: put back the random states the
     layer has now, so every evaluation draws the same dropout mask)."""
     reset = Snapshot(layer).restore_randomness if reset is None else reset
@@ -230,29 +272,51 @@ def scalar_objective(
     def f() -> float:
         reset()
         value = _evaluate(layer, x, target, loss_fn)
-        return float(value) if upstream is None else float(np.sum(np.asarray(value) * upstream))
+        return float(value) if upstream is None else _weighted_sum(value, upstream)
 
     return f
 
 
-def objective_scale(value: Any, upstream: NDArray[np.float64] | None) -> float:
-    """The size S of the checked scalar, ``Σ |value ⊙ upstream|`` or ``|value|``:
+def objective_scale(value: Any, upstream: Any) -> float:
+    """The size S of the checked scalar, ``Σ |value ⊙ upstream|`` (over every output) or ``|value|``:
     rounding noise in finite differences is proportional to it."""
     if upstream is None:
         return abs(float(value))
-    return float(np.sum(np.abs(np.asarray(value) * upstream)))
+    pairs = zip(leaves(value), leaves(upstream), strict=True)
+    return sum((float(np.sum(np.abs(np.asarray(v) * u))) for v, u in pairs if u is not None), 0.0)
 
 
-def run_backward(
-    layer: Layer | Loss, *, loss_fn: Loss | None = None, upstream: NDArray[np.float64] | None = None
-) -> Any:
-    """The backward pass that matches :func:`scalar_objective` (after it ran)."""
-    start = () if upstream is None else (np.array(upstream, copy=True),)
+def run_backward(layer: Layer | Loss, *, loss_fn: Loss | None = None, upstream: Any = None) -> Any:
+    """The backward pass that matches :func:`scalar_objective` (after it ran); the upstream gradient is copied."""
+    start = () if upstream is None else (map_leaves(lambda u: None if u is None else np.array(u, copy=True), upstream),)
     if isinstance(layer, Loss):
         return layer.backward(*start)
     if loss_fn is not None:
         return layer.backward(loss_fn.backward(*start))
     return layer.backward(*start)
+
+
+def draw_upstream(value: Any, generator: np.random.Generator, grad_output: Any = None) -> Any:
+    """The upstream gradient G of the checked scalar ``Σ output ⊙ G`` for an output ``value`` that is an array
+    or a nested tuple of them (``None`` for a float: a loss's value is the scalar itself): standard normal of
+    each output's shape, or ``grad_output`` (``None`` in it: that output left out) after a check of its shapes."""
+    if not isinstance(value, np.ndarray) and not is_nested(value):
+        return None
+    drawn = map_leaves(
+        lambda v: None if v is None else np.asarray(generator.standard_normal(np.shape(v)), dtype=np.float64), value
+    )
+    if grad_output is None:
+        return drawn
+    # by the contract of several outputs: None for a whole output, or one array for the first output alone
+    given = [
+        None if g is None else g if isinstance(g, Misfit) else np.array(g, float) for g in aligned(value, grad_output)
+    ]
+    for g, v in zip(given, leaves(value), strict=True):
+        if isinstance(g, Misfit):
+            raise ValueError(f"gradcheck: grad_output does not nest as the output does: {g.problem}")
+        if g is not None and g.shape != np.shape(v):
+            raise ValueError(f"gradcheck: grad_output has shape {g.shape}, the output {np.shape(v)}")
+    return rebuild(value, iter(given))
 
 
 def has_integer_input(layer: Layer | Loss, x: ArrayLike) -> bool:
@@ -262,20 +326,33 @@ def has_integer_input(layer: Layer | Loss, x: ArrayLike) -> bool:
     float layer is not: the layer converts it to float, as gradcheck does."""
     if getattr(layer, "input_kind", "float") == "integer":
         return True
+    if is_nested(x):  # several inputs: the first is the one a layer converts
+        x = leaves(x)[0]
     if np.asarray(x).dtype.kind not in "iub":
         return False
     return any(getattr(module, "input_kind", "float") == "integer" for _, module in layer.named_layers())
 
 
+def input_points(x: Any, integer: bool) -> list[tuple[str, NDArray[Any]]]:
+    """``(name, array)`` for each input array whose gradient is checked: ``("input", x)`` for one input, for
+    several (a tuple) each float array by its place (``input[0]``, ``input[1][0]``...); none for integer data."""
+    return [
+        (name, array)
+        for i, (name, array) in enumerate(zip(leaf_names(x, "input"), leaves(x), strict=True))
+        if array is not None and array.dtype.kind == "f" and not (i == 0 and integer)
+    ]
+
+
 def _pairs(
     layer: Layer | Loss,
     f: Callable[[], float],
-    point: NDArray[Any],
+    point: Any,
     *,
     loss_fn: Loss | None,
-    upstream: NDArray[np.float64] | None,
+    upstream: Any,
     step: float,
     check_input: bool,
+    integer: bool,
 ) -> list[tuple[str, Any, NDArray[np.float64]]]:
     params = list(layer.named_parameters())
     for _, param in params:
@@ -284,36 +361,43 @@ def _pairs(
     grad_input = run_backward(layer, loss_fn=loss_fn, upstream=upstream)
     pairs = [(name, param.grad.copy(), param.data) for name, param in params]
     if check_input:
-        pairs.insert(0, ("input", grad_input, point))
+        returned = aligned(point, grad_input) if is_nested(point) else [grad_input]
+        by_name = dict(zip(leaf_names(point, "input"), returned, strict=True))
+        pairs[:0] = [(name, by_name[name], array) for name, array in input_points(point, integer)]
     return [(name, analytic, partial_derivatives(f, array, step)) for name, analytic, array in pairs]
 
 
 def gradient_pairs(
     layer: Layer | Loss,
-    x: ArrayLike,
+    x: Any,
     target: ArrayLike | None = None,
     *,
     loss_fn: Loss | None = None,
-    grad_output: ArrayLike | None = None,
+    grad_output: Any = None,
     step: float = 1e-4,
 ) -> list[tuple[str, Any, NDArray[np.float64]]]:
     """``(name, analytic, numeric)`` for the input and each parameter, at the layer's current values.
 
     The arrays behind :func:`gradcheck`, for a test that compares them its own
     way (``np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)``).
-    The scalar is the one of :func:`gradcheck`; an output that is an array needs
-    ``grad_output``, the upstream gradient G of ``Σ output ⊙ G``. An integer
-    input (see :func:`has_integer_input`) has no pair. Leaves no trace, as
-    :func:`gradcheck`.
+    The scalar is the one of :func:`gradcheck`; an output that is an array (or
+    a tuple of them) needs ``grad_output``, the upstream gradient G of
+    ``Σ output ⊙ G``. An integer input (see :func:`has_integer_input`) has no
+    pair; several inputs (a tuple) have one pair each, named as in :func:`gradcheck`.
+    Leaves no trace, as :func:`gradcheck`.
     """
     integer = has_integer_input(layer, x)
-    point = _private_copy(x, integer)
-    upstream = None if grad_output is None else np.array(grad_output, dtype=np.float64)
+    point = _private_inputs(x, integer)
+    upstream = (
+        None if grad_output is None else map_leaves(lambda g: None if g is None else np.array(g, float), grad_output)
+    )
     with preserved(layer) as snapshot:
         f = scalar_objective(
             layer, point, target, loss_fn=loss_fn, upstream=upstream, reset=snapshot.restore_randomness
         )
-        return _pairs(layer, f, point, loss_fn=loss_fn, upstream=upstream, step=step, check_input=not integer)
+        return _pairs(
+            layer, f, point, loss_fn=loss_fn, upstream=upstream, step=step, check_input=not integer, integer=integer
+        )
 
 
 #: The likely cause of a gradient right at the initial values and wrong at drawn ones.
@@ -353,11 +437,11 @@ def repeated_index_cause(analytic: NDArray[Any], numeric: NDArray[Any], indices:
 
 def gradcheck(
     layer: Layer | Loss,
-    x: ArrayLike,
+    x: Any,
     target: ArrayLike | None = None,
     *,
     loss_fn: Loss | None = None,
-    grad_output: ArrayLike | None = None,
+    grad_output: Any = None,
     rng: RngLike = 0,
     step: float = 1e-4,
     tolerance: float = 1e-6,
@@ -379,6 +463,17 @@ def gradcheck(
 
     Where the loss returns an array (``reduction="none"``) the scalar is its
     sum weighted by a random upstream gradient, as for a layer.
+
+    **Several inputs or outputs** (docs/custom-layer.md): a tuple of arrays
+    as ``x`` is several inputs, ``layer(*x)``, and may nest, as an LSTM's
+    ``(x, (h_0, c_0))``; the gradient of each float array in it is checked,
+    named by its place (``input[0]``, ``input[1][0]``, ...), against what
+    backward returned for it (``None``, or a gradient left out, counts as
+    zero). An output that is a tuple (``(output, (h_n, c_n))``) gets a random
+    upstream gradient for each array, all passed to backward as a tuple in
+    the output's nesting, and the scalar is the sum over the outputs;
+    ``grad_output`` may give that tuple, ``None`` in it leaving an output out.
+    (To pass one input that is a tuple of arrays, ``np.stack`` them.)
 
     Each element of the input (unless ``check_input=False``) and of every
     parameter is moved by ±h and ±2h, ``h = step · max(1, |v|)``, and the
@@ -416,21 +511,27 @@ def gradcheck(
         a likely cause under it where the errors suggest one.
 
     Example:
-        >>> from minnet import Linear
+        >>> from minnet import Linear, LSTM
         >>> bool(gradcheck(Linear(3, 2, rng=0), np.ones((4, 3))))
         True
+        >>> rng = np.random.default_rng(0)
+        >>> x, h0, c0 = rng.standard_normal((5, 2, 3)), rng.standard_normal((1, 2, 4)), rng.standard_normal((1, 2, 4))
+        >>> result = gradcheck(LSTM(3, 4, rng=0), (x, (h0, c0)))
+        >>> bool(result), [check.name for check in result.checks][:3]
+        (True, ['input[0]', 'input[1][0]', 'input[1][1]'])
     """
     settings = list(dict.fromkeys(values))
     if not settings or set(settings) - set(VALUES):
         raise ValueError(f"gradcheck: values must name some of {VALUES}, got {values!r}")
     integer = has_integer_input(layer, x)
-    if integer and check_input:
+    first = leaves(x)[0] if is_nested(x) else x
+    if integer and check_input and not is_nested(x):
         raise ValueError(
-            f"gradcheck: the input of {type(layer).__name__} is integer data (dtype {np.asarray(x).dtype}), "
+            f"gradcheck: the input of {type(layer).__name__} is integer data (dtype {np.asarray(first).dtype}), "
             "which has no gradient; leave check_input unset"
         )
-    check_input = not integer if check_input is None else check_input
-    point = _private_copy(x, integer)
+    point = _private_inputs(x, integer)
+    check_input = bool(input_points(point, integer)) if check_input is None else check_input
     params = list(layer.named_parameters())
     for name, param in params:
         _require_float64(f"parameter {name!r}", param.data)
@@ -441,18 +542,13 @@ def gradcheck(
         why = "its input is integer data" if integer else "check_input=False"
         raise ValueError(f"gradcheck: nothing to check: {type(layer).__name__} has no parameters and {why}")
     generator = make_rng(rng)
-    batch_size = point.shape[0] if point.ndim else None
+    first_point = leaves(point)[0]
+    batch_size = first_point.shape[0] if first_point.ndim else None
     result = GradcheckResult(tolerance=tolerance)
     with preserved(layer) as snapshot:
         value = _evaluate(layer, point, target, loss_fn)
-        upstream: NDArray[np.float64] | None = None
-        if isinstance(value, np.ndarray):  # a layer's output, or a loss with reduction="none"
-            output_shape = value.shape
-            upstream = np.asarray(generator.standard_normal(output_shape), dtype=np.float64)
-            if grad_output is not None:
-                upstream = np.array(grad_output, dtype=np.float64)
-            if upstream.shape != output_shape:
-                raise ValueError(f"gradcheck: grad_output has shape {upstream.shape}, the output {output_shape}")
+        # a layer's output (one array or a tuple of them), or a loss with reduction="none"
+        upstream = draw_upstream(value, generator, grad_output)
         f = scalar_objective(
             layer, point, target, loss_fn=loss_fn, upstream=upstream, reset=snapshot.restore_randomness
         )
@@ -464,11 +560,20 @@ def gradcheck(
                 snapshot.restore_randomness()
                 value = _evaluate(layer, point, target, loss_fn)
             scale = objective_scale(value, upstream)
-            pairs = _pairs(layer, f, point, loss_fn=loss_fn, upstream=upstream, step=step, check_input=check_input)
+            pairs = _pairs(
+                layer,
+                f,
+                point,
+                loss_fn=loss_fn,
+                upstream=upstream,
+                step=step,
+                check_input=check_input,
+                integer=integer,
+            )
             for name, analytic, numeric in pairs:
                 check = _compare(name, analytic, numeric, tolerance, scale, values=setting, batch_size=batch_size)
                 if integer and not check.passed and check.problem is None and not check.cause:
-                    check.cause = repeated_index_cause(analytic, numeric, point, tolerance)
+                    check.cause = repeated_index_cause(analytic, numeric, first_point, tolerance)
                 result.checks.append(check)
     passed_initially = {c.name for c in result.checks if c.values == "initial" and c.passed}
     for check in result.checks:

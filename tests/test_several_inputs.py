@@ -1,0 +1,111 @@
+"""Layers with several inputs or outputs (docs/custom-layer.md) through the tools: gradcheck, the test kit
+(check_layer, LayerTestCase) and Sequential. The recurrent layers and MultiheadAttention are the real ones;
+small broken layers show that each check fails where it should."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cases import RECURRENT_CASES, RecurrentCase
+
+from minnet import LSTM, GRUCell, Layer, Linear, LSTMCell, MultiheadAttention, RNNCell, Tanh, gradcheck
+
+# -- several inputs, built for a case ---------------------------------------------------------------------------
+
+
+def state_for(layer: Layer, x: np.ndarray, rng: np.random.Generator):
+    """A random initial state of the shape ``layer`` gives back for ``x`` (a cell's state, an RNN's h_0, an
+    LSTM's (h_0, c_0))."""
+    probe = layer(x)
+    template = probe if isinstance(layer, (RNNCell, LSTMCell, GRUCell)) else probe[1]  # a cell returns its state
+    if isinstance(template, np.ndarray):
+        return rng.standard_normal(template.shape)
+    return tuple(rng.standard_normal(part.shape) for part in template)
+
+
+def inputs_for(case: RecurrentCase, rng: np.random.Generator):
+    layer = case.build()
+    x = rng.standard_normal(case.input_shape)
+    return layer, ((x, state_for(case.build(), x, rng)) if case.state else x)
+
+
+# -- gradcheck -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in RECURRENT_CASES if "dropout" not in c.id])
+def test_gradcheck_passes_the_recurrent_layers_with_their_states(case):
+    layer, x = inputs_for(case, np.random.default_rng(0))
+    result = gradcheck(layer, x)
+    assert result, result
+    names = [check.name for check in result.checks if check.values == "initial"]
+    if case.state:
+        assert names[0] == "input[0]"
+        assert names[1].startswith("input[1]")
+    else:
+        assert names[0] == "input"
+
+
+def test_gradcheck_names_the_state_whose_gradient_is_wrong():
+    class ForgetsTheCell(LSTMCell):
+        """Returns no gradient for the initial cell state c_0: wrong, c_1 depends on it."""
+
+        def backward(self, grad_output):
+            grad_x, (grad_h, _) = super().backward(grad_output)
+            return grad_x, (grad_h, None)
+
+    rng = np.random.default_rng(1)
+    x, h, c = rng.standard_normal((4, 3)), rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
+    result = gradcheck(ForgetsTheCell(3, 2, rng=0), (x, (h, c)))
+    assert not result
+    wrong = {check.name for check in result.checks if not check.passed}
+    assert wrong == {"input[1][1]"}, result
+    assert "backward returned None for it" in str(result)
+    assert gradcheck(LSTMCell(3, 2, rng=0), (x, (h, c)))
+
+
+def test_gradcheck_checks_the_gradient_of_every_output():
+    class IgnoresTheFinalState(LSTM):
+        """Takes the gradient of the output sequence alone: the final state's is dropped."""
+
+        def backward(self, grad_output):
+            return super().backward(grad_output[0] if isinstance(grad_output, tuple) else grad_output)
+
+    x = np.random.default_rng(2).standard_normal((3, 2, 3))
+    broken = gradcheck(IgnoresTheFinalState(3, 2, rng=0), x, values=("initial",))
+    assert not broken
+    assert not broken.worst.passed
+    assert gradcheck(LSTM(3, 2, rng=0), x)
+    # the output sequence's gradient alone: the final state left out with None
+    upstream = np.random.default_rng(3).standard_normal((3, 2, 2))
+    assert gradcheck(IgnoresTheFinalState(3, 2, rng=0), x, grad_output=(upstream, None))
+
+
+@pytest.mark.parametrize("average", [True, False])
+def test_gradcheck_on_attention_with_three_inputs_and_two_outputs(average):
+    rng = np.random.default_rng(4)
+    layer = MultiheadAttention(6, 3, batch_first=True, rng=5)
+    layer.in_proj_bias.data[...] = rng.uniform(-1, 1, 18)
+    q, k, v = rng.standard_normal((2, 4, 6)), rng.standard_normal((2, 5, 6)), rng.standard_normal((2, 5, 6))
+
+    class Attention(MultiheadAttention):
+        def forward(self, query, key, value):
+            return super().forward(query, key, value, average_attn_weights=average)
+
+    mine = Attention(6, 3, batch_first=True, rng=5)
+    mine.load_state_dict(layer.state_dict())
+    result = gradcheck(mine, (q, k, v))
+    assert result, result
+    assert [c.name for c in result.checks if c.values == "initial"][:3] == ["input[0]", "input[1]", "input[2]"]
+
+
+def test_gradcheck_refuses_a_grad_output_of_the_wrong_nesting():
+    x = np.ones((3, 2, 3))
+    with pytest.raises(ValueError, match="grad_output does not nest as the output does: a tuple of 1 gradients for 2"):
+        gradcheck(LSTM(3, 2, rng=0), x, grad_output=(np.ones((3, 2, 2)),))
+    with pytest.raises(ValueError, match=r"grad_output has shape \(3, 2\), the output \(1, 2, 2\)"):
+        gradcheck(LSTM(3, 2, rng=0), x, grad_output=(np.ones((3, 2, 2)), (np.ones((3, 2)), None)))
+
+
+def test_a_tuple_of_floats_is_still_one_input():
+    assert gradcheck(Tanh(), (0.5, -0.25, 1.0))
+    assert gradcheck(Linear(3, 2, rng=0), [(1.0, 2.0, 3.0)])
