@@ -604,7 +604,7 @@ LAYER_CASES: list[LayerCase] = [
 ]
 
 
-# -- the recurrent layers: several inputs and outputs (tests/test_recurrent.py) ----------------------------------
+# -- the recurrent layers: several inputs and outputs (tests/test_recurrent.py, tests/test_several_inputs.py) ------
 
 RECURRENT = (RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU)
 
@@ -612,7 +612,8 @@ RECURRENT = (RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU)
 @dataclass(frozen=True)
 class RecurrentCase:
     """A recurrent layer, built one way, run with or without an initial state (tests/test_recurrent.py compares
-    the output, the final state and every gradient with PyTorch and with finite differences).
+    the output, the final state and every gradient with PyTorch and with finite differences;
+    tests/test_several_inputs.py runs each through gradcheck and the test kit, check_layer).
 
     Attributes:
         id: the class name, then what this case changes.

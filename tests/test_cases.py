@@ -25,9 +25,11 @@ def public_layers_and_losses() -> set[str]:
     }
 
 
-#: Layers the registry's one-input cases cannot hold, and the test file that checks each the same ways (finite
-#: differences, PyTorch, errors).
-CHECKED_ELSEWHERE = {"MultiheadAttention": "tests/test_attention.py: three inputs and two outputs"}
+#: Layers the registry's one-input cases cannot hold, and the test files that check each the same ways (finite
+#: differences, PyTorch, errors, the test kit).
+CHECKED_ELSEWHERE = {
+    "MultiheadAttention": "tests/test_attention.py and tests/test_several_inputs.py: three inputs and two outputs"
+}
 
 
 def test_every_public_layer_and_loss_has_a_case():

@@ -9,6 +9,7 @@ import pytest
 from cases import RECURRENT_CASES, RecurrentCase
 
 from minnet import LSTM, GRUCell, Layer, Linear, LSTMCell, MultiheadAttention, RNNCell, Tanh, gradcheck
+from minnet.testing import LayerTestCase, check_layer
 
 # -- several inputs, built for a case ---------------------------------------------------------------------------
 
@@ -32,7 +33,12 @@ def inputs_for(case: RecurrentCase, rng: np.random.Generator):
 # -- gradcheck -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in RECURRENT_CASES if "dropout" not in c.id])
+#: The two-layer cases are the slow ones; tests/test_recurrent.py checks them against finite differences and
+#: PyTorch, so here they run in one setting of the kit and not through gradcheck.
+LARGE = [case.id for case in RECURRENT_CASES if "2-layers" in case.id or "num_layers=2" in repr(case.build())]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in RECURRENT_CASES if c.id not in LARGE])
 def test_gradcheck_passes_the_recurrent_layers_with_their_states(case):
     layer, x = inputs_for(case, np.random.default_rng(0))
     result = gradcheck(layer, x)
@@ -109,3 +115,106 @@ def test_gradcheck_refuses_a_grad_output_of_the_wrong_nesting():
 def test_a_tuple_of_floats_is_still_one_input():
     assert gradcheck(Tanh(), (0.5, -0.25, 1.0))
     assert gradcheck(Linear(3, 2, rng=0), [(1.0, 2.0, 3.0)])
+
+
+# -- the test kit ----------------------------------------------------------------------------------------------
+
+
+def recurrent_inputs(case: RecurrentCase):
+    """``make_input`` for check_layer: the input of the shape asked for and, for a case with a state, a random
+    initial state that fits it (the kit also tries a batch of 1, which for a sequence layer is its length)."""
+
+    def make_input(rng, shape):
+        x = rng.standard_normal(shape)
+        return (x, state_for(case.build(), x, rng)) if case.state else x
+
+    return make_input
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in RECURRENT_CASES])
+def test_the_kit_passes_the_recurrent_layers(case):
+    unbatched = len(case.input_shape) == 1  # a cell's one sample (input_size,): its only axis is not a batch
+    sizes = (case.input_shape[0],) if unbatched or case.id in LARGE else None
+    values = ("initial",) if case.id in LARGE else ("initial", "drawn")
+    report = check_layer(
+        case.build,
+        case.input_shape,
+        make_input=recurrent_inputs(case),
+        modes=case.modes,
+        batch_sizes=sizes,
+        values=values,
+    )
+    assert report, report
+
+
+def attention_inputs(rng, shape):
+    n, length, e = shape
+    return rng.standard_normal(shape), rng.standard_normal((n, length + 2, e)), rng.standard_normal((n, length + 2, e))
+
+
+def test_the_kit_passes_attention_with_three_inputs_and_two_outputs():
+    report = check_layer(lambda: MultiheadAttention(6, 3, batch_first=True, rng=0), (2, 4, 6),
+                         make_input=attention_inputs)  # fmt: skip
+    assert report, report
+
+
+class TestLSTMWithState(LayerTestCase):
+    """The pytest form: one test item per check, for a layer of two inputs and two outputs."""
+
+    make_layer = staticmethod(lambda: LSTM(3, 4, num_layers=2, rng=0))
+    input_shape = (5, 2, 3)
+    values = ("initial",)
+
+    @staticmethod
+    def make_input(rng, shape):
+        x = rng.standard_normal(shape)
+        state = rng.standard_normal((2, shape[1], 4))
+        return x, (state, -state)
+
+
+class _CellWithABug(LSTMCell):
+    """An LSTMCell with one bug at a time, for the kit to find."""
+
+    bug = ""
+
+    def forward(self, input, hx=None):
+        if self.bug == "writes the state" and hx is not None:
+            hx[1][...] = 0.0  # the kit passes it read-only: this raises, and the kit says where
+        return super().forward(input, hx)
+
+    def backward(self, grad_output):
+        grad_x, (grad_h, grad_c) = super().backward(grad_output)
+        if self.bug == "drops c":
+            return grad_x, (grad_h, None)
+        if self.bug == "c transposed":
+            return grad_x, (grad_h, grad_c.T)
+        if self.bug == "sign of h":
+            return grad_x, (-grad_h, grad_c)
+        return grad_x, (grad_h, grad_c)
+
+
+def cell_inputs(rng, shape):
+    return rng.standard_normal(shape), (rng.standard_normal((shape[0], 2)), rng.standard_normal((shape[0], 2)))
+
+
+@pytest.mark.parametrize(
+    ("bug", "check", "text"),
+    [
+        ("drops c", "input_gradient", "input[1][1]"),
+        ("sign of h", "input_gradient", "analytic = −numeric everywhere: the sign is wrong"),
+        ("c transposed", "gradient_shapes", "shape (2, 5) for element 1 of input 2 of shape (5, 2)"),
+        ("writes the state", "input_unchanged", "read-only"),
+    ],
+)
+def test_the_kit_finds_a_wrong_gradient_of_a_state(bug, check, text):
+    def make():
+        cell = _CellWithABug(3, 2, rng=0)
+        cell.bug = bug
+        return cell
+
+    report = check_layer(make, (5, 3), make_input=cell_inputs, values=("initial",), modes=("eval",))
+    assert not report
+    assert check in report.failed_names, report
+    assert text in str(report), report
+    healthy = check_layer(lambda: _CellWithABug(3, 2, rng=0), (5, 3), make_input=cell_inputs, values=("initial",))
+    assert healthy, healthy

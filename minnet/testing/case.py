@@ -84,7 +84,8 @@ class LayerTestCase(_CheckCase):
     Optional class attributes: ``batch_sizes``, ``modes``, ``values`` (the
     parameter values checked at, ``("initial", "drawn")``), ``tolerance``, and
     ``make_input`` (``make_input(rng, shape)``; a staticmethod; integers for a
-    layer of integer input).
+    layer of integer input; a tuple for a layer of several inputs, such as an
+    LSTM's ``(x, (h_0, c_0))``, see :func:`check_layer`).
     """
 
     make_input: ClassVar[Any] = None

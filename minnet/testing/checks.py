@@ -15,13 +15,16 @@ from ..nn.loss import Loss
 from ..nn.module import Module, held_items
 from .finite_differences import five_point_derivative
 from .gradient_check import (
+    call,
     gradcheck,
     has_integer_input,
     hidden_by_initial_values,
+    input_points,
     objective_scale,
     run_backward,
     scalar_objective,
 )
+from .nesting import Misfit, aligned, is_nested, leaf_names, leaves, map_leaves, rebuild
 from .values import VALUES, draw_values, drawn_magnitudes, has_values
 
 Array = NDArray[np.float64]
@@ -184,28 +187,31 @@ def _worst(a: NDArray[Any], b: NDArray[Any]) -> tuple[int, ...]:
 
 def _joint_check(
     layer: Layer | Loss,
-    x: NDArray[Any],
+    x: Any,
     target: Any,
-    upstream: Array | None,
+    upstream: Any,
     rng: np.random.Generator,
     step: float,
     integer: bool,
 ) -> tuple[float, float, float]:
-    """Directional derivative along one random direction of the input and all
-    parameters together (the parameters alone for an integer input): analytic
-    Σ ⟨gradient, direction⟩ against a five-point central difference of
-    t ↦ f(x + t·v_x, θ + t·v_θ). Returns the analytic and numeric values and
-    the scale of f."""
+    """Directional derivative along one random direction of the input (each
+    float array of several inputs) and all parameters together (the
+    parameters alone for an integer input): analytic Σ ⟨gradient, direction⟩
+    against a five-point central difference of t ↦ f(x + t·v_x, θ + t·v_θ).
+    Returns the analytic and numeric values and the scale of f."""
     params = list(layer.parameters())
-    x_point = x.copy()
+    x_point = map_leaves(lambda a: a if a is None else a.copy(), x)
     f = scalar_objective(layer, x_point, target, upstream=upstream)
     for p in params:
         p.grad[...] = 0
-    value = layer(x_point, target) if isinstance(layer, Loss) else layer(x_point)
+    value = layer(x_point, target) if isinstance(layer, Loss) else call(layer, x_point)
     f()  # the analytic gradients below come from the same (frozen) randomness as every f() after
     grad_input = run_backward(layer, upstream=upstream)
-    points = ([] if integer else [x_point]) + [p.data for p in params]
-    gradients = ([] if integer else [grad_input]) + [p.grad for p in params]
+    returned = dict(zip(leaf_names(x_point, "input"), aligned(x_point, grad_input), strict=True))
+    inputs = input_points(x_point, integer)
+    points = [array for _, array in inputs] + [p.data for p in params]
+    gradients = [returned[name] for name, _ in inputs] + [p.grad for p in params]
+    gradients = [np.zeros_like(a) if g is None else g for g, a in zip(gradients, points, strict=True)]
     directions = [rng.standard_normal(array.shape) for array in points]
     analytic = sum(float(np.sum(g * d)) for g, d in zip(gradients, directions, strict=True))
     origins = [array.copy() for array in points]
@@ -327,6 +333,39 @@ def _not_finite(value: Any) -> str:
     return f"{array[at]} at {list(map(int, at))}" if at else str(float(array))
 
 
+def _input_gradient_problems(x: Any, grad_input: Any, integer: bool, several: bool) -> list[str]:
+    """What is wrong with the shapes and dtypes of the input gradients backward returned: each float input's must
+    be an array of its shape and dtype (or ``None``, no gradient, for one of several inputs: finite differences
+    then tell whether that is right); an integer input's must be ``None``."""
+    if not several:
+        if integer:
+            return (
+                []
+                if grad_input is None
+                else [f"expected None for an input of indices, got {type(grad_input).__name__}"]
+            )
+        if isinstance(grad_input, np.ndarray) and grad_input.shape == x.shape and grad_input.dtype == x.dtype:
+            return []
+        got = (grad_input.shape, str(grad_input.dtype)) if isinstance(grad_input, np.ndarray) else type(grad_input)
+        return [f"expected an input gradient of {(x.shape, str(x.dtype))}, got {got}"]
+    problems = []
+    for i, (name, array, grad) in enumerate(
+        zip(leaf_names(x, "input"), leaves(x), aligned(x, grad_input), strict=True)
+    ):
+        differentiable = array is not None and array.dtype.kind == "f" and not (i == 0 and integer)
+        if isinstance(grad, Misfit):
+            problems.append(f"expected gradients nested as the inputs are, got {grad.problem}")
+            break
+        if grad is None:
+            continue
+        if not differentiable:
+            problems.append(f"expected None for {name}, data without a gradient, got {type(grad).__name__}")
+        elif not isinstance(grad, np.ndarray) or grad.shape != array.shape or grad.dtype != array.dtype:
+            found = str((grad.shape, str(grad.dtype))) if isinstance(grad, np.ndarray) else type(grad).__name__
+            problems.append(f"expected a gradient of {(array.shape, str(array.dtype))} for {name}, got {found}")
+    return problems
+
+
 def _check_one_setting(
     make: Callable[[], Layer | Loss],
     shape: tuple[int, ...],
@@ -352,23 +391,28 @@ def _check_one_setting(
     if not list(layer.parameters()):
         add("parameter_gradient", True, "the layer has no parameters")
         add("accumulation", True, "the layer has no parameters")
-    given = np.asarray(make_input(rng, shape) if make_input else rng.standard_normal(shape))
+    made = make_input(rng, shape) if make_input else rng.standard_normal(shape)
+    several = is_nested(made)  # a tuple of inputs, forward(*x): an RNN's (x, h_0), an LSTM's (x, (h_0, c_0))
+    given = np.asarray(leaves(made)[0] if several else made)
     integer = has_integer_input(layer, given)
     x = given if integer else given.astype(np.float64)  # integer data for a float layer: converted, as it would be
+    if several:  # the others: float data as float64, anything else (a mask of booleans) as it came
+        rest = [a if a is None or a.dtype.kind != "f" else a.astype(np.float64) for a in leaves(made)[1:]]
+        x = rebuild(made, iter([x, *rest]))
     if integer:
         add("input_gradient", True, "an integer input has no gradient: the parameters are checked")
     target = make_target(rng, shape) if make_target else None
     if is_loss and target is None:
         target = rng.standard_normal(shape)
-    x_before = x.copy()
+    x_before = map_leaves(lambda a: a if a is None else a.copy(), x)
     target_before = np.array(target, copy=True) if target is not None else None
 
     in_place: list[str] = []
     # forward gets read-only copies: a write into them raises, and says where
-    x_given, target_given = _read_only(x), _read_only(target)
+    x_given, target_given = map_leaves(_read_only, x), _read_only(target)
     try:
         try:
-            value = layer(x_given, target_given) if is_loss else layer(x_given)
+            value = layer(x_given, target_given) if is_loss else call(layer, x_given)
         except Exception as error:
             if not _wrote_in_place(error):
                 raise
@@ -376,18 +420,25 @@ def _check_one_setting(
                 f"forward wrote into its {'prediction or target' if is_loss else 'input x'} in place "
                 f"({_describe(error)}; the kit passes it read-only): build a new array instead"
             )
-            x_given, target_given = x.copy(), None if target is None else np.array(target, copy=True)
-            value = layer(x_given, target_given) if is_loss else layer(x_given)
+            x_given = map_leaves(lambda a: a if a is None else a.copy(), x)
+            target_given = None if target is None else np.array(target, copy=True)
+            value = layer(x_given, target_given) if is_loss else call(layer, x_given)
     except Exception as error:  # the report says what went wrong instead of stopping
         add("forward", False, _describe(error) + _forward_hint(layer, given, error, values))
         stop(f"forward raised {type(error).__name__}")
         return
-    bad = _not_finite(value) if isinstance(value, (float, np.ndarray)) else ""
+    several_out = not is_loss and is_nested(value)  # a tuple of outputs: (output, (h_n, c_n))
+    arrays_out = [a for a in leaves(value) if a is not None] if several_out else [value]
+    bad = next((_not_finite(a) for a in arrays_out if isinstance(a, (float, np.ndarray)) and _not_finite(a)), "")
     if is_loss and not (isinstance(value, float) or (isinstance(value, np.ndarray) and value.shape[:1] == (n,))):
         kind = "a 0-d array: return float(...)" if isinstance(value, np.ndarray) and not value.ndim else type(value)
         add("forward", False, f"expected a Python float (or an array for reduction='none'), got {kind}")
-    elif not is_loss and not isinstance(value, np.ndarray):
-        add("forward", False, f"expected an ndarray from forward, got {type(value).__name__}")
+    elif not is_loss and not isinstance(value, np.ndarray) and not several_out:
+        add(
+            "forward",
+            False,
+            f"expected an ndarray from forward (or a tuple of them), got {type(value).__name__}",
+        )
     elif bad:
         hint = f"; {_DOMAIN}" if values == "drawn" else ""
         add("forward", False, f"expected finite output for a finite input, got {bad}{hint}")
@@ -395,12 +446,15 @@ def _check_one_setting(
         return
     else:
         add("forward", True)
-    upstream = rng.standard_normal(np.shape(value)) if isinstance(value, np.ndarray) else None
+    upstream: Any = None
+    if isinstance(value, np.ndarray) or several_out:  # one random array per output array
+        upstream = map_leaves(lambda a: None if a is None else rng.standard_normal(np.shape(a)), value)
 
     fresh = _build_float64(make)
     fresh.train(mode == "train")
     try:
-        fresh.backward(*(() if is_loss and upstream is None else (np.zeros(np.shape(value)),)))
+        zeros = map_leaves(lambda a: None if a is None else np.zeros(np.shape(a)), value)
+        fresh.backward(*(() if is_loss and upstream is None else (zeros,)))
         add(
             "backward_before_forward",
             False,
@@ -413,12 +467,15 @@ def _check_one_setting(
     params = list(layer.named_parameters())
     planted = [rng.standard_normal(p.data.shape) for _, p in params]
 
-    def backward(gradient: NDArray[np.float64] | None) -> Any:
+    def backward(gradient: Any) -> Any:
         return layer.backward(*(() if gradient is None else (gradient,)))
+
+    def copied(gradient: Any) -> Any:
+        return map_leaves(lambda a: a if a is None else a.copy(), gradient)
 
     for (_, p), grad in zip(params, planted, strict=True):
         p.grad[...] = grad
-    upstream_given = _read_only(upstream)  # read-only too: a write into it raises
+    upstream_given = map_leaves(_read_only, upstream)  # read-only too: a write into it raises
     try:
         try:
             grad_input = backward(upstream_given)
@@ -428,7 +485,7 @@ def _check_one_setting(
             for (_, p), grad in zip(params, planted, strict=True):
                 p.grad[...] = grad
             try:  # the same backward with a writeable grad_output tells which array it wrote into
-                upstream_given = None if upstream is None else upstream.copy()
+                upstream_given = copied(upstream)
                 grad_input = backward(upstream_given)
                 in_place.append(
                     f"backward wrote into the grad_output it was given ({_describe(error)}; the kit passes it "
@@ -445,7 +502,7 @@ def _check_one_setting(
                 stop("backward writes into the input it cached")
                 return
         after_one = [p.grad.copy() for _, p in params]
-        grad_input_again = backward(None if upstream is None else upstream.copy())
+        grad_input_again = backward(copied(upstream))
         after_two = [p.grad.copy() for _, p in params]
     except Exception as error:
         add("input_unchanged", not in_place, "; ".join(in_place))
@@ -454,23 +511,19 @@ def _check_one_setting(
         return
 
     # what the layer was given, compared bytewise: a write that got past the read-only flag shows here
-    if not _same_bytes(x_given, x_before):
-        where = list(_worst(x_given, x_before))
-        in_place.append(f"the {'prediction' if is_loss else 'input'} was modified, at {where}")
+    input_names = leaf_names(x, "input") if several else ["the prediction" if is_loss else "the input"]
+    for name, now, before in zip(input_names, leaves(x_given), leaves(x_before), strict=True):
+        if before is not None and not _same_bytes(now, before):
+            in_place.append(f"{name} was modified, at {list(_worst(now, before))}")
     if target is not None and not _same_bytes(np.asarray(target_given), target_before):
         in_place.append("the target was modified")
     wrote_upstream = any(problem.startswith("backward wrote into the grad_output") for problem in in_place)
-    if upstream is not None and not wrote_upstream and not _same_bytes(upstream_given, upstream):
-        in_place.append(f"backward modified the grad_output it was given, at {list(_worst(upstream_given, upstream))}")
+    for now, before in zip(leaves(upstream_given), leaves(upstream), strict=True):
+        if before is not None and not wrote_upstream and not _same_bytes(now, before):
+            in_place.append(f"backward modified the grad_output it was given, at {list(_worst(now, before))}")
     add("input_unchanged", not in_place, "; ".join(in_place))
 
-    problems = []
-    if integer:
-        if grad_input is not None:
-            problems.append(f"expected None for an input of indices, got {type(grad_input).__name__}")
-    elif not isinstance(grad_input, np.ndarray) or grad_input.shape != x.shape or grad_input.dtype != x.dtype:
-        got = (grad_input.shape, str(grad_input.dtype)) if isinstance(grad_input, np.ndarray) else type(grad_input)
-        problems.append(f"expected an input gradient of {(x.shape, str(x.dtype))}, got {got}")
+    problems = _input_gradient_problems(x, grad_input, integer, several)
     for name, p in params:
         if not isinstance(p.grad, np.ndarray) or p.grad.shape != p.data.shape or p.grad.dtype != p.data.dtype:
             got = (p.grad.shape, str(p.grad.dtype)) if isinstance(p.grad, np.ndarray) else type(p.grad).__name__
@@ -484,17 +537,20 @@ def _check_one_setting(
         stop("the gradients have the wrong shape or dtype")
         return
 
-    if grad_input is None or grad_input_again is None or _same_bytes(grad_input_again, grad_input):
-        same = (grad_input is None) == (grad_input_again is None)
-        add("repeat_backward", same, "" if same else "one backward returned None, the other an array")
-    else:
-        at = _worst(grad_input_again, grad_input)
-        add(
-            "repeat_backward",
-            False,
-            f"the second backward returned {grad_input_again[at]:.6e} at {list(at)}, the first "
-            f"{grad_input[at]:.6e}: backward changed its own cache (an in-place update of a cached array?)",
-        )
+    repeat_problems = []
+    for name, first_grad, second_grad in zip(
+        input_names, aligned(x, grad_input), aligned(x, grad_input_again), strict=True
+    ):
+        if first_grad is None or second_grad is None:
+            if (first_grad is None) != (second_grad is None):
+                repeat_problems.append(f"for {name} one backward returned None, the other an array")
+        elif not _same_bytes(second_grad, first_grad):
+            at = _worst(second_grad, first_grad)
+            repeat_problems.append(
+                f"for {name} the second backward returned {second_grad[at]:.6e} at {list(at)}, the first "
+                f"{first_grad[at]:.6e}: backward changed its own cache (an in-place update of a cached array?)"
+            )
+    add("repeat_backward", not repeat_problems, "; ".join(repeat_problems))
     for (name, _), grad, one, two in zip(params, planted, after_one, after_two, strict=True):
         first, second = one - grad, two - one
         if not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
@@ -539,7 +595,7 @@ def _check_one_setting(
                 detail = f"expected a relative error of at most {tolerance:.0e}{cause}"
             finite = tensor.problem is None
             add(
-                "input_gradient" if tensor.name == "input" else "parameter_gradient",
+                "input_gradient" if tensor.name.split("[")[0] == "input" else "parameter_gradient",
                 tensor.passed,
                 detail,
                 tensor=tensor.name,
@@ -705,7 +761,13 @@ def check_layer(
         modes: the modes to check in.
         tolerance: the largest relative error allowed.
         make_input: ``make_input(rng, shape)`` returns the input (integers,
-            with repeated indices, for a layer of ``input_kind = "integer"``).
+            with repeated indices, for a layer of ``input_kind = "integer"``),
+            or a tuple of several inputs, ``forward(*inputs)``, which may nest
+            (an LSTM's ``(x, (h_0, c_0))``; ``shape`` is the first one's). Each
+            float array among them is checked as the input is (left unchanged,
+            its gradient's shape, finite differences, named ``input[1][0]``
+            and so on), and a forward that returns a tuple of arrays gets a
+            random gradient for each (docs/custom-layer.md).
         checks: run only these (names from :data:`CHECKS`).
         values: the parameter values to check at: ``"initial"`` (as built)
             and ``"drawn"`` (:func:`~minnet.testing.values.draw_values`).

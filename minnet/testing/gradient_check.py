@@ -228,7 +228,7 @@ def _private_inputs(x: Any, integer: bool) -> Any:
     return rebuild(x, iter(copies))
 
 
-def _call(layer: Layer, x: Any) -> Any:
+def call(layer: Layer | Loss, x: Any) -> Any:
     """``layer(x)``, or ``layer(*x)`` for several inputs."""
     return layer(*x) if is_nested(x) else layer(x)
 
@@ -237,8 +237,8 @@ def _evaluate(layer: Layer | Loss, x: Any, target: ArrayLike | None, loss_fn: Lo
     if isinstance(layer, Loss):
         return layer(x, target)
     if loss_fn is not None:
-        return loss_fn(_call(layer, x), target)
-    return _call(layer, x)
+        return loss_fn(call(layer, x), target)
+    return call(layer, x)
 
 
 def _weighted_sum(value: Any, upstream: Any) -> float:
