@@ -406,3 +406,164 @@ def test_a_step_into_integer_indices_passes_no_gradient_on():
     assert "(2, 3, 4) → none (indices)" in text
     assert "nan" not in text
     assert "0.weight (10, 4)" in text
+
+
+class UnrolledRNN(Layer):
+    """A tanh RNN unrolled over three steps by hand: three RNNCells sharing one set of weights, a readout on h3."""
+
+    def __init__(self, input_size=3, hidden_size=4, seed=0):
+        self.cell1 = minnet.RNNCell(input_size, hidden_size, rng=seed)
+        self.cell2 = minnet.RNNCell(input_size, hidden_size, rng=seed)
+        self.cell3 = minnet.RNNCell(input_size, hidden_size, rng=seed)
+        for cell in (self.cell2, self.cell3):  # tied weights: the same Parameter objects in every step
+            cell.weight_ih, cell.weight_hh = self.cell1.weight_ih, self.cell1.weight_hh
+            cell.bias_ih, cell.bias_hh = self.cell1.bias_ih, self.cell1.bias_hh
+        self.readout = Linear(hidden_size, 1, rng=seed + 1)
+
+    def forward(self, x):  # x: (3, N, input_size), one row block per time step
+        h1 = self.cell1(x[0])
+        h2 = self.cell2(x[1], h1)
+        h3 = self.cell3(x[2], h2)
+        return self.readout(h3)
+
+    def backward(self, grad_output):
+        g_h3 = self.readout.backward(grad_output)
+        g_x3, g_h2 = self.cell3.backward(g_h3)
+        g_x2, g_h1 = self.cell2.backward(g_h2)
+        g_x1 = self.cell1.backward(g_h1)
+        return np.stack([g_x1, g_x2, g_x3])
+
+
+RNN_NAMES = {
+    "names": ["X", "h1", "h2", "h3", "ŷ"],
+    "input_names": {"cell1": "x1", "cell2": "x2", "cell3": "x3"},
+}
+
+
+def rnn_data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((3, 2, 3)), rng.standard_normal((2, 1))
+
+
+def test_explain_of_an_rnn_unrolled_over_three_tied_cells():
+    model = UnrolledRNN()
+    X, Y = rnn_data()
+    trace = explain(model, MSELoss(), X, Y, **RNN_NAMES)
+    assert [row.name for row in trace] == ["loss", "readout", "cell3", "cell2", "cell1"]
+    assert [row.output_name for row in trace] == ["L", "ŷ", "h3", "h2", "h1"]
+    assert [[v.name for v in row.grad_inputs] for row in trace[2:]] == [["x3", "h2"], ["x2", "h1"], ["x1"]]
+    # cell1 got no state: its backward returned ∂L/∂x1 alone; cells 3 and 2 returned (∂L/∂x_t, ∂L/∂h_{t−1})
+    assert [row.grad_input_shape for row in trace[2:]] == [((2, 3), (2, 4)), ((2, 3), (2, 4)), (2, 3)]
+    assert [row.grad_output_shape for row in trace[2:]] == [(2, 4)] * 3
+    text = str(trace)
+    assert "∂L/∂h3 (2, 4) → ∂L/∂x3 (2, 3), ∂L/∂h2 (2, 4)" in text
+    assert "∂L/∂h2 (2, 4) → ∂L/∂x2 (2, 3), ∂L/∂h1 (2, 4)" in text
+    assert "∂L/∂h1 (2, 4) → ∂L/∂x1 (2, 3)" in text
+    assert "∂L/∂x3 = ∂L/∂a W_ihᵀ" in trace[2].formula
+    # each cell's row has the norm of each gradient it passes on, in the order listed
+    cell3 = trace[2]
+    norms = f"{cell3.grad_inputs[0].norm:.4g}, {cell3.grad_inputs[1].norm:.4g}"
+    assert any(norms in line and "∂L/∂x3" in line for line in text.splitlines())
+    assert cell3.grad_input_norm == pytest.approx(np.hypot(cell3.grad_inputs[0].norm, cell3.grad_inputs[1].norm))
+    # the ∂L/∂h_{t−1} a cell passes on is the gradient that arrives at the cell before it: nothing joined
+    for later, earlier in [(trace[2], trace[3]), (trace[3], trace[4])]:
+        np.testing.assert_array_equal(later.grad_input[1], earlier.grad_output)
+        np.testing.assert_array_equal(later.grad_inputs[1].grad, earlier.grad_outputs[0].grad)
+    assert [row.joined for row in trace] == [False] * 5
+    data = trace.to_dicts()[2]
+    assert [(d["name"], d["index"], d["shape"]) for d in data["grad_inputs"]] == [
+        ("x3", (0,), (2, 3)),
+        ("h2", (1,), (2, 4)),
+    ]
+    assert data["grad_input_shape"] == ((2, 3), (2, 4))
+
+
+def test_explain_of_tied_cells_gives_each_step_its_share_of_the_weight_gradient():
+    model = UnrolledRNN()
+    X, Y = rnn_data()
+    trace = explain(model, MSELoss(), X, Y)
+    loss_fn = MSELoss()
+    loss_fn(model(X), Y)
+    model.backward(loss_fn.backward())
+    shares = {name: [] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    for row in trace[2:]:
+        for p in row.params:
+            shares[p.name.split(".")[1]].append(p.grad)
+    for name, parts in shares.items():
+        assert len(parts) == 3
+        np.testing.assert_allclose(sum(parts), getattr(model.cell1, name).grad, rtol=1e-12, atol=1e-15)
+    assert not np.any(shares["weight_hh"][2])  # step 1 got h0 = 0: hᵀ ∂L/∂a adds nothing to W_hh
+    assert np.abs(shares["weight_ih"][0] - shares["weight_ih"][1]).max() > 1e-6  # each step its own share
+    # without names the rows give shapes; a tied weight's symbol is found under its first name
+    symbols = {"cell1.weight_hh": "U", "cell1.weight_ih": "V"}
+    named = explain(model, MSELoss(), X, Y, **RNN_NAMES, param_names=symbols)
+    assert "(2, 4) → (2, 3), (2, 4)" in str(trace)
+    assert [p.symbol for p in named[3].params[:2]] == ["V", "U"]
+    assert "∂L/∂h = ∂L/∂a Uᵀ" in named[3].formula
+    assert "∂L/∂U = hᵀ ∂L/∂a" in named[3].formula
+
+
+class LSTMRegressor(Layer):
+    """An LSTM over the sequence, a Linear on the last step's h_n: one leaf that returns a tuple."""
+
+    def __init__(self):
+        self.lstm = minnet.LSTM(3, 4, rng=0)
+        self.head = Linear(4, 1, rng=1)
+
+    def forward(self, x):
+        _, (h_n, _) = self.lstm(x)
+        return self.head(h_n[-1])
+
+    def backward(self, grad_output):
+        g_h = self.head.backward(grad_output)
+        return self.lstm.backward((None, (g_h[None], None)))  # only h_n was read
+
+
+def test_explain_of_an_lstm_inside_a_custom_model():
+    model = LSTMRegressor()
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((5, 2, 3)), rng.standard_normal((2, 1))
+    trace = explain(model, MSELoss(), X, Y, names=["X", ("out", ("h_n", "c_n")), "ŷ"])
+    assert [row.name for row in trace] == ["loss", "head", "lstm"]
+    row = trace[2]
+    assert [(v.name, v.index, v.shape) for v in row.grad_outputs] == [
+        ("out", (0,), (5, 2, 4)),
+        ("h_n", (1, 0), (1, 2, 4)),
+        ("c_n", (1, 1), (1, 2, 4)),
+    ]
+    assert [v.grad is None for v in row.grad_outputs] == [True, False, True]
+    assert row.grad_output_shape == (None, ((1, 2, 4), None))
+    assert row.grad_input_shape == (5, 2, 3)
+    assert row.input_name == "X"
+    assert row.grad_output_norm == pytest.approx(np.linalg.norm(trace[1].grad_input))
+    assert not row.joined  # h_n's gradient is the head's ∂L/∂x with a leading axis: the same numbers
+    assert "∂L/∂h_n (1, 2, 4) → ∂L/∂X (5, 2, 3)" in str(trace)
+    loss_fn = MSELoss()
+    loss_fn(model(X), Y)
+    grad_x = model.backward(loss_fn.backward())
+    np.testing.assert_allclose(row.grad_input, grad_x, rtol=1e-12)
+    for p in row.params:
+        np.testing.assert_allclose(p.grad, dict(model.named_parameters())[p.name].grad, rtol=1e-12)
+    assert "nan" not in str(explain(model, MSELoss(), X, Y))
+
+
+def test_explain_of_an_lstm_whose_backward_gets_one_array():
+    """One array for a layer that returns a tuple is its first output's gradient (the contract): the row says so."""
+
+    class LastOutput(LSTMRegressor):
+        def forward(self, x):
+            self.out, _ = self.lstm(x)
+            return self.head(self.out[-1])
+
+        def backward(self, grad_output):
+            g_out = np.zeros_like(self.out)
+            g_out[-1] = self.head.backward(grad_output)
+            return self.lstm.backward(g_out)
+
+    X = np.random.default_rng(2).standard_normal((5, 2, 3))
+    trace = explain(LastOutput(), MSELoss(), X, np.zeros((2, 1)), names=["X", "out", "ŷ"])
+    row = trace[2]
+    assert [(v.name, v.grad is None) for v in row.grad_outputs] == [("out", False), (None, True), (None, True)]
+    assert row.grad_output_shape == (5, 2, 4)
+    np.testing.assert_array_equal(row.grad_outputs[0].grad[-1], trace[1].grad_input)
+    assert "∂L/∂out (5, 2, 4)" in str(trace)

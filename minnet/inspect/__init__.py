@@ -17,7 +17,7 @@ from .caches import CacheEntry, CacheReport, cache_report
 from .gradient_health import Health, LayerHealth, ParamHealth, health
 from .jacobians import JacobianPair, JacobianResult, jacobian
 from .summary import Summary, SummaryRow, summarize
-from .trace import ParamGrad, Trace, TraceRow, explain
+from .trace import ParamGrad, Trace, TraceRow, ValueGrad, explain
 
 __all__ = [
     "CacheEntry",
@@ -32,6 +32,7 @@ __all__ = [
     "SummaryRow",
     "Trace",
     "TraceRow",
+    "ValueGrad",
     "cache_report",
     "explain",
     "health",
