@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from cases import RECURRENT_CASES, RecurrentCase
 
-from minnet import LSTM, GRUCell, Layer, Linear, LSTMCell, MultiheadAttention, RNNCell, Tanh, gradcheck
+from minnet import LSTM, GRUCell, Layer, Linear, LSTMCell, MultiheadAttention, RNNCell, Sequential, Tanh, gradcheck
 from minnet.testing import LayerTestCase, check_layer
 
 # -- several inputs, built for a case ---------------------------------------------------------------------------
@@ -218,3 +218,69 @@ def test_the_kit_finds_a_wrong_gradient_of_a_state(bug, check, text):
     assert text in str(report), report
     healthy = check_layer(lambda: _CellWithABug(3, 2, rng=0), (5, 3), make_input=cell_inputs, values=("initial",))
     assert healthy, healthy
+
+
+# -- Sequential ------------------------------------------------------------------------------------------------
+
+
+class LastStep(Layer):
+    """Takes an LSTM's ``(output, (h_n, c_n))`` and passes on the output's last step: a layer of tuple input."""
+
+    input_kind = "any"
+
+    def forward(self, outputs):
+        output, _ = outputs
+        self.shape, self.dtype = output.shape, output.dtype
+        return output[-1]
+
+    def backward(self, grad_output):
+        grad = np.zeros(self.shape, self.dtype)
+        grad[-1] = grad_output
+        return grad, None  # nothing read the final state: its gradient is None
+
+
+def test_sequential_passes_the_state_to_its_first_layer_and_its_gradient_back():
+    rng = np.random.default_rng(5)
+    x, h, c = rng.standard_normal((4, 2, 3)), rng.standard_normal((1, 2, 5)), rng.standard_normal((1, 2, 5))
+    model = Sequential(LSTM(3, 5, rng=0), LastStep(), Linear(5, 2, rng=1))
+    y = model(x, (h, c))
+    assert y.shape == (2, 2)
+    grad_x, (grad_h, grad_c) = model.backward(np.ones((2, 2)))
+    assert (grad_x.shape, grad_h.shape, grad_c.shape) == (x.shape, h.shape, c.shape)
+    result = gradcheck(model, (x, (h, c)))
+    assert result, result
+    assert gradcheck(model, x)  # without a state: zeros, and ∂L/∂x alone comes back
+    report = check_layer(lambda: Sequential(LSTM(3, 5, rng=0), LastStep(), Linear(5, 2, rng=1)), (4, 2, 3),
+                         make_input=lambda rng, shape: (rng.standard_normal(shape), (h[:, :shape[1]], c[:, :shape[1]])),
+                         values=("initial",), batch_sizes=(4,))  # fmt: skip
+    assert report, report
+
+
+def test_sequential_ending_in_a_layer_of_several_outputs_returns_them_all():
+    rng = np.random.default_rng(6)
+    model = Sequential(Linear(3, 3, rng=0), Tanh(), LSTM(3, 4, rng=1))
+    x = rng.standard_normal((5, 2, 3))
+    output, (h_n, c_n) = model(x)
+    assert (output.shape, h_n.shape, c_n.shape) == ((5, 2, 4), (1, 2, 4), (1, 2, 4))
+    assert model.backward((np.ones_like(output), (None, np.ones_like(c_n)))).shape == x.shape
+    assert gradcheck(model, x)
+
+
+def test_a_tuple_reaching_a_layer_of_one_input_is_an_error_naming_it():
+    model = Sequential(LSTM(3, 4, rng=0), Linear(4, 2, rng=1))
+    with pytest.raises(TypeError, match="Linear: expected one array as input, got a tuple of 2 values") as error:
+        model(np.ones((5, 2, 3)))
+    assert "in layer 1 (Linear) of Sequential" in " ".join(error.value.__notes__)
+
+
+def test_a_nested_gradient_of_the_wrong_shape_is_an_error_naming_the_layer():
+    class WrongStateGradient(LastStep):
+        def backward(self, grad_output):
+            grad, _ = super().backward(grad_output)
+            return grad, (None, np.zeros((3, 3)))  # c_n is (1, 2, 5)
+
+    model = Sequential(LSTM(3, 5, rng=0), WrongStateGradient())
+    model(np.ones((4, 2, 3)))
+    with pytest.raises(ValueError, match=r"WrongStateGradient.backward returned a gradient of shape \(3, 3\) for "
+                                         r"element 1 of element 1 of the input x of shape \(1, 2, 5\)"):  # fmt: skip
+        model.backward(np.ones((2, 5)))

@@ -43,6 +43,14 @@ class Sequential(Layer):
     An error raised inside a child comes back unchanged (its own type and
     attributes), with a note naming the child's index and class.
 
+    Several inputs and outputs (docs/custom-layer.md): ``model(x, state)``
+    passes the inputs after ``x`` to the first layer (a recurrent layer's
+    initial state), and backward returns what the first layer's backward
+    returns, ``(∂L/∂x, ∂L/∂state)``. What a layer returns goes to the next as
+    one value, a tuple too; a layer that takes one array refuses a tuple with
+    an error that says so. A last layer with several outputs makes the model's
+    output that tuple, and ``backward`` takes its gradients in that nesting.
+
     Args:
         *layers: the layers, in forward order.
 
@@ -62,22 +70,22 @@ class Sequential(Layer):
         self.layers: list[Layer] = [checked_child("Sequential", f"layer {i}", layer) for i, layer in enumerate(layers)]
         list(self.named_layers())  # one walk: a layer object in two places is refused here
 
-    def forward(self, x: NDArray[Any]) -> NDArray[Any]:
+    def forward(self, x: Any, *inputs: Any) -> Any:
         for i, layer in enumerate(self.layers):
             try:
-                x = layer(x)
+                x = layer(x, *inputs) if i == 0 else layer(x)
             except Exception as error:
                 note_child(error, self, i, layer, "forward")
                 raise
         return x
 
-    def backward(self, grad_output: NDArray[np.floating]) -> NDArray[Any] | None:
-        grad: NDArray[Any] | None = grad_output
+    def backward(self, grad_output: Any) -> Any:
+        grad: Any = grad_output
         for i in reversed(range(len(self.layers))):
             try:
                 # a layer whose input has no gradient returns None; the next layer's wrapper refuses it, naming
                 # the layer, unless that layer's forward returned no array (Layer.backward takes an array)
-                grad = self.layers[i].backward(grad)  # type: ignore[arg-type]
+                grad = self.layers[i].backward(grad)
             except Exception as error:
                 note_child(error, self, i, self.layers[i], "backward")
                 raise

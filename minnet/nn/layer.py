@@ -25,11 +25,23 @@ def float_dtype(dtype: Any, layer_name: str) -> np.dtype[Any]:
     return resolved
 
 
+def _is_arrays(a: Any) -> bool:
+    """Whether ``a`` is a tuple of arrays, ``None`` or such tuples, at any depth (an LSTM's ``(output, (h, c))``)."""
+    return (
+        isinstance(a, tuple)
+        and bool(a)
+        and all(item is None or isinstance(item, np.ndarray) or _is_arrays(item) for item in a)
+    )
+
+
 def _spec(a: Any) -> Any:
     """What the returned gradient of one input is checked against: ``(shape, dtype)`` (``None`` for data that
-    is not an array), or for a tuple of arrays (an LSTM's state ``(h, c)``) a list with one such pair each."""
-    if isinstance(a, tuple) and a and all(isinstance(item, np.ndarray) for item in a):
-        return [(item.shape, item.dtype) for item in a]
+    is not an array), or for a tuple of arrays (an LSTM's state ``(h, c)``, nested as it is) a list with the
+    spec of each item."""
+    if _is_arrays(a):
+        return [_spec(item) for item in a]
+    if a is None:
+        return ((), None)
     return (np.shape(a), a.dtype if isinstance(a, np.ndarray) else None)
 
 
@@ -123,6 +135,12 @@ class Layer(Module):
             args = bind_leading(self, "forward", 1, args, kwargs)
         if args:
             x = args[0]
+            if self.input_kind != "any" and _is_arrays(x):
+                raise TypeError(
+                    f"{type(self).__name__}: expected one array as input, got a tuple of {len(x)} values: the "
+                    "outputs of a layer with several (an LSTM's (output, (h_n, c_n)))? Pass on the one this layer "
+                    "reads, in a layer of your own (docs/custom-layer.md, several inputs or outputs)"
+                )
             if self.input_kind == "integer":
                 x = np.asarray(x)
                 if x.dtype.kind not in "iu":
@@ -176,22 +194,29 @@ class Layer(Module):
         for i, (grad, spec) in enumerate(zip(grads, specs, strict=False)):  # no spec: no input to check
             of = "the input x" if i == 0 else f"input {i + 1}"
             if isinstance(spec, list):  # a tuple of arrays: None, or a tuple with a gradient (or None) for each
-                if grad is None:
-                    continue
-                if not isinstance(grad, tuple) or len(grad) != len(spec):
-                    raise ValueError(
-                        f"{name}.backward returned {type(grad).__name__} for {of}, a tuple of "
-                        f"{len(spec)} arrays: expected a tuple of {len(spec)} gradients (or None)"
-                    )
-                for j, (part, (shape, dtype)) in enumerate(zip(grad, spec, strict=True)):
-                    if part is not None:
-                        check_returned_gradient(self, part, shape, dtype, of=f"element {j} of {of}")
+                self._check_nested_gradient(grad, spec, of)
                 continue
             shape, dtype = spec
             differentiable = dtype is not None and dtype.kind == "f"
             if grad is None and (self.input_kind == "any" or not differentiable or i > 0):
                 continue
             check_returned_gradient(self, grad, shape, dtype, of=of)
+
+    def _check_nested_gradient(self, grad: Any, spec: list[Any], of: str) -> None:
+        """The gradient of an input that is a tuple of arrays: ``None``, or a tuple with a gradient (or ``None``)
+        for each item, nested as the input is."""
+        if grad is None:
+            return
+        if not isinstance(grad, tuple) or len(grad) != len(spec):
+            raise ValueError(
+                f"{type(self).__name__}.backward returned {type(grad).__name__} for {of}, a tuple of "
+                f"{len(spec)} arrays: expected a tuple of {len(spec)} gradients (or None)"
+            )
+        for j, (part, item) in enumerate(zip(grad, spec, strict=True)):
+            if isinstance(item, list):
+                self._check_nested_gradient(part, item, f"element {j} of {of}")
+            elif part is not None and item[1] is not None:
+                check_returned_gradient(self, part, item[0], item[1], of=f"element {j} of {of}")
 
     # -- seeing a pass (the logic lives in minnet.inspect) --------------------------------------------
 
