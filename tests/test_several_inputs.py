@@ -284,3 +284,12 @@ def test_a_nested_gradient_of_the_wrong_shape_is_an_error_naming_the_layer():
     with pytest.raises(ValueError, match=r"WrongStateGradient.backward returned a gradient of shape \(3, 3\) for "
                                          r"element 1 of element 1 of the input x of shape \(1, 2, 5\)"):  # fmt: skip
         model.backward(np.ones((2, 5)))
+
+
+def test_summary_and_health_describe_a_model_with_a_layer_of_several_outputs():
+    model = Sequential(LSTM(3, 4, rng=0), LastStep(), Linear(4, 2, rng=1))
+    table = model.summary((5, 2, 3))
+    assert "((5, 2, 4), ((1, 2, 4), (1, 2, 4)))" in table, table
+    report = model.health(np.ones((5, 2, 3)), np.zeros((2, 2)))
+    assert [layer.nonfinite for layer in report.layers] == [[], [], []]
+    assert "0.weight_hh_l0" in str(report)

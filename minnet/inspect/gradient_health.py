@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from ..nn.layer import Layer
 from ..nn.loss import Loss, MSELoss
@@ -105,6 +105,13 @@ class Health:
         return "\n".join(parts)
 
 
+def _arrays(value: Any) -> list[NDArray[Any]]:
+    """The arrays in ``value``: itself, or those of a tuple (several outputs or gradients), ``None`` left out."""
+    if isinstance(value, tuple):
+        return [a for item in value for a in _arrays(item)]
+    return [] if value is None else [np.asarray(value)]
+
+
 def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None, lr: float = 0.01) -> Health:
     """Run one batch forward and backward and report how well gradient flows.
 
@@ -141,9 +148,12 @@ def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None
     phase = ["forward"]
 
     def on_forward(layer: Module, inputs: tuple[Any, ...], output: Any) -> None:
-        report, y = reports[id(layer)], np.asarray(output)
-        if not np.all(np.isfinite(y)):
+        report = reports[id(layer)]
+        if not all(np.all(np.isfinite(a)) for a in _arrays(output)):
             report.nonfinite.append("output")
+        if not isinstance(output, np.ndarray):  # several outputs (an LSTM's): saturation and dead units not told
+            return
+        y = output
         bounds = getattr(layer, "saturation_bounds", None)
         if bounds is not None:
             report.saturated = float(np.mean((y < bounds[0] + 0.01) | (y > bounds[1] - 0.01)))
@@ -151,7 +161,7 @@ def health(model: Layer, X: ArrayLike, Y: ArrayLike, loss_fn: Loss | None = None
             report.dead = float(np.mean(np.all(y <= 0, axis=0)))
 
     def on_backward(layer: Module, grad_output: Any, grad_input: Any) -> None:
-        if not np.all(np.isfinite(np.asarray(grad_input))):
+        if not all(np.all(np.isfinite(a)) for a in _arrays(grad_input)):
             reports[id(layer)].nonfinite.append("gradient")
 
     def on_error(kind: str, flag: int) -> None:

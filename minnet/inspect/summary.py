@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +52,13 @@ class Summary:
         )
 
 
+def _shape(output: Any) -> Any:
+    """An output's shape; for several outputs (an LSTM's ``(output, (h_n, c_n))``) their shapes, nested alike."""
+    if isinstance(output, tuple):
+        return tuple(_shape(item) for item in output)
+    return None if output is None else tuple(np.shape(output))
+
+
 def summarize(model: Module, input_shape: Sequence[int]) -> Summary:
     """Run one forward pass on a batch of ``input_shape`` and describe each layer.
 
@@ -78,7 +87,7 @@ def summarize(model: Module, input_shape: Sequence[int]) -> Summary:
     x = np.random.default_rng(0).standard_normal(input_shape).astype(dtype)
     places = list(model.walk())
     outputs = record_outputs(model, x, [place.module for place in places])
-    shapes = {key: tuple(np.shape(output)) for key, output in outputs.items()}
+    shapes = {key: _shape(output) for key, output in outputs.items()}
 
     rows: list[SummaryRow] = []
     seen: set[int] = set()
