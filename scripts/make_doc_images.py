@@ -21,6 +21,7 @@ FIGURES = {
     "tutorials/deep-sigmoid.md": ["gradient_flow.png", "deep_loss.png"],
     "tutorials/digits.md": ["digits_loss.png", "digits_activations.png"],
     "tutorials/digits-cnn.md": ["digits_cnn_feature_maps.png"],
+    "tutorials/char-lm.md": ["char_lm_loss.png"],
 }
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
