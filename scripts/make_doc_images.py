@@ -22,6 +22,7 @@ FIGURES = {
     "tutorials/digits.md": ["digits_loss.png", "digits_activations.png"],
     "tutorials/digits-cnn.md": ["digits_cnn_feature_maps.png"],
     "tutorials/sequences.md": ["sequence_gradients.png"],
+    "tutorials/char-lm.md": ["char_lm_loss.png"],
 }
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
