@@ -293,3 +293,10 @@ def test_summary_and_health_describe_a_model_with_a_layer_of_several_outputs():
     report = model.health(np.ones((5, 2, 3)), np.zeros((2, 2)))
     assert [layer.nonfinite for layer in report.layers] == [[], [], []]
     assert "0.weight_hh_l0" in str(report)
+
+
+def test_summary_of_a_model_of_integer_input_draws_indices():
+    from minnet import Embedding
+
+    table = Sequential(Embedding(10, 4, rng=0), Linear(4, 3, rng=0)).summary((2, 5))
+    assert "(2, 5, 3)" in table, table

@@ -62,7 +62,9 @@ def summarize(model: Module, input_shape: Sequence[int]) -> Summary:
     """Run one forward pass on a batch of ``input_shape`` and describe each layer.
 
     The batch is standard normal (seed 0), in the dtype of the model's first
-    parameter (float64 without parameters). The pass runs in eval mode and
+    parameter (float64 without parameters); for a model that holds a layer
+    of integer input (an embedding), integer indices below the smallest
+    ``num_embeddings``. The pass runs in eval mode and
     leaves no trace: parameters, gradients, buffers, random generators and
     modes are as they were (see :func:`~minnet.nn.snapshot.preserved`).
     Rows list every layer below the model, in pre-order, nested ones indented.
@@ -83,7 +85,11 @@ def summarize(model: Module, input_shape: Sequence[int]) -> Summary:
     input_shape = tuple(int(n) for n in input_shape)
     first = next(model.parameters(), None)
     dtype = first.data.dtype if first is not None else np.float64
-    x = np.random.default_rng(0).standard_normal(input_shape).astype(dtype)
+    rows_of = [getattr(m, "num_embeddings", 1) for _, m in model.named_layers() if m.input_kind == "integer"]
+    if rows_of:  # a model of integer input (an embedding's indices): indices every such layer holds
+        x = np.random.default_rng(0).integers(0, min(rows_of), input_shape)
+    else:
+        x = np.random.default_rng(0).standard_normal(input_shape).astype(dtype)
     places = list(model.walk())
     outputs = record_outputs(model, x, [place.module for place in places])
     shapes = {key: _shape(output) for key, output in outputs.items()}
