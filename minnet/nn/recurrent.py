@@ -1,12 +1,17 @@
 r"""Recurrent layers: the cells RNNCell, LSTMCell and GRUCell (one time step), and
 RNN, LSTM and GRU (a whole sequence, backward through time).
 
-Each cell's math is written once, as a pair of functions: ``*_step`` computes
-the new state and returns what the derivative needs; ``*_step_backward``
-takes the gradient of the new state, ADDS (``+=``) the gradients of the four
-parameters and returns the gradients of the step's input and of the old
-state. The cell classes call the pair once; the sequence classes call it at
-every time step, forward in time and then in a reversed loop.
+Each cell's math is written once, as a pair of functions. ``*_step`` starts
+from ``a_x = x W_ih + b_ih`` (:func:`input_projection`), writes what its
+derivative needs into arrays the caller gives it and returns the new state;
+``*_step_backward`` reads them, takes the gradient of the new state and returns
+the gradients of the two pre-activations ``a_x`` and ``a_h = h W_hh + b_hh``
+and of the old state. The caller turns the first two into the parameters' and
+the input's gradients. The cell classes call the pair once; the sequence
+classes call it at every time step, forward in time into caches allocated for
+the whole sequence (one array per quantity, the slice at step t for the step),
+then in a reversed loop; ``x W_ih + b_ih`` before the loop, and the weights'
+gradients and ∂L/∂x after it, are one product each over all L·N rows.
 
 **Weights.** minnet computes ``x @ W``, so every weight has the shape
 ``(in, out)``, the transpose of PyTorch's: ``weight_ih`` is ``(input_size,
@@ -322,6 +327,9 @@ class RNNCell(_Cell):
     ``∂L/∂x = ∂L/∂a W_ihᵀ``, ``∂L/∂h = ∂L/∂a W_hhᵀ``, ``∂L/∂W_ih = xᵀ ∂L/∂a``,
     ``∂L/∂W_hh = hᵀ ∂L/∂a``, ``∂L/∂b_ih = ∂L/∂b_hh = Σ_n ∂L/∂a``.
 
+    Caches (set by forward): ``x`` ``(N, input_size)``, ``h`` the old state and ``h_new`` = h' (for tanh' or
+    relu'), each ``(N, hidden_size)``.
+
     Args:
         input_size: size of each input row.
         hidden_size: size of the state h.
@@ -393,6 +401,9 @@ class LSTMCell(_Cell):
     RNNCell: ``∂L/∂x = ∂L/∂a W_ihᵀ``, ``∂L/∂h = ∂L/∂a W_hhᵀ``, ``∂L/∂W_ih = xᵀ ∂L/∂a``,
     ``∂L/∂W_hh = hᵀ ∂L/∂a``, ``∂L/∂b = Σ_n ∂L/∂a``.
 
+    Caches (set by forward): ``x``, the old state ``h`` and ``c``, ``gates`` i, f, g, o ``(N, 4·hidden_size)``
+    and ``tanh_c`` = tanh(c') ``(N, hidden_size)``.
+
     Args:
         input_size, hidden_size, bias, rng, dtype: as for :class:`RNNCell`.
 
@@ -445,6 +456,9 @@ class GRUCell(_Cell):
     ``∂L/∂a_z = g ⊙ (h − n) ⊙ z(1 − z)``; the gradient of ``x W_ih + b_ih`` is ``[∂a_r, ∂a_z, ∂a_n]``,
     that of ``h W_hh + b_hh`` is ``[∂a_r, ∂a_z, ∂a_n ⊙ r]``; ``∂L/∂x`` and ``∂L/∂W_ih`` follow from the first,
     ``∂L/∂W_hh`` from the second, and ``∂L/∂h = (its gradient) W_hhᵀ + g ⊙ z``.
+
+    Caches (set by forward): ``x``, the old state ``h``, ``gates`` r, z, n ``(N, 3·hidden_size)`` and
+    ``a_hn`` = h W_hn + b_hn ``(N, hidden_size)``.
 
     Args:
         input_size, hidden_size, bias, rng, dtype: as for :class:`RNNCell`.
@@ -727,8 +741,15 @@ class RNN(_Sequence):
 
     Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
     what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
-    (see :class:`RNNCell`) give the gradients of the step's input, of the state before it and (added) of the
-    parameters.
+    (see :class:`RNNCell`) give the gradients of the step's pre-activations and of the state before it; the
+    parameters' gradients and ∂L/∂input follow as one product each over all L·N rows (∂L/∂input is skipped,
+    backward returning ``None``, when ``needs_input_grad`` is False and forward got no hx).
+
+    Caches (arrays for the whole sequence, set by forward; index i = k·D + d as in h_n): ``x`` the input
+    ``(L, N, input_size)``; ``inputs`` layer k ≥ 1's input, after dropout, and ``masks`` dropout's
+    ``(num_layers − 1, L, N, D·hidden_size)`` (masks only in training); ``h`` ``(num_layers·D, L + 1, N, H)``,
+    the state before and after every step (forward: h_0 at 0, step t writes t + 1; reverse: h_0 at L, step t
+    writes t).
 
     Args:
         input_size: size of each input element; hidden_size: size of the state h.
@@ -803,8 +824,16 @@ class LSTM(_Sequence):
 
     Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
     what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
-    (see :class:`LSTMCell`) give the gradients of the step's input, of the state before it and (added) of the
-    parameters.
+    (see :class:`LSTMCell`) give the gradients of the step's pre-activations and of the state before it; the
+    parameters' gradients and ∂L/∂input follow as one product each over all L·N rows (∂L/∂input is skipped,
+    backward returning ``None``, when ``needs_input_grad`` is False and forward got no hx).
+
+    Caches (arrays for the whole sequence, set by forward; index i = k·D + d as in h_n): ``x`` the input
+    ``(L, N, input_size)``; ``inputs`` layer k ≥ 1's input, after dropout, and ``masks`` dropout's
+    ``(num_layers − 1, L, N, D·hidden_size)`` (masks only in training); ``h`` ``(num_layers·D, L + 1, N, H)``,
+    the state before and after every step (forward: h_0 at 0, step t writes t + 1; reverse: h_0 at L, step t
+    writes t). ``c`` as h; ``gates`` i, f, g, o ``(num_layers·D, L, N, 4·H)``;
+    ``tanh_c`` tanh(c_t) ``(num_layers·D, L, N, H)``.
 
     Args:
         input_size: size of each input element; hidden_size: size of the state h.
@@ -874,8 +903,16 @@ class GRU(_Sequence):
 
     Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
     what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
-    (see :class:`GRUCell`) give the gradients of the step's input, of the state before it and (added) of the
-    parameters.
+    (see :class:`GRUCell`) give the gradients of the step's pre-activations and of the state before it; the
+    parameters' gradients and ∂L/∂input follow as one product each over all L·N rows (∂L/∂input is skipped,
+    backward returning ``None``, when ``needs_input_grad`` is False and forward got no hx).
+
+    Caches (arrays for the whole sequence, set by forward; index i = k·D + d as in h_n): ``x`` the input
+    ``(L, N, input_size)``; ``inputs`` layer k ≥ 1's input, after dropout, and ``masks`` dropout's
+    ``(num_layers − 1, L, N, D·hidden_size)`` (masks only in training); ``h`` ``(num_layers·D, L + 1, N, H)``,
+    the state before and after every step (forward: h_0 at 0, step t writes t + 1; reverse: h_0 at L, step t
+    writes t). ``gates`` r, z, n ``(num_layers·D, L, N, 3·H)``; ``a_hn`` =
+    h_{t−1} W_hn + b_hn ``(num_layers·D, L, N, H)``.
 
     Args:
         input_size: size of each input element; hidden_size: size of the state h.
