@@ -387,3 +387,19 @@ def test_a_shorter_sequence_after_a_longer_one_uses_fresh_caches():
         np.testing.assert_allclose(analytic, partial_derivatives(objective, array), rtol=1e-6, atol=1e-8)
     weight = reused.weight_ih_l0_reverse
     np.testing.assert_allclose(weight.grad, partial_derivatives(objective, weight.data), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_a_cell_without_the_input_gradient_returns_none_and_the_same_parameter_gradients(cls):
+    x, g = np.random.default_rng(10).standard_normal((2, 3)), np.random.default_rng(11).standard_normal((2, 4))
+    results = []
+    for needs_input_grad in (True, False):
+        cell = cls(3, 4, rng=0)
+        cell.needs_input_grad = needs_input_grad
+        cell(x)
+        results.append((cell.backward(g), [p.grad.copy() for p in cell.parameters()]))
+    (with_x, grads), (without_x, grads_without) = results
+    assert with_x.shape == x.shape
+    assert without_x is None
+    for a, b in zip(grads, grads_without, strict=True):
+        np.testing.assert_array_equal(a, b)

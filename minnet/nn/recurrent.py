@@ -308,6 +308,8 @@ class _Cell(Layer):
         # the step's derivative gives the gradients of a_x = x W_ih + b_ih, a_h = h W_hh + b_hh and the old state
         g_ax, g_ah, grad_state = self._step_backward(w, tuple(grads))
         _add_parameter_grads(w, self.x, self.h, g_ax, g_ah)
+        if not self.needs_input_grad and not self.state_given:  # nothing reads ∂L/∂x (fit's first layer)
+            return None
         grad_x = g_ax @ w.weight_ih.data.T
         if not self.batched:
             grad_x, grad_state = grad_x[0], tuple(g[0] for g in grad_state)
@@ -341,7 +343,7 @@ class RNNCell(_Cell):
     Shape:
         ``forward(input, hx=None)``: input ``(N, input_size)`` or ``(input_size,)``, hx ``(N, hidden_size)``
         or ``(hidden_size,)`` (zeros when omitted) -> h' ``(N, hidden_size)``. ``backward(grad_h')`` returns
-        ∂L/∂input, or ``(∂L/∂input, ∂L/∂hx)`` when forward got hx.
+        ∂L/∂input (``None`` when ``needs_input_grad`` is False), or ``(∂L/∂input, ∂L/∂hx)`` when forward got hx.
 
     Attributes:
         weight_ih: ``(input_size, hidden_size)``, the transpose of PyTorch's ``weight_ih``.
@@ -410,7 +412,8 @@ class LSTMCell(_Cell):
     Shape:
         ``forward(input, hx=None)`` with hx ``(h, c)``, each ``(N, hidden_size)`` (zeros when omitted) ->
         ``(h', c')``. ``backward((grad_h', grad_c'))`` (either may be ``None`` or left out: zero; a single
-        array is grad_h') returns ∂L/∂input, or ``(∂L/∂input, (∂L/∂h, ∂L/∂c))`` when forward got hx.
+        array is grad_h') returns ∂L/∂input (``None`` when ``needs_input_grad`` is False), or ``(∂L/∂input,
+        (∂L/∂h, ∂L/∂c))`` when forward got hx.
 
     Attributes:
         weight_ih: ``(input_size, 4·hidden_size)``, weight_hh: ``(hidden_size, 4·hidden_size)``, the
