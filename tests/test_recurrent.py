@@ -18,6 +18,7 @@ from cases import RECURRENT_CASES, torch_layout
 from test_oracle_layers import DTYPES, close, copy_into_torch, in_dtype, tensor, torch_dtype
 
 from minnet import GRU, LSTM, RNN, GRUCell, Layer, LSTMCell, RNNCell
+from minnet.inspect import cache_report
 from minnet.nn.recurrent import gru_step_backward
 from minnet.testing.finite_differences import partial_derivatives
 
@@ -250,9 +251,10 @@ def test_wrong_gradient_shapes_name_the_layer():
 class _GRUCellWithoutDirectPath(GRUCell):
     """Wrong on purpose: ∂L/∂h leaves out the direct term g ⊙ z of h' = (1 − z) ⊙ n + z ⊙ h."""
 
-    def _step_backward(self, w, cache, grad_state):
-        dx, (dh,) = gru_step_backward(w, cache, grad_state)
-        return dx, (dh - grad_state[0] * cache[3],)
+    def _step_backward(self, w, grad_state):
+        g_ax, g_ah, (dh,) = gru_step_backward(w, self.h, self.gates, self.a_hn, grad_state)
+        z = np.split(self.gates, 3, axis=-1)[1]
+        return g_ax, g_ah, (dh - grad_state[0] * z,)
 
 
 def test_a_wrong_gate_derivative_is_caught():
@@ -298,3 +300,106 @@ def test_dropout_with_one_layer_warns_that_it_has_no_effect(cls):
         warnings.simplefilter("error")
         cls(3, 4, num_layers=2, dropout=0.5)  # between the two layers: no warning
         cls(3, 4)
+
+
+# -- the caches: stacked arrays, one per quantity, filled step by step ---------------------------------------------
+
+
+def test_cache_report_lists_the_stacked_caches_of_a_sequence_layer():
+    lstm = LSTM(3, 5, num_layers=2, bidirectional=True, dropout=0.5, rng=0)  # L = 4, N = 2, D = 2, H = 5
+    x = np.random.default_rng(6).standard_normal((4, 2, 3))
+    expected = {
+        "x": (4, 2, 3),  # the first layer's input
+        "inputs": (1, 4, 2, 10),  # the second layer's: the first's output, both directions, after dropout
+        "masks": (1, 4, 2, 10),  # dropout's, in training only
+        "h": (4, 5, 2, 5),  # (num_layers·D, L + 1, N, H): every step's state, h_0 included
+        "c": (4, 5, 2, 5),
+        "gates": (4, 4, 2, 20),  # i, f, g, o of every step
+        "tanh_c": (4, 4, 2, 5),
+    }
+    output, (h_n, c_n) = lstm(x)
+    report = cache_report(lstm)
+    assert {e.attribute: e.shape for e in report.entries} == expected
+    assert report.total_bytes == 8 * sum(np.prod(shape) for shape in expected.values())
+    assert report.empty_layers == []
+    # the layout: index i = k·D + d as in h_n; the forward direction's step t writes h[i, t + 1], the reverse's h[i, t]
+    np.testing.assert_array_equal(output[..., :5], lstm.h[2, 1:])
+    np.testing.assert_array_equal(output[..., 5:], lstm.h[3, :4])
+    np.testing.assert_array_equal(h_n, lstm.h[[0, 1, 2, 3], [4, 0, 4, 0]])
+    np.testing.assert_array_equal(c_n, lstm.c[[0, 1, 2, 3], [4, 0, 4, 0]])
+    np.testing.assert_array_equal(lstm.inputs[0], np.concatenate([lstm.h[0, 1:], lstm.h[1, :4]], -1) * lstm.masks[0])
+    lstm.eval()(x)
+    del expected["masks"]
+    assert {e.attribute: e.shape for e in cache_report(lstm).entries} == expected
+    one_layer = GRU(3, 5, rng=0)
+    one_layer(x)
+    assert {e.attribute: e.shape for e in cache_report(one_layer).entries} == {
+        "x": (4, 2, 3),
+        "h": (1, 5, 2, 5),
+        "gates": (1, 4, 2, 15),  # r, z, n
+        "a_hn": (1, 4, 2, 5),  # h_{t−1} W_hn + b_hn
+    }
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda: LSTM(3, 4, num_layers=2, bidirectional=True, rng=0), lambda: GRU(3, 4, num_layers=2, rng=1)],
+    ids=["LSTM", "GRU"],
+)
+def test_without_the_input_gradient_backward_returns_none_and_the_same_parameter_gradients(build):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 2, 3))
+    results = []
+    for needs_input_grad in (True, False):
+        layer = build()
+        layer.needs_input_grad = needs_input_grad
+        output, _ = layer(x)
+        grad_x = layer.backward(np.random.default_rng(8).standard_normal(output.shape))
+        results.append((grad_x, [p.grad.copy() for p in layer.parameters()]))
+    (with_x, grads), (without_x, grads_without) = results
+    assert with_x.shape == x.shape
+    assert without_x is None
+    for a, b in zip(grads, grads_without, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_shorter_sequence_after_a_longer_one_uses_fresh_caches():
+    rng = np.random.default_rng(9)
+    long_x, x = rng.standard_normal((5, 2, 3)), rng.standard_normal((3, 2, 3))
+    hx = (rng.standard_normal((4, 2, 4)), rng.standard_normal((4, 2, 4)))
+    g = rng.standard_normal((3, 2, 8))
+    fresh, reused = (LSTM(3, 4, num_layers=2, bidirectional=True, rng=0) for _ in range(2))
+    out, _ = reused(long_x)
+    reused.backward(np.ones_like(out))
+    reused.zero_grad()
+    returned = reused(x, hx)
+    assert reused.h.shape == (4, 4, 2, 4)
+    grad_x, (grad_h0, grad_c0) = reused.backward(g)
+    for a, b in zip(flat(returned), flat(fresh(x, hx)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    expected_x, (expected_h0, expected_c0) = fresh.backward(g)
+    for a, b in [(grad_x, expected_x), (grad_h0, expected_h0), (grad_c0, expected_c0)]:
+        np.testing.assert_array_equal(a, b)
+    for p, q in zip(reused.parameters(), fresh.parameters(), strict=True):
+        np.testing.assert_array_equal(p.grad, q.grad)
+    objective = lambda: float(np.sum(g * reused(x, hx)[0]))  # noqa: E731
+    for analytic, array in [(grad_x, x), (grad_h0, hx[0]), (grad_c0, hx[1])]:
+        np.testing.assert_allclose(analytic, partial_derivatives(objective, array), rtol=1e-6, atol=1e-8)
+    weight = reused.weight_ih_l0_reverse
+    np.testing.assert_allclose(weight.grad, partial_derivatives(objective, weight.data), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_a_cell_without_the_input_gradient_returns_none_and_the_same_parameter_gradients(cls):
+    x, g = np.random.default_rng(10).standard_normal((2, 3)), np.random.default_rng(11).standard_normal((2, 4))
+    results = []
+    for needs_input_grad in (True, False):
+        cell = cls(3, 4, rng=0)
+        cell.needs_input_grad = needs_input_grad
+        cell(x)
+        results.append((cell.backward(g), [p.grad.copy() for p in cell.parameters()]))
+    (with_x, grads), (without_x, grads_without) = results
+    assert with_x.shape == x.shape
+    assert without_x is None
+    for a, b in zip(grads, grads_without, strict=True):
+        np.testing.assert_array_equal(a, b)

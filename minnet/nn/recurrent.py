@@ -1,12 +1,17 @@
 r"""Recurrent layers: the cells RNNCell, LSTMCell and GRUCell (one time step), and
 RNN, LSTM and GRU (a whole sequence, backward through time).
 
-Each cell's math is written once, as a pair of functions: ``*_step`` computes
-the new state and returns what the derivative needs; ``*_step_backward``
-takes the gradient of the new state, ADDS (``+=``) the gradients of the four
-parameters and returns the gradients of the step's input and of the old
-state. The cell classes call the pair once; the sequence classes call it at
-every time step, forward in time and then in a reversed loop.
+Each cell's math is written once, as a pair of functions. ``*_step`` starts
+from ``a_x = x W_ih + b_ih`` (:func:`input_projection`), writes what its
+derivative needs into arrays the caller gives it and returns the new state;
+``*_step_backward`` reads them, takes the gradient of the new state and returns
+the gradients of the two pre-activations ``a_x`` and ``a_h = h W_hh + b_hh``
+and of the old state. The caller turns the first two into the parameters' and
+the input's gradients. The cell classes call the pair once; the sequence
+classes call it at every time step, forward in time into caches allocated for
+the whole sequence (one array per quantity, the slice at step t for the step),
+then in a reversed loop; ``x W_ih + b_ih`` before the loop, and the weights'
+gradients and ∂L/∂x after it, are one product each over all L·N rows.
 
 **Weights.** minnet computes ``x @ W``, so every weight has the shape
 ``(in, out)``, the transpose of PyTorch's: ``weight_ih`` is ``(input_size,
@@ -49,61 +54,79 @@ def _sigmoid(a: Array) -> Array:
     return s
 
 
-def _preactivation(w: Weights, x: Array, h: Array) -> tuple[Array, Array]:
-    """``x W_ih + b_ih`` and ``h W_hh + b_hh``."""
-    a_x, a_h = x @ w.weight_ih.data, h @ w.weight_hh.data
-    if w.bias_ih is not None and w.bias_hh is not None:
-        a_x, a_h = a_x + w.bias_ih.data, a_h + w.bias_hh.data
-    return a_x, a_h
+def _rows(a: Array) -> Array:
+    """``a`` as a matrix of rows, ``(…, n)`` -> ``(·, n)``: a sequence's L·N rows for one product."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def input_projection(w: Weights, x: Array) -> Array:
+    """``a_x = x W_ih + b_ih``, the part of the pre-activation that does not depend on the state. For a whole
+    sequence ``x`` of shape ``(L, N, in)`` it is one product over the L·N rows, before the loop over time."""
+    a_x = (_rows(x) @ w.weight_ih.data).reshape(*x.shape[:-1], -1)
+    return a_x if w.bias_ih is None else a_x + w.bias_ih.data
+
+
+def _hidden_preactivation(w: Weights, h: Array) -> Array:
+    """``a_h = h W_hh + b_hh``, the part of the pre-activation that depends on the state."""
+    a_h = h @ w.weight_hh.data
+    return a_h if w.bias_hh is None else a_h + w.bias_hh.data
 
 
 def _add_parameter_grads(w: Weights, x: Array, h: Array, g_x: Array, g_h: Array) -> None:
-    """∂L/∂W_ih += xᵀ g_x, ∂L/∂W_hh += hᵀ g_h, ∂L/∂b_ih += Σ g_x, ∂L/∂b_hh += Σ g_h (sums over the batch)."""
-    w.weight_ih.grad += x.T @ g_x
-    w.weight_hh.grad += h.T @ g_h
+    """∂L/∂W_ih += xᵀ g_x, ∂L/∂W_hh += hᵀ g_h, ∂L/∂b_ih += Σ g_x, ∂L/∂b_hh += Σ g_h, with ``g_x`` and ``g_h``
+    the gradients of ``a_x = x W_ih + b_ih`` and ``a_h = h W_hh + b_hh`` and the sums over the rows: one step's
+    batch for a cell, all L·N rows of a sequence at once for RNN, LSTM and GRU."""
+    w.weight_ih.grad += _rows(x).T @ _rows(g_x)
+    w.weight_hh.grad += _rows(h).T @ _rows(g_h)
     if w.bias_ih is not None and w.bias_hh is not None:
-        w.bias_ih.grad += g_x.sum(axis=0)
-        w.bias_hh.grad += g_h.sum(axis=0)
+        w.bias_ih.grad += _rows(g_x).sum(axis=0)
+        w.bias_hh.grad += _rows(g_h).sum(axis=0)
 
+
+# Each step starts from ``a_x = x W_ih + b_ih`` (see input_projection) and returns the new state; the arrays
+# its derivative needs it writes into arrays the caller allocated (a cell's, or the slice at step t of a
+# sequence's stacked caches). Each step's backward takes the gradient of the new state and returns
+# (∂L/∂a_x, ∂L/∂a_h, gradient of the old state); the caller turns the first two into the parameters' and the
+# input's gradients (_add_parameter_grads, g_x W_ihᵀ), for a sequence once after the loop over time.
 
 # -- the Elman cell: h' = tanh(x W_ih + b_ih + h W_hh + b_hh) ---------------------------------------------
 
 
-def rnn_step(w: Weights, x: Array, state: State, nonlinearity: str) -> tuple[State, tuple[Any, ...]]:
-    """One Elman step: ``((h',), cache)``; the cache holds x, h and h'."""
+def rnn_step(w: Weights, a_x: Array, state: State, nonlinearity: str) -> State:
+    """One Elman step: ``(h',)``. Its derivative needs h' alone (a sequence keeps it among its states)."""
     (h,) = state
-    a_x, a_h = _preactivation(w, x, h)
-    a = a_x + a_h
-    h_new = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0)
-    return (h_new,), (x, h, h_new)
+    a = a_x + _hidden_preactivation(w, h)
+    return (np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0),)
 
 
-def rnn_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State, nonlinearity: str) -> tuple[Array, State]:
-    """∂L/∂x and (∂L/∂h,) from (∂L/∂h',), adding the parameters' gradients."""
-    x, h, h_new = cache
+def rnn_step_backward(w: Weights, h_new: Array, grad_state: State, nonlinearity: str) -> tuple[Array, Array, State]:
+    """(∂L/∂a_x, ∂L/∂a_h, (∂L/∂h,)) from (∂L/∂h',); the two pre-activations' gradients are the same."""
     (g,) = grad_state
     g_a = g * (1.0 - h_new**2) if nonlinearity == "tanh" else g * (h_new > 0)  # tanh' = 1 − h'², relu' = [h' > 0]
-    _add_parameter_grads(w, x, h, g_a, g_a)
-    return g_a @ w.weight_ih.data.T, (g_a @ w.weight_hh.data.T,)
+    return g_a, g_a, (g_a @ w.weight_hh.data.T,)
 
 
 # -- the LSTM cell: gates i, f, g, o; c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c') -------------------------------
 
 
-def lstm_step(w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
-    """One LSTM step: ``((h', c'), cache)``; the cache holds x, h, c, the gates i, f, g, o and tanh(c')."""
+def lstm_step(w: Weights, a_x: Array, state: State, gates: Array, tanh_c: Array) -> State:
+    """One LSTM step: ``(h', c')``. Writes the gates i, f, g, o into ``gates`` ``(N, 4·H)`` and tanh(c') into
+    ``tanh_c`` ``(N, H)``: with the old c, what its derivative needs."""
     h, c = state
-    a_x, a_h = _preactivation(w, x, h)
-    a_i, a_f, a_g, a_o = np.split(a_x + a_h, 4, axis=-1)
-    i, f, g, o = _sigmoid(a_i), _sigmoid(a_f), np.tanh(a_g), _sigmoid(a_o)
+    a_i, a_f, a_g, a_o = np.split(a_x + _hidden_preactivation(w, h), 4, axis=-1)
+    i, f, g, o = np.split(gates, 4, axis=-1)  # views of the caller's array: the assignments fill it
+    i[...], f[...], g[...], o[...] = _sigmoid(a_i), _sigmoid(a_f), np.tanh(a_g), _sigmoid(a_o)
     c_new = f * c + i * g
-    tanh_c = np.tanh(c_new)
-    return (o * tanh_c, c_new), (x, h, c, i, f, g, o, tanh_c)
+    tanh_c[...] = np.tanh(c_new)
+    return o * tanh_c, c_new
 
 
-def lstm_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
-    """∂L/∂x and (∂L/∂h, ∂L/∂c) from (∂L/∂h', ∂L/∂c'), adding the parameters' gradients."""
-    x, h, c, i, f, g, o, tanh_c = cache
+def lstm_step_backward(
+    w: Weights, c: Array, gates: Array, tanh_c: Array, grad_state: State
+) -> tuple[Array, Array, State]:
+    """(∂L/∂a_x, ∂L/∂a_h, (∂L/∂h, ∂L/∂c)) from (∂L/∂h', ∂L/∂c'), with c the old cell state and ``gates``,
+    ``tanh_c`` what lstm_step wrote; the two pre-activations' gradients are the same."""
+    i, f, g, o = np.split(gates, 4, axis=-1)
     g_h, g_c = grad_state
     g_c = g_c + g_h * o * (1.0 - tanh_c**2)  # c' reaches L directly and through h' = o ⊙ tanh(c')
     g_a = np.concatenate(
@@ -115,35 +138,36 @@ def lstm_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State) ->
         ],
         axis=-1,
     )
-    _add_parameter_grads(w, x, h, g_a, g_a)
-    return g_a @ w.weight_ih.data.T, (g_a @ w.weight_hh.data.T, g_c * f)
+    return g_a, g_a, (g_a @ w.weight_hh.data.T, g_c * f)
 
 
 # -- the GRU cell: gates r, z, n; h' = (1 − z) ⊙ n + z ⊙ h -------------------------------------------------
 
 
-def gru_step(w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
-    """One GRU step: ``((h',), cache)``; the cache holds x, h, r, z, n and h W_hn + b_hn."""
+def gru_step(w: Weights, a_x: Array, state: State, gates: Array, a_hn: Array) -> State:
+    """One GRU step: ``(h',)``. Writes the gates r, z, n into ``gates`` ``(N, 3·H)`` and ``h W_hn + b_hn`` into
+    ``a_hn`` ``(N, H)``: with the old h, what its derivative needs."""
     (h,) = state
-    a_x, a_h = _preactivation(w, x, h)
     x_r, x_z, x_n = np.split(a_x, 3, axis=-1)
-    h_r, h_z, h_n = np.split(a_h, 3, axis=-1)
-    r, z = _sigmoid(x_r + h_r), _sigmoid(x_z + h_z)
-    n = np.tanh(x_n + r * h_n)
-    return ((1.0 - z) * n + z * h,), (x, h, r, z, n, h_n)
+    h_r, h_z, h_n = np.split(_hidden_preactivation(w, h), 3, axis=-1)
+    r, z, n = np.split(gates, 3, axis=-1)  # views of the caller's array: the assignments fill it
+    r[...], z[...] = _sigmoid(x_r + h_r), _sigmoid(x_z + h_z)
+    n[...] = np.tanh(x_n + r * h_n)
+    a_hn[...] = h_n
+    return ((1.0 - z) * n + z * h,)
 
 
-def gru_step_backward(w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
-    """∂L/∂x and (∂L/∂h,) from (∂L/∂h',), adding the parameters' gradients."""
-    x, h, r, z, n, h_n = cache
+def gru_step_backward(w: Weights, h: Array, gates: Array, a_hn: Array, grad_state: State) -> tuple[Array, Array, State]:
+    """(∂L/∂a_x, ∂L/∂a_h, (∂L/∂h,)) from (∂L/∂h',), with h the old state and ``gates``, ``a_hn`` what gru_step
+    wrote."""
+    r, z, n = np.split(gates, 3, axis=-1)
     (g,) = grad_state
     g_n = g * (1.0 - z) * (1.0 - n**2)  # ∂L/∂(pre-activation of n)
-    g_r = g_n * h_n * r * (1.0 - r)  # n's pre-activation holds r ⊙ (h W_hn + b_hn)
+    g_r = g_n * a_hn * r * (1.0 - r)  # n's pre-activation holds r ⊙ (h W_hn + b_hn)
     g_z = g * (h - n) * z * (1.0 - z)
     g_x = np.concatenate([g_r, g_z, g_n], axis=-1)  # the gradient of x W_ih + b_ih
     g_hh = np.concatenate([g_r, g_z, g_n * r], axis=-1)  # the gradient of h W_hh + b_hh
-    _add_parameter_grads(w, x, h, g_x, g_hh)
-    return g_x @ w.weight_ih.data.T, (g_hh @ w.weight_hh.data.T + g * z,)
+    return g_x, g_hh, (g_hh @ w.weight_hh.data.T + g * z,)
 
 
 # -- what the cells and the sequence layers share -----------------------------------------------------------
@@ -212,10 +236,10 @@ def _weights(owner: Layer, suffix: str = "") -> Weights:
 
 class _Cell(Layer):
     """What RNNCell, LSTMCell and GRUCell share: the parameters, the checks of the input and the state, and
-    forward and backward around the cell's step pair. A subclass sets ``gates``, ``state_size`` (1: h, 2: (h, c))
+    forward and backward around the cell's step pair. A subclass sets ``num_gates``, ``state_size`` (1: h, 2: (h, c))
     and ``_step`` / ``_step_backward``."""
 
-    gates = 1
+    num_gates = 1  # G
     state_size = 1
     parameter_symbols = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
 
@@ -226,15 +250,24 @@ class _Cell(Layer):
         if input_size < 1 or hidden_size < 1:
             raise ValueError(f"{name}: input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        _init_weights(self, "", input_size, hidden_size, self.gates, bias, make_rng(rng), float_dtype(dtype, name))
-        self.cache: tuple[Any, ...] | None = None  # what the step's derivative needs, set by forward
+        _init_weights(self, "", input_size, hidden_size, self.num_gates, bias, make_rng(rng), float_dtype(dtype, name))
+        # the caches, set by forward: the input and the old state, then what the step writes for its derivative
+        self.x: Array | None = None  # the input (N, input_size)
+        self.h: Array | None = None  # the old state h (N, hidden_size)
+        self.c: Array | None = None  # LSTMCell: the old cell state c (N, hidden_size)
+        self.h_new: Array | None = None  # RNNCell: the new state h' (N, hidden_size), for tanh' or relu'
+        self.gates: Array | None = None  # LSTMCell: i, f, g, o (N, 4·hidden_size); GRUCell: r, z, n (N, 3·…)
+        self.tanh_c: Array | None = None  # LSTMCell: tanh(c') (N, hidden_size)
+        self.a_hn: Array | None = None  # GRUCell: h W_hn + b_hn (N, hidden_size)
         self.batched = True  # whether forward's input had a batch axis
         self.state_given = False  # whether forward got hx: backward then returns its gradient too
 
-    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
+    def _step(self, w: Weights, a_x: Array, state: State) -> State:
+        """The cell's step from ``a_x = x W_ih + b_ih``, keeping what its derivative needs."""
         raise NotImplementedError
 
-    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
+    def _step_backward(self, w: Weights, grad_state: State) -> tuple[Array, Array, State]:
+        """The step's derivative from the caches: (∂L/∂a_x, ∂L/∂a_h, gradient of the old state)."""
         raise NotImplementedError
 
     def forward(self, input: Array, hx: Any = None) -> Any:
@@ -258,18 +291,26 @@ class _Cell(Layer):
                 if s.shape != shape:
                     raise ValueError(f"{name}: expected {what} of shape {shape}, got {s.shape}")
             state = tuple(s if self.batched else s[None] for s in state)
-        new_state, self.cache = self._step(_weights(self), x, state)
+        w = _weights(self)
+        self.x, self.h = x, state[0]
+        new_state = self._step(w, input_projection(w, x), state)
         outputs = tuple(s if self.batched else s[0] for s in new_state)
         return outputs[0] if self.state_size == 1 else outputs
 
     def backward(self, grad_output: Any) -> Any:
-        assert self.cache is not None
-        shape = (self.cache[0].shape[0], self.hidden_size) if self.batched else (self.hidden_size,)
+        assert self.x is not None
+        assert self.h is not None
+        w = _weights(self)
+        shape = (self.x.shape[0], self.hidden_size) if self.batched else (self.hidden_size,)
         names = ["h'", "c'"][: self.state_size]
-        grads = grad_parts(self, grad_output, [shape] * self.state_size, _weights(self).weight_ih.data.dtype, names)
+        grads = grad_parts(self, grad_output, [shape] * self.state_size, w.weight_ih.data.dtype, names)
         grads = [g if self.batched else g[None] for g in grads]
-        # the step's derivative: parameter gradients added inside, input and state gradients returned
-        grad_x, grad_state = self._step_backward(_weights(self), self.cache, tuple(grads))
+        # the step's derivative gives the gradients of a_x = x W_ih + b_ih, a_h = h W_hh + b_hh and the old state
+        g_ax, g_ah, grad_state = self._step_backward(w, tuple(grads))
+        _add_parameter_grads(w, self.x, self.h, g_ax, g_ah)
+        if not self.needs_input_grad and not self.state_given:  # nothing reads ∂L/∂x (fit's first layer)
+            return None
+        grad_x = g_ax @ w.weight_ih.data.T
         if not self.batched:
             grad_x, grad_state = grad_x[0], tuple(g[0] for g in grad_state)
         if not self.state_given:
@@ -288,6 +329,9 @@ class RNNCell(_Cell):
     ``∂L/∂x = ∂L/∂a W_ihᵀ``, ``∂L/∂h = ∂L/∂a W_hhᵀ``, ``∂L/∂W_ih = xᵀ ∂L/∂a``,
     ``∂L/∂W_hh = hᵀ ∂L/∂a``, ``∂L/∂b_ih = ∂L/∂b_hh = Σ_n ∂L/∂a``.
 
+    Caches (set by forward): ``x`` ``(N, input_size)``, ``h`` the old state and ``h_new`` = h' (for tanh' or
+    relu'), each ``(N, hidden_size)``.
+
     Args:
         input_size: size of each input row.
         hidden_size: size of the state h.
@@ -299,7 +343,7 @@ class RNNCell(_Cell):
     Shape:
         ``forward(input, hx=None)``: input ``(N, input_size)`` or ``(input_size,)``, hx ``(N, hidden_size)``
         or ``(hidden_size,)`` (zeros when omitted) -> h' ``(N, hidden_size)``. ``backward(grad_h')`` returns
-        ∂L/∂input, or ``(∂L/∂input, ∂L/∂hx)`` when forward got hx.
+        ∂L/∂input (``None`` when ``needs_input_grad`` is False), or ``(∂L/∂input, ∂L/∂hx)`` when forward got hx.
 
     Attributes:
         weight_ih: ``(input_size, hidden_size)``, the transpose of PyTorch's ``weight_ih``.
@@ -333,11 +377,13 @@ class RNNCell(_Cell):
         self.nonlinearity = _check_nonlinearity("RNNCell", nonlinearity)
         super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
 
-    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
-        return rnn_step(w, x, state, self.nonlinearity)
+    def _step(self, w: Weights, a_x: Array, state: State) -> State:
+        (self.h_new,) = rnn_step(w, a_x, state, self.nonlinearity)
+        return (self.h_new,)
 
-    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
-        return rnn_step_backward(w, cache, grad_state, self.nonlinearity)
+    def _step_backward(self, w: Weights, grad_state: State) -> tuple[Array, Array, State]:
+        assert self.h_new is not None
+        return rnn_step_backward(w, self.h_new, grad_state, self.nonlinearity)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, nonlinearity={self.nonlinearity!r}"
@@ -357,13 +403,17 @@ class LSTMCell(_Cell):
     RNNCell: ``∂L/∂x = ∂L/∂a W_ihᵀ``, ``∂L/∂h = ∂L/∂a W_hhᵀ``, ``∂L/∂W_ih = xᵀ ∂L/∂a``,
     ``∂L/∂W_hh = hᵀ ∂L/∂a``, ``∂L/∂b = Σ_n ∂L/∂a``.
 
+    Caches (set by forward): ``x``, the old state ``h`` and ``c``, ``gates`` i, f, g, o ``(N, 4·hidden_size)``
+    and ``tanh_c`` = tanh(c') ``(N, hidden_size)``.
+
     Args:
         input_size, hidden_size, bias, rng, dtype: as for :class:`RNNCell`.
 
     Shape:
         ``forward(input, hx=None)`` with hx ``(h, c)``, each ``(N, hidden_size)`` (zeros when omitted) ->
         ``(h', c')``. ``backward((grad_h', grad_c'))`` (either may be ``None`` or left out: zero; a single
-        array is grad_h') returns ∂L/∂input, or ``(∂L/∂input, (∂L/∂h, ∂L/∂c))`` when forward got hx.
+        array is grad_h') returns ∂L/∂input (``None`` when ``needs_input_grad`` is False), or ``(∂L/∂input,
+        (∂L/∂h, ∂L/∂c))`` when forward got hx.
 
     Attributes:
         weight_ih: ``(input_size, 4·hidden_size)``, weight_hh: ``(hidden_size, 4·hidden_size)``, the
@@ -375,7 +425,7 @@ class LSTMCell(_Cell):
         ((2, 4), (2, 4))
     """
 
-    gates, state_size = 4, 2
+    num_gates, state_size = 4, 2
     local_derivative = {
         "∂L/∂c'": "g_c + g_h ⊙ o ⊙ (1 − tanh²(c'))",
         "∂L/∂c": "∂L/∂c' ⊙ f",
@@ -385,11 +435,17 @@ class LSTMCell(_Cell):
         "∂L/∂W_hh": "hᵀ ∂L/∂a",
     }
 
-    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
-        return lstm_step(w, x, state)
+    def _step(self, w: Weights, a_x: Array, state: State) -> State:
+        N, H = a_x.shape[0], self.hidden_size
+        self.c = state[1]
+        self.gates, self.tanh_c = np.empty((N, 4 * H), a_x.dtype), np.empty((N, H), a_x.dtype)
+        return lstm_step(w, a_x, state, self.gates, self.tanh_c)
 
-    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
-        return lstm_step_backward(w, cache, grad_state)
+    def _step_backward(self, w: Weights, grad_state: State) -> tuple[Array, Array, State]:
+        assert self.c is not None
+        assert self.gates is not None
+        assert self.tanh_c is not None
+        return lstm_step_backward(w, self.c, self.gates, self.tanh_c, grad_state)
 
 
 class GRUCell(_Cell):
@@ -403,6 +459,9 @@ class GRUCell(_Cell):
     ``∂L/∂a_z = g ⊙ (h − n) ⊙ z(1 − z)``; the gradient of ``x W_ih + b_ih`` is ``[∂a_r, ∂a_z, ∂a_n]``,
     that of ``h W_hh + b_hh`` is ``[∂a_r, ∂a_z, ∂a_n ⊙ r]``; ``∂L/∂x`` and ``∂L/∂W_ih`` follow from the first,
     ``∂L/∂W_hh`` from the second, and ``∂L/∂h = (its gradient) W_hhᵀ + g ⊙ z``.
+
+    Caches (set by forward): ``x``, the old state ``h``, ``gates`` r, z, n ``(N, 3·hidden_size)`` and
+    ``a_hn`` = h W_hn + b_hn ``(N, hidden_size)``.
 
     Args:
         input_size, hidden_size, bias, rng, dtype: as for :class:`RNNCell`.
@@ -419,18 +478,23 @@ class GRUCell(_Cell):
         (2, 4)
     """
 
-    gates = 3
+    num_gates = 3
     local_derivative = {
         "∂L/∂a_n": "g ⊙ (1 − z) ⊙ (1 − n²)",
         "∂L/∂a_z": "g ⊙ (h − n) ⊙ z(1 − z)",
         "∂L/∂h": "[∂a_r, ∂a_z, ∂a_n ⊙ r] W_hhᵀ + g ⊙ z",
     }
 
-    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
-        return gru_step(w, x, state)
+    def _step(self, w: Weights, a_x: Array, state: State) -> State:
+        N, H = a_x.shape[0], self.hidden_size
+        self.gates, self.a_hn = np.empty((N, 3 * H), a_x.dtype), np.empty((N, H), a_x.dtype)
+        return gru_step(w, a_x, state, self.gates, self.a_hn)
 
-    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
-        return gru_step_backward(w, cache, grad_state)
+    def _step_backward(self, w: Weights, grad_state: State) -> tuple[Array, Array, State]:
+        assert self.h is not None
+        assert self.gates is not None
+        assert self.a_hn is not None
+        return gru_step_backward(w, self.h, self.gates, self.a_hn, grad_state)
 
 
 # -- the sequence layers: the cell's step over time, backward through time ----------------------------------
@@ -438,9 +502,9 @@ class GRUCell(_Cell):
 
 class _Sequence(Layer):
     """What RNN, LSTM and GRU share: parameters per layer and direction (PyTorch's names), the loop over time
-    forward and the reversed loop backward. A subclass sets ``gates``, ``state_size`` and the step pair."""
+    forward and the reversed loop backward. A subclass sets ``num_gates``, ``state_size`` and the step pair."""
 
-    gates = 1
+    num_gates = 1  # G
     state_size = 1
     local_derivative = {
         "∂L/∂h_t": "g_t + ∂L/∂h_t carried back from step t + 1",
@@ -483,10 +547,20 @@ class _Sequence(Layer):
         for k in range(num_layers):
             for suffix in self._suffixes(k):
                 size = input_size if k == 0 else hidden_size * self.directions
-                _init_weights(self, suffix, size, hidden_size, self.gates, bias, generator, dtype)
+                _init_weights(self, suffix, size, hidden_size, self.num_gates, bias, generator, dtype)
         self.rng = np.random.default_rng(generator.integers(2**63))  # dropout's own stream
-        self.caches: list[list[list[tuple[Any, ...]]]] | None = None  # [layer][direction][time step], by forward
-        self.masks: list[Array | None] = []  # dropout's scaled mask after each layer but the last (training)
+        # The caches, set by forward, each allocated for the whole sequence (L steps, N rows) and filled step by
+        # step. Index i = k·D + d is layer k's direction d (D = 2 if bidirectional else 1), as in h_0 and h_n.
+        self.x: Array | None = None  # the first layer's input (L, N, input_size)
+        self.inputs: Array | None = None  # layer k ≥ 1's input, layer k − 1's output after dropout: (num_layers − 1,
+        #   L, N, D·H); None for one layer
+        self.masks: Array | None = None  # dropout's scaled masks on those inputs, alike; None without dropout
+        self.h: Array | None = None  # the state h of every step, (num_layers·D, L + 1, N, H): the forward direction
+        #   goes from h[i, t] to h[i, t + 1] at step t (h_0 at 0), the reverse from h[i, t + 1] to h[i, t] (h_0 at L)
+        self.c: Array | None = None  # LSTM: the cell state c of every step, as h
+        self.gates: Array | None = None  # LSTM: i, f, g, o; GRU: r, z, n; of every step, (num_layers·D, L, N, G·H)
+        self.tanh_c: Array | None = None  # LSTM: tanh(c_t) of every step, (num_layers·D, L, N, H)
+        self.a_hn: Array | None = None  # GRU: h_{t−1} W_hn + b_hn of every step, (num_layers·D, L, N, H)
         self.batched = True
         self.state_given = False
         self.shapes: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())  # (input, state) as forward got them
@@ -494,10 +568,26 @@ class _Sequence(Layer):
     def _suffixes(self, k: int) -> list[str]:
         return [f"_l{k}", f"_l{k}_reverse"][: self.directions]
 
-    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
+    #: Whether the step's ∂L/∂a_h differs from its ∂L/∂a_x (GRU: r scales h W_hn + b_hn).
+    separate_hidden_gradient = False
+
+    def _allocate(self, shape: tuple[int, int, int, int], dtype: Any) -> None:
+        """The caches beside h for ``shape`` = (num_layers·D, L, N, H): LSTM c, gates, tanh_c; GRU gates, a_hn."""
+
+    def _states(self) -> list[Array]:
+        """The stacked states: [h], or [h, c] for LSTM."""
+        assert self.h is not None
+        return [self.h]
+
+    def _step(self, w: Weights, a_x: Array, i: int, t: int, old: int, new: int) -> None:
+        """The step at time t of layer and direction i from ``a_x = x_t W_ih + b_ih``: from the states at index
+        ``old`` to those at ``new``, filling the caches at t."""
         raise NotImplementedError
 
-    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
+    def _step_backward(
+        self, w: Weights, i: int, t: int, old: int, new: int, grad_state: State
+    ) -> tuple[Array, Array, State]:
+        """The derivative of that step from the caches: (∂L/∂a_x, ∂L/∂a_h, gradient of the old state)."""
         raise NotImplementedError
 
     def _initial_state(self, hx: Any, N: int, dtype: Any) -> list[Array]:
@@ -528,36 +618,62 @@ class _Sequence(Layer):
         L, N = x.shape[:2]
         h0 = self._initial_state(hx, N, x.dtype)
         self.shapes = (input.shape, tuple(h0[0].shape if self.batched else (h0[0].shape[0], self.hidden_size)))
-        finals: list[list[Array]] = [[] for _ in range(self.state_size)]
-        self.caches, self.masks = [], []
-        for k in range(self.num_layers):
-            outputs, caches = [], []
+        D, H, K = self.directions, self.hidden_size, self.num_layers
+        self.x = np.ascontiguousarray(x)
+        self.inputs = np.empty((K - 1, L, N, D * H), x.dtype) if K > 1 else None
+        dropping = self.training and self.dropout > 0 and K > 1  # between layers, not after the last
+        self.masks = np.empty((K - 1, L, N, D * H), x.dtype) if dropping else None
+        self.h = np.empty((K * D, L + 1, N, H), x.dtype)
+        self._allocate((K * D, L, N, H), x.dtype)
+        layer_input = self.x
+        for k in range(K):
             for d, suffix in enumerate(self._suffixes(k)):
-                w, state = _weights(self, suffix), tuple(s[k * self.directions + d] for s in h0)
-                out, step_caches = np.empty((L, N, self.hidden_size), x.dtype), [()] * L
+                i, w = k * D + d, _weights(self, suffix)
+                for state, given in zip(self._states(), h0, strict=True):
+                    state[i, 0 if d == 0 else L] = given[i]
+                a_x = input_projection(w, layer_input)  # x_t W_ih + b_ih for every t: one product over L·N rows
                 # the loop over time; the reverse direction reads the sequence backwards
                 for t in range(L) if d == 0 else reversed(range(L)):
-                    state, step_caches[t] = self._step(w, x[t], state)
-                    out[t] = state[0]
-                outputs.append(out)
-                caches.append(step_caches)
-                for final, s in zip(finals, state, strict=True):
-                    final.append(s)
-            self.caches.append(caches)
-            x = np.concatenate(outputs, axis=-1) if self.directions == 2 else outputs[0]
-            if self.training and self.dropout > 0 and k < self.num_layers - 1:  # between layers, not after the last
-                keep = 1.0 - self.dropout
-                mask = ((self.rng.random(x.shape) < keep) / keep if keep > 0 else np.zeros(x.shape)).astype(x.dtype)
-                self.masks.append(mask)
-                x = x * mask
-            else:
-                self.masks.append(None)
+                    self._step(w, a_x[t], i, t, *((t, t + 1) if d == 0 else (t + 1, t)))
+            if k < K - 1:
+                assert self.inputs is not None
+                layer_input = self._layer_output(k, out=self.inputs[k])
+                if self.masks is not None:
+                    keep = 1.0 - self.dropout
+                    shape = layer_input.shape
+                    self.masks[k] = (self.rng.random(shape) < keep) / keep if keep > 0 else np.zeros(shape)
+                    layer_input *= self.masks[k]
+        x = self._layer_output(K - 1)
         output = (x.swapaxes(0, 1) if self.batch_first else x) if self.batched else x[:, 0]
-        state_n = [np.stack(f) if self.batched else np.stack(f)[:, 0] for f in finals]
+        # the final states: the forward direction's after step L − 1 (index L), the reverse's after step 0 (index 0)
+        ends = [L if d == 0 else 0 for _ in range(K) for d in range(D)]
+        state_n = [s[np.arange(K * D), ends] for s in self._states()]  # a copy: fancy indexing
+        state_n = [s if self.batched else s[:, 0] for s in state_n]
         return output, (state_n[0] if self.state_size == 1 else tuple(state_n))
 
+    def _layer_output(self, k: int, out: Array | None = None) -> Array:
+        """Layer k's output (L, N, D·H), written into ``out`` if given: its states after each step, both
+        directions side by side."""
+        assert self.h is not None
+        _, L1, N, H = self.h.shape
+        out = np.empty((L1 - 1, N, self.directions * H), self.h.dtype) if out is None else out
+        out[..., :H] = self.h[k * self.directions, 1:]
+        if self.directions == 2:
+            out[..., H:] = self.h[2 * k + 1, :-1]
+        return out
+
+    def _layer_input(self, k: int) -> Array:
+        """Layer k's input (L, N, ·): the sequence for the first layer, layer k − 1's output after dropout after."""
+        if k == 0:
+            assert self.x is not None
+            return self.x
+        assert self.inputs is not None
+        layer_input: Array = self.inputs[k - 1]
+        return layer_input
+
     def backward(self, grad_output: Any) -> Any:
-        assert self.caches is not None
+        assert self.x is not None
+        assert self.h is not None
         dtype, H, D = _weights(self, "_l0").weight_ih.data.dtype, self.hidden_size, self.directions
         out_shape = (*self.shapes[0][:-1], D * H)
         # grad_output: ∂L/∂output alone, or (∂L/∂output, ∂L/∂h_n) / (∂L/∂output, (∂L/∂h_n, ∂L/∂c_n))
@@ -574,24 +690,38 @@ class _Sequence(Layer):
         g_y = (g_y.swapaxes(0, 1) if self.batch_first else g_y) if self.batched else g_y[:, None]  # (L, N, D·H)
         g_final = [g if self.batched else g[:, None] for g in g_final]
         g_h0 = [np.zeros_like(g) for g in g_final]
+        L, N = self.x.shape[:2]
+        g_x: Array | None = None
         for k in reversed(range(self.num_layers)):
-            mask = self.masks[k]
-            if mask is not None:  # dropout's derivative: the same mask, scaled
-                g_y = g_y * mask
-            caches = self.caches[k]
-            g_x = np.zeros((*g_y.shape[:2], caches[0][0][0].shape[-1]), dtype)
+            if self.masks is not None and k < self.num_layers - 1:  # dropout's derivative: the same mask, scaled
+                g_y = g_y * self.masks[k]
+            layer_input = self._layer_input(k)
+            # ∂L/∂(layer input), unless nothing reads it: the first layer's input when fit says so (and forward got
+            # no hx: a returned (∂L/∂x, ∂L/∂hx) must hold an array for x)
+            input_grad_needed, g_x = k > 0 or self.needs_input_grad or self.state_given, None
             for d, suffix in enumerate(self._suffixes(k)):
                 w, i = _weights(self, suffix), k * D + d
+                g_ax = np.empty((L, N, self.num_gates * H), dtype)  # ∂L/∂a_x and ∂L/∂a_h of every step
+                g_ah = np.empty_like(g_ax) if self.separate_hidden_gradient else g_ax
                 grad_state = tuple(g[i] for g in g_final)  # ∂L/∂(state after the last step), carried back in time
-                for t in reversed(range(len(caches[d]))) if d == 0 else range(len(caches[d])):
+                for t in reversed(range(L)) if d == 0 else range(L):
                     # the step's h' is the output at t too: its gradient is what came from above plus from t + 1
                     grad_state = (grad_state[0] + g_y[t, :, d * H : (d + 1) * H], *grad_state[1:])
-                    g_x_t, grad_state = self._step_backward(w, caches[d][t], grad_state)
-                    g_x[t] += g_x_t
+                    old, new = (t, t + 1) if d == 0 else (t + 1, t)
+                    g_ax[t], g_ah[t], grad_state = self._step_backward(w, i, t, old, new, grad_state)
                 for g, s in zip(g_h0, grad_state, strict=True):
                     g[i] = s
-            g_y = g_x
-        g_input = (g_y.swapaxes(0, 1) if self.batch_first else g_y) if self.batched else g_y[:, 0]
+                # the parameters' and the input's gradients: one product over the L·N rows of all steps
+                h_old = self.h[i, :L] if d == 0 else self.h[i, 1:]
+                _add_parameter_grads(w, layer_input, h_old, g_ax, g_ah)
+                if input_grad_needed:
+                    g_in = (_rows(g_ax) @ w.weight_ih.data.T).reshape(layer_input.shape)
+                    g_x = g_in if g_x is None else g_x + g_in
+            if g_x is not None:
+                g_y = g_x
+        g_input = None
+        if g_x is not None:
+            g_input = (g_x.swapaxes(0, 1) if self.batch_first else g_x) if self.batched else g_x[:, 0]
         if not self.state_given:
             return g_input
         g_h0 = [g if self.batched else g[:, 0] for g in g_h0]
@@ -614,8 +744,15 @@ class RNN(_Sequence):
 
     Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
     what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
-    (see :class:`RNNCell`) give the gradients of the step's input, of the state before it and (added) of the
-    parameters.
+    (see :class:`RNNCell`) give the gradients of the step's pre-activations and of the state before it; the
+    parameters' gradients and ∂L/∂input follow as one product each over all L·N rows (∂L/∂input is skipped,
+    backward returning ``None``, when ``needs_input_grad`` is False and forward got no hx).
+
+    Caches (arrays for the whole sequence, set by forward; index i = k·D + d as in h_n): ``x`` the input
+    ``(L, N, input_size)``; ``inputs`` layer k ≥ 1's input, after dropout, and ``masks`` dropout's
+    ``(num_layers − 1, L, N, D·hidden_size)`` (masks only in training); ``h`` ``(num_layers·D, L + 1, N, H)``,
+    the state before and after every step (forward: h_0 at 0, step t writes t + 1; reverse: h_0 at L, step t
+    writes t).
 
     Args:
         input_size: size of each input element; hidden_size: size of the state h.
@@ -666,11 +803,15 @@ class RNN(_Sequence):
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng=rng, dtype=dtype
         )
 
-    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
-        return rnn_step(w, x, state, self.nonlinearity)
+    def _step(self, w: Weights, a_x: Array, i: int, t: int, old: int, new: int) -> None:
+        assert self.h is not None
+        (self.h[i, new],) = rnn_step(w, a_x, (self.h[i, old],), self.nonlinearity)
 
-    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
-        return rnn_step_backward(w, cache, grad_state, self.nonlinearity)
+    def _step_backward(
+        self, w: Weights, i: int, t: int, old: int, new: int, grad_state: State
+    ) -> tuple[Array, Array, State]:
+        assert self.h is not None
+        return rnn_step_backward(w, self.h[i, new], grad_state, self.nonlinearity)
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
@@ -686,8 +827,16 @@ class LSTM(_Sequence):
 
     Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
     what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
-    (see :class:`LSTMCell`) give the gradients of the step's input, of the state before it and (added) of the
-    parameters.
+    (see :class:`LSTMCell`) give the gradients of the step's pre-activations and of the state before it; the
+    parameters' gradients and ∂L/∂input follow as one product each over all L·N rows (∂L/∂input is skipped,
+    backward returning ``None``, when ``needs_input_grad`` is False and forward got no hx).
+
+    Caches (arrays for the whole sequence, set by forward; index i = k·D + d as in h_n): ``x`` the input
+    ``(L, N, input_size)``; ``inputs`` layer k ≥ 1's input, after dropout, and ``masks`` dropout's
+    ``(num_layers − 1, L, N, D·hidden_size)`` (masks only in training); ``h`` ``(num_layers·D, L + 1, N, H)``,
+    the state before and after every step (forward: h_0 at 0, step t writes t + 1; reverse: h_0 at L, step t
+    writes t). ``c`` as h; ``gates`` i, f, g, o ``(num_layers·D, L, N, 4·H)``;
+    ``tanh_c`` tanh(c_t) ``(num_layers·D, L, N, H)``.
 
     Args:
         input_size: size of each input element; hidden_size: size of the state h.
@@ -719,13 +868,33 @@ class LSTM(_Sequence):
         ((5, 2, 8), (2, 2, 4), (2, 2, 4))
     """
 
-    gates, state_size = 4, 2
+    num_gates, state_size = 4, 2
 
-    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
-        return lstm_step(w, x, state)
+    def _allocate(self, shape: tuple[int, int, int, int], dtype: Any) -> None:
+        KD, L, N, H = shape
+        self.c = np.empty((KD, L + 1, N, H), dtype)
+        self.gates, self.tanh_c = np.empty((KD, L, N, 4 * H), dtype), np.empty((KD, L, N, H), dtype)
 
-    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
-        return lstm_step_backward(w, cache, grad_state)
+    def _states(self) -> list[Array]:
+        assert self.h is not None
+        assert self.c is not None
+        return [self.h, self.c]
+
+    def _step(self, w: Weights, a_x: Array, i: int, t: int, old: int, new: int) -> None:
+        h, c, gates, tanh_c = self.h, self.c, self.gates, self.tanh_c
+        assert h is not None
+        assert c is not None
+        assert gates is not None
+        assert tanh_c is not None
+        h[i, new], c[i, new] = lstm_step(w, a_x, (h[i, old], c[i, old]), gates[i, t], tanh_c[i, t])
+
+    def _step_backward(
+        self, w: Weights, i: int, t: int, old: int, new: int, grad_state: State
+    ) -> tuple[Array, Array, State]:
+        assert self.c is not None
+        assert self.gates is not None
+        assert self.tanh_c is not None
+        return lstm_step_backward(w, self.c[i, old], self.gates[i, t], self.tanh_c[i, t], grad_state)
 
 
 class GRU(_Sequence):
@@ -737,8 +906,16 @@ class GRU(_Sequence):
 
     Backward through time is a reversed loop over the steps: at each step the gradient of the state h_t is
     what came from the output at t plus what the step t + 1 carried back, and the cell's local derivatives
-    (see :class:`GRUCell`) give the gradients of the step's input, of the state before it and (added) of the
-    parameters.
+    (see :class:`GRUCell`) give the gradients of the step's pre-activations and of the state before it; the
+    parameters' gradients and ∂L/∂input follow as one product each over all L·N rows (∂L/∂input is skipped,
+    backward returning ``None``, when ``needs_input_grad`` is False and forward got no hx).
+
+    Caches (arrays for the whole sequence, set by forward; index i = k·D + d as in h_n): ``x`` the input
+    ``(L, N, input_size)``; ``inputs`` layer k ≥ 1's input, after dropout, and ``masks`` dropout's
+    ``(num_layers − 1, L, N, D·hidden_size)`` (masks only in training); ``h`` ``(num_layers·D, L + 1, N, H)``,
+    the state before and after every step (forward: h_0 at 0, step t writes t + 1; reverse: h_0 at L, step t
+    writes t). ``gates`` r, z, n ``(num_layers·D, L, N, 3·H)``; ``a_hn`` =
+    h_{t−1} W_hn + b_hn ``(num_layers·D, L, N, H)``.
 
     Args:
         input_size: size of each input element; hidden_size: size of the state h.
@@ -770,10 +947,24 @@ class GRU(_Sequence):
         ((2, 5, 4), (1, 2, 4))
     """
 
-    gates = 3
+    num_gates = 3
+    separate_hidden_gradient = True
 
-    def _step(self, w: Weights, x: Array, state: State) -> tuple[State, tuple[Any, ...]]:
-        return gru_step(w, x, state)
+    def _allocate(self, shape: tuple[int, int, int, int], dtype: Any) -> None:
+        KD, L, N, H = shape
+        self.gates, self.a_hn = np.empty((KD, L, N, 3 * H), dtype), np.empty((KD, L, N, H), dtype)
 
-    def _step_backward(self, w: Weights, cache: tuple[Any, ...], grad_state: State) -> tuple[Array, State]:
-        return gru_step_backward(w, cache, grad_state)
+    def _step(self, w: Weights, a_x: Array, i: int, t: int, old: int, new: int) -> None:
+        h, gates, a_hn = self.h, self.gates, self.a_hn
+        assert h is not None
+        assert gates is not None
+        assert a_hn is not None
+        (h[i, new],) = gru_step(w, a_x, (h[i, old],), gates[i, t], a_hn[i, t])
+
+    def _step_backward(
+        self, w: Weights, i: int, t: int, old: int, new: int, grad_state: State
+    ) -> tuple[Array, Array, State]:
+        assert self.h is not None
+        assert self.gates is not None
+        assert self.a_hn is not None
+        return gru_step_backward(w, self.h[i, old], self.gates[i, t], self.a_hn[i, t], grad_state)
