@@ -68,7 +68,8 @@ class RecurrentNet:
     def train_flops(self) -> int:
         """Three products per forward product (the forward, the weight gradient xᵀg or hᵀg, the input
         gradient g W_ihᵀ or g W_hhᵀ), but for the first layer's ``g W_ihᵀ``, ∂L/∂x of the data, which nothing
-        needs (minnet's recurrent layers compute it all the same: they do not read ``needs_input_grad``).
+        needs (the minnet step sets ``needs_input_grad = False``, as ``fit`` does, and PyTorch's data needs no
+        gradient).
         The gates, the loss and the update are not counted."""
         m, n, k = self.products()[0]
         return 3 * self.forward_flops() - 2 * m * n * k
@@ -113,13 +114,14 @@ class MinnetRecurrentStep:
     output's gradient alone, so the head's input gradient is put at the last step of a zero gradient for the
     whole output sequence.
 
-    minnet's recurrent layers do not read ``needs_input_grad``: their backward computes ∂L/∂x of the data
-    whatever it says, so the step leaves it as it is."""
+    Nothing reads ∂L/∂x of the data, so the step sets ``needs_input_grad = False`` on the recurrent layer, as
+    ``fit`` does on a model's first layer: its backward then skips that product."""
 
     name = "minnet"
 
     def __init__(self, net: RecurrentNet, weights: list[tuple[np.ndarray, ...]], X: np.ndarray, Y: np.ndarray) -> None:
         self.rnn, self.head = minnet_recurrent(net, weights)
+        self.rnn.needs_input_grad = False
         self.loss_fn = minnet.CrossEntropyLoss()
         self.optimizer = minnet.SGD([*self.rnn.parameters(), *self.head.parameters()], lr=net.lr)
         self.X, self.Y = X, Y
