@@ -300,3 +300,88 @@ def test_summary_of_a_model_of_integer_input_draws_indices():
 
     table = Sequential(Embedding(10, 4, rng=0), Linear(4, 3, rng=0)).summary((2, 5))
     assert "(2, 5, 3)" in table, table
+
+
+# -- found in review: each of these failed before its fix ----------------------------------------------------
+
+
+class Gather(Layer):
+    """``table[indices]``: an integer first input and a float second one, no parameters."""
+
+    input_kind = "integer"
+
+    def forward(self, indices, table):
+        self.indices, self.shape = indices, table.shape
+        return table[indices]
+
+    def backward(self, grad_output):
+        grad_table = np.zeros(self.shape)
+        np.add.at(grad_table, self.indices, grad_output)
+        return None, grad_table
+
+
+class GatherLosingTheTable(Gather):
+    def backward(self, grad_output):
+        super().backward(grad_output)
+        return None  # the table's gradient lost
+
+
+def gather_inputs(rng, shape):
+    return rng.integers(0, 3, shape), rng.standard_normal((3, 2))
+
+
+def test_the_kit_checks_a_float_input_after_integer_indices():
+    assert check_layer(Gather, (4,), make_input=gather_inputs)
+    report = check_layer(GatherLosingTheTable, (4,), make_input=gather_inputs)
+    assert not report
+    assert "input_gradient" in report.failed_names, report
+    assert "input[1]" in str(report), report
+
+
+def test_several_outputs_refuse_no_gradient_at_all():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 2, 3))
+    for layer, args in [
+        (LSTM(3, 4, rng=0), (x,)),
+        (LSTMCell(3, 4, rng=0), (x[0],)),
+        (MultiheadAttention(6, 3, rng=0), (np.ones((2, 1, 6)),) * 3),
+    ]:
+        layer(*args)
+        with pytest.raises(TypeError, match=rf"{type(layer).__name__}.backward\(\) needs grad_output"):
+            layer.backward(None)
+
+
+def test_a_state_given_by_keyword_gets_its_gradient_back():
+    rng = np.random.default_rng(8)
+    x, h, c = rng.standard_normal((3, 2, 3)), rng.standard_normal((1, 2, 4)), rng.standard_normal((1, 2, 4))
+    lstm = LSTM(3, 4, rng=0)
+    output, _ = lstm(x, hx=(h, c))
+    by_keyword = lstm.backward(np.ones_like(output))
+    lstm(x, (h, c))
+    by_position = lstm.backward(np.ones_like(output))
+    np.testing.assert_array_equal(by_keyword[0], by_position[0])
+    np.testing.assert_array_equal(by_keyword[1][1], by_position[1][1])
+
+
+def test_one_array_for_an_lstms_final_state_is_h_ns_gradient():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 2, 3))
+    lstm = LSTM(3, 4, rng=0)
+    output, (h_n, _) = lstm(x)
+    g, g_h = rng.standard_normal(output.shape), rng.standard_normal(h_n.shape)
+    alone = lstm.backward((g, g_h))
+    lstm(x)
+    np.testing.assert_array_equal(alone, lstm.backward((g, (g_h, None))))
+    lstm(x)
+    with pytest.raises(TypeError, match="the gradient of output has dtype complex128"):
+        lstm.backward(g + 0j)
+
+
+def test_the_kit_names_the_input_a_forward_wrote_into():
+    def make():
+        cell = _CellWithABug(3, 2, rng=0)
+        cell.bug = "writes the state"
+        return cell
+
+    report = check_layer(make, (5, 3), make_input=cell_inputs, values=("initial",), modes=("eval",))
+    assert "input[1][1] was modified" in str(report), report

@@ -207,6 +207,8 @@ class MultiheadAttention(Layer):
     def _output_gradients(self, grad_output: Any) -> tuple[NDArray[np.floating], NDArray[np.floating] | None]:
         """``(∂L/∂y, ∂L/∂weights or None)`` from one array (the output's) or a tuple, ``None`` standing for zero,
         each checked against what forward returned."""
+        if grad_output is None:
+            raise TypeError("MultiheadAttention.backward() needs grad_output, the gradient of the output")
         items = list(grad_output) if isinstance(grad_output, (tuple, list)) else [grad_output]
         n, _, length, _ = self.weights.shape
         shapes: list[tuple[int, ...]] = [

@@ -131,15 +131,16 @@ class Layer(Module):
     def _validate_forward(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        if kwargs:
-            args = bind_leading(self, "forward", 1, args, kwargs)
+        if kwargs:  # inputs given by name (lstm(x, hx=state)) are inputs too: their gradients are checked
+            args = bind_leading(self, "forward", len(args) + len(kwargs), args, kwargs)
         if args:
             x = args[0]
             if self.input_kind != "any" and _is_arrays(x):
                 raise TypeError(
                     f"{type(self).__name__}: expected one array as input, got a tuple of {len(x)} values: the "
                     "outputs of a layer with several (an LSTM's (output, (h_n, c_n)))? Pass on the one this layer "
-                    "reads, in a layer of your own (docs/custom-layer.md, several inputs or outputs)"
+                    'reads, in a layer of your own with input_kind = "any" (docs/custom-layer.md, several inputs '
+                    "or outputs)"
                 )
             if self.input_kind == "integer":
                 x = np.asarray(x)
@@ -179,7 +180,7 @@ class Layer(Module):
             if grad_input.shape == shape and (grad_input.dtype == dtype or dtype is None or dtype.kind != "f"):
                 return
         name = type(self).__name__
-        if self.input_kind == "integer":
+        if self.input_kind == "integer" and not (len(specs) > 1 and isinstance(grad_input, tuple)):
             if grad_input is not None:
                 raise TypeError(
                     f"{name}.backward returned {type(grad_input).__name__}; an input of integer "
@@ -193,6 +194,13 @@ class Layer(Module):
                 raise ValueError(f"{name}.backward returned {len(grads)} gradients for {len(specs)} inputs")
         for i, (grad, spec) in enumerate(zip(grads, specs, strict=False)):  # no spec: no input to check
             of = "the input x" if i == 0 else f"input {i + 1}"
+            if i == 0 and self.input_kind == "integer":
+                if grad is not None:
+                    raise TypeError(
+                        f"{name}.backward returned {type(grad).__name__} for the input x; integer indices have no "
+                        "gradient: return None in its place"
+                    )
+                continue
             if isinstance(spec, list):  # a tuple of arrays: None, or a tuple with a gradient (or None) for each
                 self._check_nested_gradient(grad, spec, of)
                 continue

@@ -182,6 +182,11 @@ def _check_nonlinearity(name: str, nonlinearity: str) -> str:
 def grad_parts(layer: Layer, grads: Any, shapes: list[tuple[int, ...]], dtype: Any, names: list[str]) -> list[Array]:
     """The gradients of a layer's several outputs, each an array of its shape: ``grads`` is one array (the first
     output's), or a tuple with an array or ``None`` per output (a missing element or ``None``: zero)."""
+    if grads is None:  # None inside a tuple is zero; for the whole gradient it is a call without one
+        raise TypeError(
+            f"{type(layer).__name__}.backward() needs grad_output: the gradient of its output, or a tuple with "
+            "one gradient (or None, zero) per output"
+        )
     items = list(grads) if isinstance(grads, (tuple, list)) else [grads]
     if len(items) > len(shapes):
         raise ValueError(f"{type(layer).__name__}.backward: got {len(items)} gradients for {len(shapes)} outputs")
@@ -193,6 +198,8 @@ def grad_parts(layer: Layer, grads: Any, shapes: list[tuple[int, ...]], dtype: A
             parts.append(np.zeros(shape, dtype))
             continue
         item = np.asarray(item)
+        if item.dtype.kind not in "iuf":
+            raise TypeError(f"{type(layer).__name__}: the gradient of {name} has dtype {item.dtype}, expected {dtype}")
         if item.shape != shape:
             raise ValueError(
                 f"{type(layer).__name__}: expected the gradient of {name} of shape {shape}, got {item.shape}"
@@ -677,15 +684,20 @@ class _Sequence(Layer):
         dtype, H, D = _weights(self, "_l0").weight_ih.data.dtype, self.hidden_size, self.directions
         out_shape = (*self.shapes[0][:-1], D * H)
         # grad_output: ∂L/∂output alone, or (∂L/∂output, ∂L/∂h_n) / (∂L/∂output, (∂L/∂h_n, ∂L/∂c_n))
-        parts = grad_output if isinstance(grad_output, tuple) else (grad_output,)
-        if len(parts) > 2:
+        if grad_output is None:
+            raise TypeError(f"{type(self).__name__}.backward() needs grad_output, ∂L/∂output of shape {out_shape}")
+        parts = tuple(grad_output) if isinstance(grad_output, (tuple, list)) else (grad_output,)
+        if not parts or len(parts) > 2:
             raise ValueError(
                 f"{type(self).__name__}.backward: expected grad_output or (grad_output, grad of the "
                 f"final state), got a tuple of {len(parts)}"
             )
         (g_y,) = grad_parts(self, parts[0], [out_shape], dtype, ["output"])
         final = parts[1] if len(parts) == 2 else None
-        final = (final,) if self.state_size == 1 and final is not None else (final or ())
+        if final is None:
+            final = ()
+        elif self.state_size == 1 or not isinstance(final, (tuple, list)):  # one array: h_n's (c_n's is zero)
+            final = (final,)
         g_final = grad_parts(self, final, [self.shapes[1]] * self.state_size, dtype, ["h_n", "c_n"])
         g_y = (g_y.swapaxes(0, 1) if self.batch_first else g_y) if self.batched else g_y[:, None]  # (L, N, D·H)
         g_final = [g if self.batched else g[:, None] for g in g_final]

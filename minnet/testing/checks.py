@@ -399,7 +399,8 @@ def _check_one_setting(
     if several:  # the others: float data as float64, anything else (a mask of booleans) as it came
         rest = [a if a is None or a.dtype.kind != "f" else a.astype(np.float64) for a in leaves(made)[1:]]
         x = rebuild(made, iter([x, *rest]))
-    if integer:
+    float_inputs = bool(input_points(x, integer))  # the inputs whose gradients are checked (none: indices alone)
+    if not float_inputs:
         add("input_gradient", True, "an integer input has no gradient: the parameters are checked")
     target = make_target(rng, shape) if make_target else None
     if is_loss and target is None:
@@ -416,8 +417,15 @@ def _check_one_setting(
         except Exception as error:
             if not _wrote_in_place(error):
                 raise
+            what = (
+                "prediction or target"
+                if is_loss
+                else "inputs (the one modified is named below)"
+                if several
+                else "input x"
+            )
             in_place.append(
-                f"forward wrote into its {'prediction or target' if is_loss else 'input x'} in place "
+                f"forward wrote into its {what} in place "
                 f"({_describe(error)}; the kit passes it read-only): build a new array instead"
             )
             x_given = map_leaves(lambda a: a if a is None else a.copy(), x)
@@ -583,7 +591,7 @@ def _check_one_setting(
         if note not in report.notes:
             report.notes.append(note)
     cause = "; likely cause: forward is random in a way the kit cannot reset (see the note)" if random else ""
-    if gradients_asked and (params or not integer):
+    if gradients_asked and (params or float_inputs):
         try:
             result = gradcheck(layer, x, target, grad_output=upstream, tolerance=tolerance, values=("initial",))
         except Exception as error:
@@ -605,7 +613,7 @@ def _check_one_setting(
                 rel_error=tensor.max_rel_error if finite else None,
             )
 
-    if "joint_gradient" in only and (params or not integer):
+    if "joint_gradient" in only and (params or float_inputs):
         try:
             analytic, numeric, scale = _joint_check(layer, x, target, upstream, rng, 1e-4, integer)
         except Exception as error:
@@ -621,12 +629,12 @@ def _check_one_setting(
             else "the gradients together do not predict the change of the output" + cause
             if finite
             else f"expected finite values, got analytic {analytic}, numeric {numeric}",
-            tensor="parameters" if integer else "input and all parameters",
+            tensor="parameters" if not float_inputs else "input and all parameters",
             analytic=analytic if finite else None,
             numeric=numeric if finite else None,
             rel_error=rel if finite else None,
         )
-    elif integer:
+    elif not float_inputs:
         add("joint_gradient", True, "an integer input and no parameters: nothing to move")
 
     if "parameters_registered" in only:
