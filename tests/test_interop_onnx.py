@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cases import LAYER_CASES, with_statistics
+from cases import LAYER_CASES, RECURRENT_CASES, with_statistics
 
 from minnet import (
     ELU,
@@ -48,7 +48,7 @@ from minnet import (
     Tanh,
 )
 from minnet.interop import export_onnx
-from minnet.nn.recurrent import GRUCell, RNNCell
+from minnet.nn.recurrent import GRU, RNN, GRUCell, LSTMCell, RNNCell
 
 pytestmark = pytest.mark.onnx
 
@@ -57,7 +57,7 @@ TOLERANCE = {np.float32: 1e-5, np.float64: 1e-7}
 UNSUPPORTED = (RNNCell, GRUCell)
 #: onnxruntime's CPU kernels for these ONNX ops are float32 only: their float64 graphs are valid ONNX that
 #: onnxruntime cannot run (test_float64_conv_pool_and_elu_need_float32).
-FLOAT32_ONLY = (Conv1d, Conv2d, AvgPool2d, ELU)
+FLOAT32_ONLY = (Conv1d, Conv2d, AvgPool2d, ELU, RNN, LSTM, GRU)
 
 
 @pytest.fixture(scope="module")
@@ -85,18 +85,25 @@ def session(ort, path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
+def leaves(value):
+    """A nested tuple's arrays in order: a recurrent layer's ``(y, (h, c))`` gives ``[y, h, c]``."""
+    return [leaf for item in value for leaf in leaves(item)] if isinstance(value, tuple) else [value]
+
+
 def compare(ort, model, path, inputs, dtype):
-    """Run the file at ``path`` on each input and compare with minnet's eval-mode output; the largest
+    """Run the file at ``path`` on each input and compare each output with minnet's eval-mode one; the largest
     difference."""
     run = session(ort, path)
     worst = 0.0
     for x in inputs:
-        expected = model.eval()(x)
-        (got,) = run.run(None, {"input": x})
-        assert got.dtype == dtype
-        assert got.shape == expected.shape
-        np.testing.assert_allclose(got, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
-        worst = max(worst, float(np.max(np.abs(got - expected), initial=0.0)))
+        expected = leaves(model.eval()(x))
+        outputs = run.run(None, {"input": x})
+        assert len(outputs) == len(expected)
+        for got, want in zip(outputs, expected, strict=True):
+            assert got.dtype == dtype
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+            worst = max(worst, float(np.max(np.abs(got - want), initial=0.0)))
     return worst
 
 
@@ -149,22 +156,27 @@ def test_unsupported_cases_are_refused(ort, tmp_path):
     assert not (tmp_path / "model.onnx").exists()
 
 
-def test_float64_conv_pool_and_elu_need_float32(ort, tmp_path):
-    """onnxruntime cannot run Conv, AveragePool or Elu in float64: the check says so, and the same float64 model
-    exported with dtype=np.float32 runs, its float32 output within 1e-5 of minnet's float64 one."""
+@pytest.mark.parametrize(
+    ("model", "shape"),
+    [
+        (Sequential(Conv2d(2, 3, 3, rng=0), Linear(2, 2, rng=1)), (2, 2, 5, 4)),
+        (Sequential(AvgPool2d(2), Linear(2, 2, rng=1)), (2, 1, 4, 4)),
+        (Sequential(Linear(4, 2, rng=1), ELU()), (3, 4)),
+        (LSTM(3, 2, batch_first=True, rng=0), (2, 4, 3)),
+        (Sequential(Linear(3, 3, rng=0), GRU(3, 2, batch_first=True, rng=1)), (2, 4, 3)),
+        (RNN(3, 2, batch_first=True, rng=0), (2, 4, 3)),
+    ],
+    ids=["Conv2d", "AvgPool2d", "ELU", "LSTM", "GRU", "RNN"],
+)
+def test_float64_models_onnxruntime_runs_in_float32_only(ort, model, shape, tmp_path):
+    """onnxruntime cannot run Conv, AveragePool, Elu, RNN, LSTM or GRU in float64: the check says so, and the
+    same float64 model exported with dtype=np.float32 runs, its float32 outputs within 1e-5 of minnet's float64
+    ones."""
     path = tmp_path / "model.onnx"
-    for layer, shape in [(Conv2d(2, 3, 3, rng=0), (2, 2, 5, 4)), (AvgPool2d(2), (2, 1, 4, 4)), (ELU(), (3, 4))]:
-        model = Sequential(layer, Linear(shape[-1] - 2 if isinstance(layer, Conv2d) else 2, 2, rng=1))
-        if isinstance(layer, ELU):
-            model = Sequential(Linear(4, 2, rng=1), layer)
-        with pytest.raises(RuntimeError, match=r"onnxruntime could not run the exported graph .*dtype=np.float32"):
-            export_onnx(model, path, shape)
-        assert not path.exists()
-        export_onnx(model, path, shape, dtype=np.float32)
-        x = np.random.default_rng(2).standard_normal(shape)
-        (got,) = session(ort, path).run(None, {"input": x.astype(np.float32)})
-        np.testing.assert_allclose(got, model.eval()(x), rtol=1e-5, atol=1e-5)
-        path.unlink()
+    with pytest.raises(RuntimeError, match=r"onnxruntime could not run the exported graph .*dtype=np.float32"):
+        export_onnx(model, path, shape)
+    assert not path.exists()
+    check_float64_model_in_float32(ort, model, shape, tmp_path)
 
 
 # -- networks that mix the layers -----------------------------------------------------------------------------
@@ -248,7 +260,17 @@ def residual_concat(dtype):
     return model, (7, 4)
 
 
-NETWORKS = [mlp, cnn, conv1d_net, embedding_model, residual_concat]
+def char_lstm(dtype):
+    model = Sequential(
+        Embedding(13, 5, rng=0, dtype=dtype),
+        Linear(5, 6, rng=1, dtype=dtype),
+        Tanh(),
+        LSTM(6, 4, num_layers=2, bidirectional=True, batch_first=True, rng=2, dtype=dtype),
+    )
+    return model, (3, 7)
+
+
+NETWORKS = [mlp, cnn, conv1d_net, embedding_model, residual_concat, char_lstm]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
@@ -268,7 +290,7 @@ def test_network(ort, network, dtype, tmp_path):
 
 
 def network_input(model, rng, shape, dtype):
-    first = model.layers[0]
+    first = model.layers[0] if isinstance(model, Sequential) else model
     if isinstance(first, Embedding):
         return rng.integers(0, first.num_embeddings, shape)
     return rng.standard_normal(shape).astype(dtype)
@@ -278,11 +300,69 @@ def check_float64_model_in_float32(ort, model, shape, tmp_path):
     path = tmp_path / "model.onnx"
     export_onnx(model, path, shape, dtype=np.float32)
     run = session(ort, path)
-    for n in (shape[0], 2):
-        x = np.random.default_rng(n).standard_normal((n, *shape[1:]))
-        (got,) = run.run(None, {"input": x.astype(np.float32)})
-        assert got.dtype == np.float32
-        np.testing.assert_allclose(got, model.eval()(x), rtol=1e-5, atol=1e-5)
+    for n in (shape[0], shape[0] + 3):
+        x = network_input(model, np.random.default_rng(n), (n, *shape[1:]), np.float64)
+        feed = x if x.dtype.kind == "i" else x.astype(np.float32)
+        outputs = run.run(None, {"input": feed})
+        for got, want in zip(outputs, leaves(model.eval()(x)), strict=True):
+            assert got.dtype == np.float32
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+# -- the sequence layers: batch-first, from a zero state, as the model's last layer ------------------------------
+
+
+def batch_first_cases():
+    return [pytest.param(c, id=c.id) for c in RECURRENT_CASES if "batch-first" in c.id]
+
+
+@pytest.mark.parametrize("case", batch_first_cases())
+def test_recurrent_case(ort, case, tmp_path):
+    model = in_dtype(case.build(), np.float32)
+    path = tmp_path / "model.onnx"
+    export_onnx(model, path, case.input_shape)
+    names = [output.name for output in session(ort, path).get_outputs()]
+    assert names == ["output", "h_n", "c_n"] if isinstance(model, LSTM) else ["output", "h_n"]
+    rng = np.random.default_rng(0)
+    n = case.input_shape[0]
+    inputs = [rng.standard_normal((m, *case.input_shape[1:])).astype(np.float32) for m in (n, n + 3)]
+    compare(ort, model, path, inputs, np.float32)
+
+
+RECURRENT_OPTIONS = [
+    ("one-layer", {}),
+    ("bidirectional", {"bidirectional": True}),
+    ("no-bias-2-layers", {"bias": False, "num_layers": 2}),
+    ("3-layers-dropout", {"num_layers": 3, "dropout": 0.5}),  # dropout between layers: none in eval mode
+]
+
+
+@pytest.mark.parametrize(
+    ("layer", "options"),
+    [
+        pytest.param(layer, options, id=f"{layer.__name__}-{name}")
+        for layer in (RNN, LSTM, GRU)
+        for name, options in RECURRENT_OPTIONS
+    ]
+    + [pytest.param(RNN, {"nonlinearity": "relu", "bidirectional": True}, id="RNN-relu-bidirectional")],
+)
+def test_recurrent_layer(ort, layer, options, tmp_path):
+    model = layer(3, 4, batch_first=True, rng=0, dtype=np.float32, **options)
+    path = tmp_path / "model.onnx"
+    export_onnx(model, path, (2, 5, 3))
+    rng = np.random.default_rng(1)
+    compare(ort, model, path, [rng.standard_normal((m, 5, 3)).astype(np.float32) for m in (2, 6)], np.float32)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in RECURRENT_CASES if "batch-first" not in c.id])
+def test_cells_and_time_major_sequence_layers_are_refused(ort, case, tmp_path):
+    if isinstance(case.build(), (RNNCell, LSTMCell, GRUCell)):
+        match = r"\(the model itself\) has no ONNX export"
+    else:
+        match = r"\(the model itself\) is time-major \(batch_first=False\).*batch_first=True"
+    with pytest.raises(TypeError, match=match):
+        export_onnx(case.build(), tmp_path / "model.onnx", case.input_shape)
+    assert not (tmp_path / "model.onnx").exists()
 
 
 # -- the graph: one node (or a few) per layer, named by its path -------------------------------------------------
@@ -343,11 +423,11 @@ class MyLinear(Linear):
 @pytest.mark.parametrize(
     ("model", "named"),
     [
-        (Sequential(Linear(4, 4, rng=0), Sequential(ReLU(), LSTM(4, 3, rng=1))), r"LSTM at '1\.1'"),
+        (Sequential(Linear(4, 4, rng=0), Sequential(ReLU(), LSTMCell(4, 3, rng=1))), r"LSTMCell at '1\.1'"),
         (Residual(Sequential(Linear(4, 4, rng=0), MyLinear(4, 4, rng=1))), r"MyLinear at 'block\.1'"),
         (Concat(Identity(), MultiheadAttention(4, 2, rng=0)), r"MultiheadAttention at '1'"),
     ],
-    ids=["LSTM", "subclass", "MultiheadAttention"],
+    ids=["LSTMCell", "subclass", "MultiheadAttention"],
 )
 def test_an_unsupported_layer_is_named_with_its_path_before_anything_is_written(ort, model, named, tmp_path):
     path = tmp_path / "model.onnx"

@@ -11,10 +11,12 @@ initializers), not through PyTorch's exporter:
   node is named by the layer's path in the model (``named_layers``: ``"0"``,
   ``"2.block.1"``; a layer of several nodes names them ``"<path>/<op>"``);
 - each initializer is named as ``state_dict`` names it (``"0.weight"``,
-  ``"1.running_mean"``), so a file reads back against the model that wrote it.
+  ``"1.running_mean"``), so a file reads back against the model that wrote it
+  (a recurrent layer's, rearranged for ONNX, are named ``"<path>/W_l0"``...).
 
 The graph has one input, ``"input"``, whose first axis is the batch, ``"N"``,
-of any size, and one output, ``"output"``. The opset is 17 (IR version 8),
+of any size, and one output, ``"output"`` (a recurrent layer adds its final
+state, below). The opset is 17 (IR version 8),
 which every current ONNX runtime reads; GELU (tanh approximation) and
 Softplus (with minnet's β and threshold) are written out from their formulas,
 since opset 17 has no node with their exact semantics.
@@ -29,15 +31,22 @@ Supported layers: :class:`~minnet.nn.container.Sequential` (nested too),
 activations (Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Softmax,
 LogSoftmax), :class:`~minnet.nn.flatten.Flatten`,
 :class:`~minnet.nn.dropout.Dropout`, BatchNorm1d, BatchNorm2d, LayerNorm,
-Conv1d, Conv2d, MaxPool2d, AvgPool2d and :class:`~minnet.nn.embedding.Embedding`
-(its model's input is int64 indices). Any other layer (the recurrent layers,
-MultiheadAttention, a layer of your own, a subclass of a supported one) is
-refused with a TypeError naming it and its path, before anything is written.
+Conv1d, Conv2d, MaxPool2d, AvgPool2d, :class:`~minnet.nn.embedding.Embedding`
+(its model's input is int64 indices), and the sequence layers
+:class:`~minnet.nn.recurrent.RNN`, :class:`~minnet.nn.recurrent.LSTM` and
+:class:`~minnet.nn.recurrent.GRU` built with ``batch_first=True`` (the graph's
+batch is the first axis), each stacked layer one ONNX RNN, LSTM or GRU node
+(its gates reordered into ONNX's order), from a zero initial state, as the
+model's last layer: the graph's outputs are then ``"output"``, ``"h_n"`` and,
+for an LSTM, ``"c_n"``. Any other layer (the cells, MultiheadAttention, a
+layer of your own, a subclass of a supported one) and a time-major sequence
+layer are refused with a TypeError naming it and its path, before anything is
+written.
 
 The ``onnx`` extra brings what this needs, ``onnx`` and ``onnxruntime`` (for
 the check). A float64 model exports in float64, which onnxruntime's CPU
-kernels run except for Conv, AveragePool and Elu: export such a model with
-``dtype=np.float32``, the usual precision for serving.
+kernels run except for Conv, AveragePool, Elu, RNN, LSTM and GRU: export such
+a model with ``dtype=np.float32``, the usual precision for serving.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from .. import __version__
 from ..nn.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from ..nn.container import Concat, Residual, Sequential
 from ..nn.conv import Conv1d, Conv2d
@@ -60,12 +70,15 @@ from ..nn.layer import Layer
 from ..nn.linear import Identity, Linear
 from ..nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from ..nn.pooling import AvgPool2d, MaxPool2d
+from ..nn.recurrent import GRU, LSTM, RNN
 from ..nn.snapshot import preserved
 from ..serialization import _atomic_write
 
 #: The ONNX opset the graph is written in (17: LayerNormalization is one node), and the IR version it needs.
 OPSET = 17
 IR_VERSION = 8
+#: The graph's outputs: the model's output, and a recurrent layer's final state after it (h_n; an LSTM's c_n).
+OUTPUT_NAMES = ("output", "h_n", "c_n")
 #: The check's tolerance, absolute and relative, by the exported dtype. Not tighter in float64: ONNX stores float
 #: attributes in float32 (LeakyReLU's slope 0.2 is 0.2 + 3e-9, ELU's α and the ε of the norms alike).
 CHECK_TOLERANCE = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-7}
@@ -92,7 +105,8 @@ def export_onnx(
         input_shape: the shape of one input batch, ``(N, ...)``: the graph's input is ``("N", ...)``, the batch
             of any size; ``N`` is the batch of the check. An Embedding first takes int64 indices of that shape.
         dtype: the floating dtype of the graph, its input, output and weights: ``None`` (default) the model's
-            own, or ``np.float32`` / ``np.float64`` (a float64 model exported in float32 for serving).
+            own (float32 for a model without parameters), or ``np.float32`` / ``np.float64`` (a float64 model
+            exported in float32 for serving).
         check: run the written graph with onnxruntime on a random batch of ``input_shape`` and compare it with
             minnet's eval-mode output (within 1e-4 in float32, 1e-7 in float64) before writing the file.
 
@@ -131,24 +145,28 @@ def export_onnx(
 
     rng = np.random.default_rng(0)
     with preserved(model, mode=False):
-        shapes = _record_shapes(model, shape, model_dtype, integer_input)
+        shapes, out_shapes = _record_shapes(model, shape, model_dtype, integer_input)
         x = (
             rng.integers(0, first.num_embeddings, shape)
             if isinstance(first, Embedding)
             else rng.standard_normal(shape).astype(model_dtype)
         )
-        expected = np.asarray(model(x))
+        expected = [np.asarray(y) for y in _leaves(model(x))]
 
     builder = _Builder(onnx, graph_dtype, shapes)
     input_type = onnx.TensorProto.INT64 if integer_input else builder.elem_type
-    output = builder.emit(model, "", "input")
-    builder.rename(output, "output")
-    out_shapes = shapes[id(model)][1]
+    outputs = _leaves(builder.emit(model, "", "input"))
+    names = OUTPUT_NAMES[: len(outputs)]
+    for tensor, name in zip(outputs, names, strict=True):
+        builder.rename(tensor, name)
     graph = onnx.helper.make_graph(
         builder.nodes,
         type(model).__name__,
         [onnx.helper.make_tensor_value_info("input", input_type, ["N", *shape[1:]])],
-        [onnx.helper.make_tensor_value_info("output", builder.elem_type, _symbolic(out_shapes, shape[0]))],
+        [
+            onnx.helper.make_tensor_value_info(name, builder.elem_type, _symbolic(pair, shape[0]))
+            for name, pair in zip(names, zip(*out_shapes, strict=True), strict=True)
+        ],
         builder.initializers,
     )
     proto = onnx.helper.make_model(
@@ -156,12 +174,13 @@ def export_onnx(
         opset_imports=[onnx.helper.make_opsetid("", OPSET)],
         ir_version=IR_VERSION,
         producer_name="minnet",
+        producer_version=__version__,
     )
     onnx.checker.check_model(proto, full_check=True)
     data: bytes = proto.SerializeToString()
     if check:
         feed = x.astype(np.int64) if integer_input else x.astype(graph_dtype)
-        _check(data, feed, expected.astype(graph_dtype))
+        _check(data, feed, names, [y.astype(graph_dtype) for y in expected])
 
     def write(file: IO[bytes]) -> None:
         file.write(data)
@@ -176,11 +195,16 @@ def _refuse_unsupported(model: Layer) -> None:
     """A TypeError naming the first layer (class and path) that has no emitter; exact classes only, since a
     subclass may compute something else."""
     for path, module in model.named_layers():
+        where = f"at {path!r}" if path else "(the model itself)"
         if type(module) not in _EMITTERS:
-            where = f"at {path!r}" if path else "(the model itself)"
             supported = ", ".join(sorted(cls.__name__ for cls in _EMITTERS))
             raise TypeError(
                 f"export_onnx: {type(module).__name__} {where} has no ONNX export; supported layers: {supported}"
+            )
+        if isinstance(module, (RNN, LSTM, GRU)) and not module.batch_first:
+            raise TypeError(
+                f"export_onnx: {type(module).__name__} {where} is time-major (batch_first=False); the graph's batch "
+                "is the first axis of each array: export a layer built with batch_first=True"
             )
 
 
@@ -208,54 +232,66 @@ def _first_leaf(layer: Layer) -> Layer:
     return layer
 
 
+def _leaves(value: Any) -> list[Any]:
+    """The arrays (or tensor names) of a nested tuple, in order: ``(y, (h, c))`` gives ``[y, h, c]``."""
+    return [leaf for item in value for leaf in _leaves(item)] if isinstance(value, tuple) else [value]
+
+
 def _record_shapes(
     model: Layer, shape: tuple[int, ...], dtype: np.dtype[Any], integer: bool
-) -> dict[int, tuple[list[tuple[int, ...]], list[tuple[int, ...]]]]:
+) -> tuple[dict[int, tuple[list[tuple[int, ...]], list[tuple[int, ...]]]], list[list[tuple[int, ...]]]]:
     """Each layer's input and output shape (by ``id``) at two batch sizes, N and N + 1, from forward hooks on a
-    batch of zeros: an axis that differs between the two follows the batch, the others are fixed."""
+    batch of zeros: an axis that differs between the two follows the batch, the others are fixed. Also the shapes
+    of the model's outputs (several for a recurrent layer's state), one list per batch size."""
     shapes: dict[int, tuple[list[tuple[int, ...]], list[tuple[int, ...]]]] = {}
 
     def record(layer: Any, inputs: tuple[Any, ...], output: Any) -> None:
         ins, outs = shapes.setdefault(id(layer), ([], []))
         ins.append(np.shape(inputs[0]))
-        outs.append(np.shape(output))
+        outs.append(np.shape(output) if isinstance(output, np.ndarray) else ())
 
     handles = [module.register_forward_hook(record) for _, module in model.named_layers()]
+    out_shapes = []
     try:
         for n in (shape[0], shape[0] + 1):
-            model(np.zeros((n, *shape[1:]), np.int64 if integer else dtype))
+            output = model(np.zeros((n, *shape[1:]), np.int64 if integer else dtype))
+            out_shapes.append([np.shape(y) for y in _leaves(output)])
     finally:
         for handle in handles:
             handle.remove()
-    return shapes
+    return shapes, out_shapes
 
 
-def _symbolic(shapes: list[tuple[int, ...]], n: int) -> list[int | str | None]:
+def _symbolic(shapes: tuple[tuple[int, ...], ...], n: int) -> list[int | str | None]:
     """A shape for the graph: a side that is the batch in both runs is ``"N"``, another side that changes with it
     is unnamed, a fixed side its size."""
     (a, b) = shapes
     return [x if x == y else "N" if (x, y) == (n, n + 1) else None for x, y in zip(a, b, strict=True)]
 
 
-def _check(data: bytes, x: NDArray[Any], expected: NDArray[Any]) -> None:
-    """Run the graph with onnxruntime on ``x`` and compare with minnet's ``expected``; a RuntimeError otherwise."""
+def _check(data: bytes, x: NDArray[Any], names: tuple[str, ...], expected: list[NDArray[Any]]) -> None:
+    """Run the graph with onnxruntime on ``x`` and compare each output with minnet's ``expected``; a RuntimeError
+    otherwise."""
     import onnxruntime
 
     try:
-        session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
-        (got,) = session.run(["output"], {"input": x})
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 4  # its error comes back in the exception: nothing on stderr
+        session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        outputs = session.run(list(names), {"input": x})
     except Exception as error:  # onnxruntime raises its own exception types
         raise RuntimeError(
             f"export_onnx: onnxruntime could not run the exported graph ({error}); its CPU kernels for Conv, "
-            "AveragePool and Elu are float32 only: export with dtype=np.float32, or pass check=False"
+            "AveragePool, Elu, RNN, LSTM and GRU are float32 only: export with dtype=np.float32, or pass check=False"
         ) from error
-    tolerance = CHECK_TOLERANCE[expected.dtype]
-    if got.shape != expected.shape or not np.allclose(got, expected, rtol=tolerance, atol=tolerance):
-        worst = np.max(np.abs(got - expected)) if got.shape == expected.shape else float("nan")
-        raise RuntimeError(
-            f"export_onnx: onnxruntime's output (shape {got.shape}) differs from minnet's (shape {expected.shape}) "
-            f"by up to {worst:.3g}, more than {tolerance:g}: please report this as a bug of minnet"
-        )
+    for name, got, want in zip(names, outputs, expected, strict=True):
+        tolerance = CHECK_TOLERANCE[want.dtype]
+        if got.shape != want.shape or not np.allclose(got, want, rtol=tolerance, atol=tolerance):
+            worst = np.max(np.abs(got - want)) if got.shape == want.shape else float("nan")
+            raise RuntimeError(
+                f"export_onnx: onnxruntime's {name} (shape {got.shape}) differs from minnet's (shape {want.shape}) "
+                f"by up to {worst:.3g}, more than {tolerance:g}: please report this as a bug of minnet"
+            )
 
 
 # -- the graph, layer by layer ----------------------------------------------------------------------------------
@@ -290,6 +326,16 @@ class _Builder:
         self.node_names.add(name)
         self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=name, **attributes))
         return output
+
+    def nodes_with_outputs(self, op: str, inputs: list[str], count: int, **attributes: Any) -> list[str]:
+        """Add one node of the current layer with ``count`` outputs; returns their names."""
+        outputs = [self.fresh(f"{self.label}/{op}:{k}") for k in range(count)]
+        name, k = f"{self.label}/{op}", 1
+        while name in self.node_names:
+            name, k = f"{self.label}/{op}:{k}", k + 1
+        self.node_names.add(name)
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, outputs, name=name, **attributes))
+        return outputs
 
     def weight(self, name: str, array: NDArray[Any]) -> str:
         """An initializer of the graph's dtype (integer arrays as they are)."""
@@ -463,6 +509,65 @@ def _embedding(b: _Builder, layer: Embedding, path: str, x: str) -> str:
     return b.node("Gather", [b.parameter(path, "weight", layer.weight.data), x], axis=0)
 
 
+#: Where ONNX's gate blocks come from in minnet's (PyTorch's) order: LSTM i, f, g, o → ONNX i, o, f, c;
+#: GRU r, z, n → ONNX z, r, h; RNN has one block.
+_GATES = {RNN: [0], LSTM: [0, 3, 1, 2], GRU: [1, 0, 2]}
+
+
+def _recurrent(b: _Builder, layer: RNN | LSTM | GRU, path: str, x: str) -> Any:
+    """One ONNX RNN, LSTM or GRU node per stacked layer (both directions in one), on a zero initial state.
+
+    minnet's weights are ``(in, G·H)`` with the gates in PyTorch's order; ONNX's ``W`` is ``(D, G·H, in)``, ``R``
+    ``(D, G·H, H)`` and ``B`` ``(D, 2·G·H)`` (the input's biases, then the state's), gates in its own order.
+    ONNX's sequences are time-major, its output ``(L, D, N, H)``: the input is transposed from minnet's
+    batch-first ``(N, L, in)``, each layer's output made ``(L, N, D·H)`` for the next, the last one transposed
+    back. The final states of all layers are concatenated, ``(num_layers·D, N, H)``, as minnet returns them."""
+    op, hidden, gates = type(layer).__name__, layer.hidden_size, _GATES[type(layer)]
+    suffixes = ["", "_reverse"][: layer.directions]
+
+    def onnx_order(matrix: NDArray[Any]) -> NDArray[Any]:  # minnet's (rows, G·H) → ONNX's (G·H, rows)
+        blocks = np.split(matrix.T, len(gates), axis=0)
+        return np.concatenate([blocks[g] for g in gates], axis=0)
+
+    attributes: dict[str, Any] = {
+        "hidden_size": hidden,
+        "direction": "bidirectional" if layer.directions == 2 else "forward",
+    }
+    if isinstance(layer, GRU):
+        attributes["linear_before_reset"] = 1  # n = tanh(x W_in + b_in + r ⊙ (h W_hn + b_hn)), as PyTorch
+    if isinstance(layer, RNN):
+        attributes["activations"] = [layer.nonlinearity.capitalize()] * layer.directions
+    sequence = b.node("Transpose", [x], perm=[1, 0, 2])  # (L, N, in)
+    finals: list[list[str]] = [[], []] if isinstance(layer, LSTM) else [[]]
+    for k in range(layer.num_layers):
+        ws = [getattr(layer, f"weight_ih_l{k}{suffix}").data for suffix in suffixes]
+        rs = [getattr(layer, f"weight_hh_l{k}{suffix}").data for suffix in suffixes]
+        inputs = [
+            sequence,
+            b.weight(f"{b.label}/W_l{k}", np.stack([onnx_order(w) for w in ws])),
+            b.weight(f"{b.label}/R_l{k}", np.stack([onnx_order(r) for r in rs])),
+        ]
+        if layer.bias:
+            biases = [
+                np.concatenate(
+                    [
+                        onnx_order(getattr(layer, f"{name}_l{k}{suffix}").data[None])[:, 0]
+                        for name in ("bias_ih", "bias_hh")
+                    ]
+                )
+                for suffix in suffixes
+            ]
+            inputs.append(b.weight(f"{b.label}/B_l{k}", np.stack(biases)))
+        outputs = b.nodes_with_outputs(op, inputs, 3 if isinstance(layer, LSTM) else 2, **attributes)
+        y = b.node("Transpose", [outputs[0]], perm=[0, 2, 1, 3])  # (L, N, D, H)
+        sequence = b.node("Reshape", [y, b.weight(f"{b.label}/shape", np.array([0, 0, -1], dtype=np.int64))])
+        for final, name in zip(finals, outputs[1:], strict=False):
+            final.append(name)
+    output = b.node("Transpose", [sequence], perm=[1, 0, 2])  # (N, L, D·H)
+    states = [b.node("Concat", names, axis=0) if len(names) > 1 else b.node("Identity", names) for names in finals]
+    return (output, tuple(states)) if isinstance(layer, LSTM) else (output, states[0])
+
+
 _EMITTERS: dict[type, Emitter] = {
     Sequential: _sequential,
     Residual: _residual,
@@ -488,4 +593,7 @@ _EMITTERS: dict[type, Emitter] = {
     MaxPool2d: _pool,
     AvgPool2d: _pool,
     Embedding: _embedding,
+    RNN: _recurrent,
+    LSTM: _recurrent,
+    GRU: _recurrent,
 }
