@@ -6,6 +6,9 @@ runs ``.ci/run`` with the environment variable ``CI=true`` and installs torch
 through the ``test`` extra; there, such a skip means the comparison did not run,
 so it is reported as a failure.
 
+The ONNX export tests (marked ``onnx``) run the exported graphs with onnxruntime and skip where
+onnx or onnxruntime is missing; the ``test`` extra installs both, so under CI such a skip fails the same way.
+
 Under CI, hypothesis runs derandomized too (the profile ``"ci"``): each run draws the same examples, so a
 red CI run replays, and nothing is read from or written to an example database. A test's own ``@settings``
 (max_examples, deadline) inherits these from the loaded profile."""
@@ -32,10 +35,17 @@ def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
     return str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
 
 
-def _fail(report: pytest.CollectReport | pytest.TestReport) -> None:
+#: The markers of the tests CI must not skip, and what runs their comparison.
+_REFERENCES = {
+    "oracle": "PyTorch: install the test extra (torch==2.13.0)",
+    "onnx": "onnxruntime: install the test extra (onnx==1.23.2, onnxruntime==1.31.1)",
+}
+
+
+def _fail(report: pytest.CollectReport | pytest.TestReport, marker: str = "oracle") -> None:
     report.longrepr = (
-        f"oracle test skipped under CI=true ({_skip_reason(report)}); CI must run the comparison with "
-        "PyTorch: install the test extra (torch==2.13.0)"
+        f"{marker} test skipped under CI=true ({_skip_reason(report)}); CI must run the comparison with "
+        f"{_REFERENCES[marker]}"
     )
     report.outcome = "failed"
 
@@ -44,8 +54,11 @@ def _fail(report: pytest.CollectReport | pytest.TestReport) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and _in_ci() and item.get_closest_marker("oracle") is not None:
-        _fail(report)
+    if report.skipped and _in_ci():
+        for marker in _REFERENCES:
+            if item.get_closest_marker(marker) is not None:
+                _fail(report, marker)
+                break
 
 
 @pytest.hookimpl(hookwrapper=True)
