@@ -115,7 +115,7 @@ def test_schedule_equals_pytorch(name, kwargs):
         ours.step()
         theirs.step()
         assert abs(opt.lr - theirs.get_last_lr()[0]) <= TOLERANCE, (epoch, opt.lr, theirs.get_last_lr()[0])
-        assert ours.get_last_lr() == opt.lr
+        assert ours.get_last_lr() == [opt.lr]
 
 
 @pytest.mark.parametrize("cls", [SGD, Adam, RMSprop])
