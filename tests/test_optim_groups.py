@@ -217,6 +217,9 @@ def test_loading_into_other_groups_is_refused():
     with pytest.raises(LoadError, match=r"param_groups\.1\.params"):
         other.load_state_dict(state)
     assert other.param_groups[1]["params"] == [c]
+    plain = SGD([{"params": [a]}, {"params": [b]}], lr=0.1).state_dict()  # no state arrays: only the indices differ
+    with pytest.raises(LoadError, match=r"SGD: 'param_groups\.1\.params' holds the parameters \[1\], .* has \[2\]"):
+        SGD([{"params": [a, c]}, {"params": [b]}], lr=0.1).load_state_dict(plain)
 
 
 def test_adagrad_by_hand_and_each_groups_initial_accumulator():

@@ -294,6 +294,7 @@ PLATEAU_CASES = [
     {"patience": 2, "factor": 0.5, "cooldown": 2},
     {"mode": "max", "patience": 1, "factor": 0.5},
     {"patience": 0, "threshold": 0.1, "threshold_mode": "abs", "min_lr": [0.2, 0.01, 0.001]},
+    {"patience": 0, "threshold": 0.3, "threshold_mode": "abs"},  # 5 → 4 is better by abs 0.3, not by rel 0.3
     {"mode": "max", "threshold_mode": "abs", "threshold": 0.5, "patience": 1, "min_lr": 0.05},
     {"patience": 0, "factor": 0.9, "eps": 0.01},
 ]
