@@ -45,7 +45,7 @@ from .nn import (
     Tanh,
 )
 from .nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from .optim import SGD, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_
+from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_
 from .parameter import Parameter
 from .serialization import load, save
 from .testing.gradient_check import GradcheckResult, gradcheck
@@ -60,6 +60,7 @@ __all__ = [
     "LSTM",
     "RNN",
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "AvgPool2d",
@@ -110,6 +111,7 @@ __all__ = [
     "Softplus",
     "Tanh",
     "clip_grad_norm_",
+    "clip_grad_value_",
     "evaluate",
     "explain",
     "fit",

@@ -1,4 +1,4 @@
-"""Gradient clipping: :func:`clip_grad_norm_`, PyTorch's ``torch.nn.utils.clip_grad_norm_``."""
+"""Gradient clipping: :func:`clip_grad_norm_` and :func:`clip_grad_value_`, PyTorch's ``torch.nn.utils`` functions."""
 
 from __future__ import annotations
 
@@ -68,3 +68,32 @@ def clip_grad_norm_(
             for grad in grads:
                 grad *= scale
     return total
+
+
+def clip_grad_value_(parameters: Parameter | Iterable[Parameter], clip_value: float) -> None:
+    r"""Clip every gradient entry of ``parameters`` in place to ``[−clip_value, clip_value]``.
+
+    PyTorch's ``torch.nn.utils.clip_grad_value_``: each ``.grad`` is clamped
+    elementwise (a NaN stays NaN); unlike :func:`clip_grad_norm_` the direction
+    of the gradient changes when some entries are clipped and others are not.
+    Call it after ``backward`` and before ``optimizer.step()``.
+
+    Args:
+        parameters: a Parameter or an iterable of them (``model.parameters()``).
+        clip_value: the largest absolute value allowed, a number >= 0 (a
+            negative one is a ValueError; PyTorch would set every entry to it).
+
+    Example:
+        >>> p = Parameter(np.zeros(3)); p.grad[:] = [-3.0, 0.5, 2.0]
+        >>> clip_grad_value_([p], clip_value=1.0); p.grad
+        array([-1. ,  0.5,  1. ])
+    """
+    params = [parameters] if isinstance(parameters, Parameter) else list(parameters)
+    for param in params:
+        if not isinstance(param, Parameter):
+            raise TypeError(f"clip_grad_value_: parameters must be minnet Parameters, got {type(param).__name__}")
+    clip_value = float(clip_value)
+    if not clip_value >= 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be a number >= 0, got {clip_value}")
+    for param in params:
+        np.clip(param.grad, -clip_value, clip_value, out=param.grad)

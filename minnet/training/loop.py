@@ -14,7 +14,7 @@ from .._rng import RngLike
 from ..metrics import Metric, get_metric
 from ..nn.container import Sequential
 from ..nn.layer import Layer
-from ..optim import LRScheduler, Optimizer, clip_grad_norm_
+from ..optim import LRScheduler, Optimizer, ReduceLROnPlateau, clip_grad_norm_
 from .callbacks import Callback, Logs
 from .data import DataLoader
 
@@ -272,7 +272,10 @@ def fit(
             (made while the weights moved); on validation data after the epoch.
         scheduler: a learning-rate schedule from :mod:`minnet.optim` built on
             ``optimizer`` (another optimizer's is a ValueError), stepped after
-            each epoch; the epoch's rate is logged as ``"lr"``.
+            each epoch; the epoch's rate (the first parameter group's) is logged
+            as ``"lr"``. A :class:`~minnet.optim.ReduceLROnPlateau` is stepped
+            with the epoch's ``"val_loss"``, or its ``"loss"`` without
+            validation data.
         clip_grad_norm: a max_norm: after each backward, the gradients of the
             optimizer's parameters are scaled so that their total 2-norm is at most
             this (:func:`minnet.clip_grad_norm_`), then the step is taken.
@@ -337,7 +340,10 @@ def fit(
                 X_val, Y_val = validation_data
                 results = _evaluate(model, loss_fn, X_val, Y_val, batch_size, functions)
                 logs.update((f"val_{key}", value) for key, value in results.items())
-            if scheduler is not None:
+            if isinstance(scheduler, ReduceLROnPlateau):  # it watches val_loss, or loss without validation data
+                logs["lr"] = lr
+                scheduler.step(logs["val_loss"] if "val_loss" in logs else logs["loss"])
+            elif scheduler is not None:
                 logs["lr"] = lr
                 scheduler.step()
             history.record(epoch, logs)
