@@ -160,7 +160,6 @@ class _ToTorch:
 
     def convert(self, layer: Layer, path: str) -> Any:
         nn = self.torch.nn
-        dtype = _torch_dtype(self.torch, layer)
         kind = type(layer)
         if kind is mnn.Sequential:
             assert isinstance(layer, mnn.Sequential)
@@ -179,7 +178,7 @@ class _ToTorch:
                 f"are {', '.join(sorted(c.__name__ for c in _BUILD_TORCH))} and the containers Sequential, "
                 "Residual and Concat"
             )
-        theirs = build(nn, layer, dtype)
+        theirs = build(nn, layer, _torch_dtype(self.torch, layer))
         self.copy_parameters(layer, theirs, _transposed_rule(layer), path)
         for name in layer.buffer_names:
             value = getattr(layer, name)
