@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 import pytest
-from cases import LAYER_CASES, RECURRENT_CASES, torch_layout
+from cases import LAYER_CASES, RECURRENT_CASES, loss_reductions, torch_layout
 from test_oracle_layers import in_dtype
 
 import minnet
@@ -49,7 +49,7 @@ from minnet import (
     Sequential,
     Tanh,
 )
-from minnet.interop import from_torch, optimizer_from_torch, optimizer_to_torch, to_torch
+from minnet.interop import from_torch, loss_to_torch, optimizer_from_torch, optimizer_to_torch, to_torch
 
 pytestmark = [
     pytest.mark.oracle,
@@ -444,6 +444,23 @@ def test_recurrent_optimizer_state_is_transposed(torch):
     assert_trained_alike(theirs, ours)
 
 
+# -- losses ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("case", "reduction"), loss_reductions(torch=True))
+def test_loss_to_torch(torch, case, reduction):
+    rng = np.random.default_rng(10)
+    pred, target = case.draw(rng)
+    ours = case.build(reduction=reduction)
+    if reduction == "half_batch_mean":
+        with pytest.raises(ValueError, match=r"half_batch_mean.*no PyTorch counterpart"):
+            loss_to_torch(ours)
+        return
+    theirs = loss_to_torch(ours)
+    assert repr(theirs) == repr(case.torch(torch.nn, reduction))
+    assert_close(ours(pred, target), theirs(torch.from_numpy(pred), torch.from_numpy(target)))
+
+
 # -- errors, ties, pickling, the optional import -------------------------------------------------------------------
 
 
@@ -469,6 +486,8 @@ def test_a_layer_without_counterpart_is_named(torch):
         to_torch(MyLinear(2, 3, rng=0))
     with pytest.raises(TypeError, match="minnet Layer"):
         to_torch(MSELoss())
+    with pytest.raises(TypeError, match="Doubling has no PyTorch counterpart"):
+        loss_to_torch(Doubling())
 
 
 def test_a_torch_module_without_counterpart_is_named(torch):

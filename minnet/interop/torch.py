@@ -35,7 +35,7 @@ from ..nn.layer import Layer
 from ..optim.optimizer import SGD, Adam, AdamW, Optimizer, RMSprop
 from ..parameter import Parameter
 
-__all__ = ["from_torch", "optimizer_from_torch", "optimizer_to_torch", "to_torch"]
+__all__ = ["from_torch", "loss_to_torch", "optimizer_from_torch", "optimizer_to_torch", "to_torch"]
 
 _RECURRENT: tuple[type[Layer], ...] = (mnn.RNNCell, mnn.LSTMCell, mnn.GRUCell, mnn.RNN, mnn.LSTM, mnn.GRU)
 
@@ -570,6 +570,43 @@ def from_torch(module: Any) -> Layer:
     for path, layer in ours.named_layers():
         layer.training = bool(modes[path].training)
     return ours
+
+
+# -- losses -----------------------------------------------------------------------------------------------------
+
+_LOSSES = {
+    mnn.MSELoss: "MSELoss",
+    mnn.L1Loss: "L1Loss",
+    mnn.HuberLoss: "HuberLoss",
+    mnn.BCELoss: "BCELoss",
+    mnn.BCEWithLogitsLoss: "BCEWithLogitsLoss",
+    mnn.CrossEntropyLoss: "CrossEntropyLoss",
+    mnn.NLLLoss: "NLLLoss",
+}
+
+
+def loss_to_torch(loss: mnn.Loss) -> Any:
+    """The ``torch.nn`` loss of the same class and reduction (and HuberLoss's ``delta``).
+
+    MSELoss's default reduction, ``"half_batch_mean"`` (the derivation's ``1/(2N) Σ``), has no PyTorch
+    counterpart: a ValueError says to use ``"mean"``, ``"sum"`` or ``"none"``, or to scale torch's ``"sum"`` by
+    ``1/(2N)``.
+
+    Raises:
+        TypeError: a loss of another class.
+        ValueError: MSELoss with ``reduction="half_batch_mean"``.
+    """
+    torch = _import_torch()
+    name = _LOSSES.get(type(loss))
+    if name is None:
+        raise TypeError(f"loss_to_torch: {type(loss).__name__} has no PyTorch counterpart here")
+    if loss.reduction == "half_batch_mean":
+        raise ValueError(
+            "loss_to_torch: MSELoss(reduction='half_batch_mean'), 1/(2N) Σ (ŷ − y)², has no PyTorch counterpart; "
+            "use reduction 'mean', 'sum' or 'none' (torch's 'sum' divided by 2N is this one)"
+        )
+    extra = {"delta": loss.delta} if isinstance(loss, mnn.HuberLoss) else {}
+    return getattr(torch.nn, name)(reduction=loss.reduction, **extra)
 
 
 # -- optimizers -------------------------------------------------------------------------------------------------
