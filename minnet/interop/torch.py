@@ -549,7 +549,9 @@ def from_torch(module: Any) -> Layer:
 
     The reverse of :func:`to_torch`: ``torch.nn.Sequential`` becomes :class:`~minnet.Sequential` (nested ones
     kept), this module's :class:`Residual` and :class:`Concat` minnet's, and each supported ``torch.nn`` layer
-    its minnet counterpart, weights transposed where minnet stores ``(in, out)``. The values are copied.
+    its minnet counterpart, weights transposed where minnet stores ``(in, out)``. The values are copied. A
+    ``torch.nn.Sequential`` built from an ``OrderedDict`` (children named ``fc1``, ...) gets minnet's names ``0``,
+    ``1``, ...; the order of the parameters, which the optimizer conversions follow, stays the same.
 
     Args:
         module: a ``torch.nn.Module`` made of the supported layers (float64 or float32).
