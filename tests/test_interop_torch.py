@@ -543,3 +543,15 @@ def test_import_needs_no_torch_and_the_functions_name_the_extra():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "`torch` extra" in result.stdout
+
+
+@pytest.mark.oracle
+def test_an_optimizer_of_several_groups_is_refused_not_merged():
+    pytest.importorskip("torch")
+    from minnet import SGD, Linear, Sequential
+    from minnet.interop import optimizer_to_torch, to_torch
+
+    model = Sequential(Linear(3, 4, rng=0), Linear(4, 2, rng=1))
+    groups = [{"params": list(model[0].parameters())}, {"params": list(model[1].parameters()), "lr": 0.5}]
+    with pytest.raises(ValueError, match="optimizer_to_torch: the SGD has 2 parameter groups"):
+        optimizer_to_torch(SGD(groups, lr=0.1), to_torch(model))

@@ -695,6 +695,11 @@ def optimizer_to_torch(optimizer: Optimizer, torch_model: Any) -> Any:
         raise TypeError(
             f"optimizer_to_torch: {type(optimizer).__name__} has no conversion; converted are SGD, Adam, AdamW, RMSprop"
         )
+    if len(optimizer.param_groups) != 1:  # the options below are read as one set: refuse rather than merge groups
+        raise ValueError(
+            f"optimizer_to_torch: the {type(optimizer).__name__} has {len(optimizer.param_groups)} parameter groups; "
+            "optimizer_to_torch converts one, holding every parameter of the model"
+        )
     params = list(torch_model.parameters())
     flips = _pairs("optimizer_to_torch", optimizer.params, params, _transposed_in_torch(torch, torch_model), "torch")
     kwargs = _hyperparameters(optimizer)
@@ -743,7 +748,7 @@ def optimizer_from_torch(torch_optimizer: Any, model: Layer) -> Optimizer:
     if len(torch_optimizer.param_groups) != 1:
         raise ValueError(
             f"optimizer_from_torch: the {type(torch_optimizer).__name__} has {len(torch_optimizer.param_groups)} "
-            "parameter groups; minnet's optimizers have one set of hyperparameters"
+            "parameter groups; optimizer_from_torch converts one, holding every parameter of the model"
         )
     group = torch_optimizer.param_groups[0]
     params = list(model.parameters())
@@ -756,7 +761,8 @@ def optimizer_from_torch(torch_optimizer: Any, model: Layer) -> Optimizer:
         kwargs["betas"] = tuple(float(b) for b in kwargs["betas"])
     if cls is SGD and kwargs.get("nesterov") is None:
         kwargs["nesterov"] = False
-    ours: Optimizer = cls(params, float(group["lr"]), **kwargs)
+    make: Any = cls  # SGD, Adam, AdamW or RMSprop: each takes (params, lr, **options)
+    ours: Optimizer = make(params, float(group["lr"]), **kwargs)
     states = [torch_optimizer.state.get(t, {}) for t in group["params"]]
     steps = {int(state["step"]) for state in states if "step" in state}
     if len(steps) > 1 or (steps and any("step" not in state for state in states)):

@@ -692,7 +692,7 @@ class _Sequence(Layer):
                 f"{type(self).__name__}.backward: expected grad_output or (grad_output, grad of the "
                 f"final state), got a tuple of {len(parts)}"
             )
-        (g_y,) = grad_parts(self, parts[0], [out_shape], dtype, ["output"])
+        (g_y,) = grad_parts(self, (parts[0],), [out_shape], dtype, ["output"])  # None in a tuple: zero
         final = parts[1] if len(parts) == 2 else None
         if final is None:
             final = ()
