@@ -1,5 +1,6 @@
 """Sigmoid."""
 
+import math
 import warnings
 
 import numpy as np
@@ -57,7 +58,19 @@ def test_wrong_grad_shape_raises():
 
 from cases import LAYER_CASES  # noqa: E402
 
-from minnet import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Softmax, Softplus  # noqa: E402
+from minnet import (  # noqa: E402
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardtanh,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Softmax,
+    Softplus,
+)
 
 ACTIVATIONS = [pytest.param(case, id=case.id) for case in LAYER_CASES if case.activation]
 
@@ -107,6 +120,12 @@ def test_values_by_hand():
     np.testing.assert_allclose(Softplus()(x), np.log1p(np.exp(x)), rtol=1e-15)
     u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
     np.testing.assert_allclose(GELU()(x), 0.5 * x * (1 + np.tanh(u)), rtol=1e-15)
+    phi = np.array([math.erfc(-v / math.sqrt(2)) / 2 for v in x])  # Φ(x) by erfc, another road than GELU's
+    np.testing.assert_allclose(GELU("none")(x), x * phi, rtol=1e-15)
+    np.testing.assert_allclose(Hardtanh()(x), [-1.0, -0.5, 0.0, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(Hardsigmoid()(x), [1 / 6, 5 / 12, 0.5, 0.75], rtol=1e-15)
+    selu = 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1))
+    np.testing.assert_allclose(SELU()(x), selu, rtol=1e-15)
     np.testing.assert_array_equal(Identity()(x), x)
 
 
@@ -131,8 +150,12 @@ def test_reprs_and_arguments():
     assert repr(GELU()) == "GELU(approximate='tanh')"
     assert repr(Softmax(axis=0)) == "Softmax(axis=0)"
     assert repr(LogSoftmax()) == "LogSoftmax(axis=-1)"
-    with pytest.raises(ValueError, match="GELU: only approximate='tanh' is implemented, got 'none'"):
-        GELU(approximate="none")
+    assert repr(GELU("none")) == "GELU(approximate='none')"
+    assert repr(Hardtanh(-2.0, 0.5)) == "Hardtanh(min_val=-2.0, max_val=0.5)"
+    with pytest.raises(ValueError, match=r"GELU: approximate must be 'none' or 'tanh', got 'erf'"):
+        GELU(approximate="erf")
+    with pytest.raises(ValueError, match=r"Hardtanh: max_val must be greater than min_val, got 1\.0 and 1\.0"):
+        Hardtanh(1.0, 1.0)
 
 
 @pytest.mark.parametrize("case", ACTIVATIONS)
