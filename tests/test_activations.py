@@ -171,3 +171,31 @@ def test_an_axis_out_of_range_names_the_layer(cls, axis):
         ValueError, match=rf"{cls.__name__}: axis={axis} is out of range for an input of shape \(2, 3\)"
     ):
         cls(axis=axis)(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(
+    ("make", "counterpart"),
+    [
+        (lambda: GELU("none"), lambda nn: nn.GELU()),
+        (SELU, lambda nn: nn.SELU()),
+        (Hardtanh, lambda nn: nn.Hardtanh()),
+        (Hardsigmoid, lambda nn: nn.Hardsigmoid()),
+    ],
+    ids=["GELU-none", "SELU", "Hardtanh", "Hardsigmoid"],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_new_activations_match_torch_at_extremes(make, counterpart, dtype):
+    """±710 (exp overflows in float64 past 709.8), ±1e4, ±40 (erf is ±1, φ underflows) and the kinks, silently."""
+    torch = pytest.importorskip("torch")
+    x = np.array([[-1e4, -710.0, -40.0, -8.0, -3.0, -1.0, 0.0, 1.0, 3.0, 8.0, 40.0, 710.0, 1e4]], dtype=dtype)
+    g = np.random.default_rng(0).standard_normal(x.shape).astype(dtype)
+    layer = make()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = layer(x)
+        grad = layer.backward(g)
+    x_t = torch.tensor(x, requires_grad=True)
+    y_t = counterpart(torch.nn)(x_t)
+    y_t.backward(torch.tensor(g))
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(y, y_t.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(grad, x_t.grad.numpy(), rtol=tol, atol=tol)
