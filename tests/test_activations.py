@@ -199,3 +199,20 @@ def test_new_activations_match_torch_at_extremes(make, counterpart, dtype):
     tol = 1e-10 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(y, y_t.detach().numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(grad, x_t.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: GELU("none"), Hardtanh, Hardsigmoid], ids=["GELU-none", "Hardtanh", "Hardsigmoid"]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_new_activations_are_finite_and_silent_at_the_largest_floats(make, dtype):
+    """GELU's φ(x) = exp(−x²/2) takes x² of |x| capped at 40: x² of 1e20 would overflow float32. (SELU is left
+    out: λ x itself exceeds the largest float, in PyTorch too.)"""
+    big = np.finfo(dtype).max
+    x = np.array([-big, -1e20, 1e20, big], dtype=dtype)
+    layer = make()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = layer(x)
+        grad = layer.backward(np.ones_like(x))
+    assert np.all(np.isfinite(y))
+    assert np.all(np.isfinite(grad))

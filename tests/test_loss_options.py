@@ -115,6 +115,22 @@ def test_nll_loss_matches_torch(weight, ignore_index, reduction):
     assert_matches_torch(ours, theirs)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss_of_an_ignored_row_holding_log_zero_is_finite_as_torch(reduction):
+    """An ignored row counts nothing, even a log-probability of −inf (log 0) where its label would point."""
+    z = logits(12)
+    pred = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    target = labels(-100, seed=13)
+    pred[[1, 4], :] = -np.inf  # the ignored rows
+    upstream = np.random.default_rng(14).standard_normal(N)
+    loss_fn = NLLLoss(weight=WEIGHT, reduction=reduction)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        ours = run_minnet(loss_fn, pred, target, upstream)
+    assert np.all(np.isfinite(ours[0]))
+    theirs = run_torch(F.nll_loss, pred, target, upstream, weight=torch_weight(WEIGHT), reduction=reduction)
+    assert_matches_torch(ours, theirs)
+
+
 def test_the_weighted_mean_divides_by_the_weights_of_the_counted_rows():
     """By hand: rows labelled 0 (w 1), 1 (w 3) and one ignored; the mean is Σ w ℓ / (1 + 3), not over N = 3."""
     pred = np.log(np.array([[0.5, 0.5], [0.25, 0.75], [0.9, 0.1]]))
@@ -173,6 +189,7 @@ def test_cross_entropy_is_finite_at_minus_inf_and_huge_logits_as_torch(weight, r
     for row in (2, 3, 5):  # a class ruled out in a row: −inf, never the label
         pred[row, (target[row] + 1) % C] = -np.inf
     pred[6, :] = -1e4  # every logit of the row at −1e4: the maximum subtracted leaves zeros
+    pred[1, 0] = -np.inf  # in an ignored row, where its label would point (0, the ignored rows' stand-in)
     upstream = np.random.default_rng(10).standard_normal(N)
     loss_fn = CrossEntropyLoss(weight=weight, reduction=reduction)
     with np.errstate(over="raise", invalid="raise", divide="raise"):  # no inf − inf, no 0 · inf (underflow is fine)

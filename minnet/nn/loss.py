@@ -529,8 +529,8 @@ class NLLLoss(Loss):
         self.labels = labels = np.where(counted, target, 0)
         self.scale = np.where(counted, 1 if weight is None else weight[labels], 0).astype(pred.dtype)
         self.shape = pred.shape
-        # where, not scale ⊙ x: an ignored row's x may be log 0 = −inf, and 0 · −inf is NaN
-        unreduced = np.where(counted, -self.scale * pred[np.arange(n), labels], 0).astype(pred.dtype)
+        picked = np.where(counted, pred[np.arange(n), labels], 0)  # an ignored row's x may be log 0: 0 · −inf is NaN
+        unreduced = (-self.scale * picked).astype(pred.dtype, copy=False)
         if self.reduction != "mean":
             return self._reduce(unreduced)
         self.total = np.sum(self.scale)
@@ -642,7 +642,7 @@ class CrossEntropyLoss(Loss):
             self.counted = counted = target != self.ignore_index
             self.target = labels = np.where(counted, target, 0)
             self.scale = np.where(counted, 1 if weight is None else weight[labels], 0).astype(z.dtype)
-            unreduced = np.where(counted, -self.scale * log_p[np.arange(n), labels], 0)
+            unreduced = -self.scale * np.where(counted, log_p[np.arange(n), labels], 0)  # no 0 · −inf if ignored
             if smooth is not None:
                 unreduced = (1 - eps) * unreduced + (eps / c) * np.where(counted, smooth, 0)
             self.denominator = np.sum(self.scale)
