@@ -627,11 +627,13 @@ class CrossEntropyLoss(Loss):
         exp_shifted = np.exp(shifted)
         total = np.sum(exp_shifted, axis=1, keepdims=True)
         self.p = exp_shifted / total  # softmax(z)
-        log_p = shifted - np.log(total)
+        log_total = np.log(total)
+        # log softmax(z) = z − m − log total, as a whole array only where every class enters the loss
+        log_p = shifted - log_total if eps or target.shape == z.shape else None
         smooth = None  # −Σ_c w_c log p_c, the smoothing's term
-        if eps:
+        if log_p is not None and eps:
             smooth = -np.sum(log_p if weight is None else log_p * weight, axis=1)
-        if target.shape == z.shape:  # class probabilities
+        if log_p is not None and target.shape == z.shape:  # class probabilities
             self.target = target
             q = target if weight is None else target * weight
             unreduced = -np.sum(q * np.where(q == 0, 0, log_p), axis=1)  # 0 · log 0 = 0 (PyTorch: NaN)
@@ -642,7 +644,8 @@ class CrossEntropyLoss(Loss):
             self.counted = counted = target != self.ignore_index
             self.target = labels = np.where(counted, target, 0)
             self.scale = np.where(counted, 1 if weight is None else weight[labels], 0).astype(z.dtype)
-            unreduced = -self.scale * np.where(counted, log_p[np.arange(n), labels], 0)  # no 0 · −inf if ignored
+            log_p_label = shifted[np.arange(n), labels] - log_total[:, 0]
+            unreduced = -self.scale * np.where(counted, log_p_label, 0)  # no 0 · −inf if ignored
             if smooth is not None:
                 unreduced = (1 - eps) * unreduced + (eps / c) * np.where(counted, smooth, 0)
             self.denominator = np.sum(self.scale)
@@ -665,14 +668,18 @@ class CrossEntropyLoss(Loss):
             q = target if not eps else (1 - eps) * target + eps / c
             q = q if weight is None else q * weight
             local = p * q.sum(axis=1, keepdims=True) - q  # p − T when w = 1 and the rows sum to 1
-        else:  # labels: Q_i = (1 − ε) w[y_i] e_y + (ε/C) w, 0 for an ignored row
-            w_sum = c if weight is None else np.sum(weight)
-            local = p * ((1 - eps) * self.scale + (eps / c) * w_sum * self.counted)[:, None]
-            if eps:
-                local -= (eps / c) * self.counted[:, None] * (1 if weight is None else weight)
-            local[np.arange(n), target] -= (1 - eps) * self.scale
-        local *= upstream[:, None]  # local is this call's own array
-        return local.astype(p.dtype, copy=False)
+            local *= upstream[:, None]  # local is this call's own array
+            return local
+        # labels: Q_i = (1 − ε) w[y_i] e_y + (ε/C) w, 0 for an ignored row; the upstream factor folded in first,
+        # so that the (N, C) array is written once: p_i Σ_c Q_ic g_i, then − Q_i g_i
+        label_part = (1 - eps) * self.scale * upstream  # (N,)
+        w_sum = c if weight is None else np.sum(weight)
+        smooth_part = upstream * self.counted * (eps / c)  # (N,), 0 without smoothing; in p's dtype
+        local = p * (label_part + w_sum * smooth_part)[:, None]
+        if eps:
+            local -= smooth_part[:, None] * (1 if weight is None else weight)
+        local[np.arange(n), target] -= label_part
+        return local
 
     def extra_repr(self) -> str:
         return _repr_options(self, weight=None, ignore_index=-100, label_smoothing=0.0)
