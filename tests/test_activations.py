@@ -151,6 +151,8 @@ def test_reprs_and_arguments():
     assert repr(Softmax(axis=0)) == "Softmax(axis=0)"
     assert repr(LogSoftmax()) == "LogSoftmax(axis=-1)"
     assert repr(GELU("none")) == "GELU(approximate='none')"
+    assert GELU("none").local_derivatives() == {"∂y/∂x": "Φ(x) + x φ(x)"}
+    assert GELU().local_derivatives()["∂y/∂x"].endswith("t = tanh(u)")
     assert repr(Hardtanh(-2.0, 0.5)) == "Hardtanh(min_val=-2.0, max_val=0.5)"
     with pytest.raises(ValueError, match=r"GELU: approximate must be 'none' or 'tanh', got 'erf'"):
         GELU(approximate="erf")

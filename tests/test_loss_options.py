@@ -284,6 +284,8 @@ def test_arguments_are_checked_and_shown():
     with pytest.raises(ValueError, match=r"NLLLoss: class labels must be in \[0, 4\] for 5 classes, got values "
                        r"from -1 to 3 \(or ignore_index=-100, a row not counted\)"):  # fmt: skip
         NLLLoss()(logits(), np.array([0, -1, 3, 3, 3, 3, 3]))
+    assert CrossEntropyLoss(weight=[1, 2]).local_derivatives()["∂L/∂ℓ"].startswith("1/Σ_i w[y_i], the rows counted")
+    assert CrossEntropyLoss().local_derivatives()["∂L/∂ℓ"] == "1/M, M the number of terms (mean)"
     weight = CrossEntropyLoss(weight=WEIGHT).weight
     assert not weight.flags.writeable  # a constant of the loss: nothing changes it after
 

@@ -570,9 +570,9 @@ class CrossEntropyLoss(Loss):
       gives NaN); probabilities: ``L = Σ_i ℓ_i / N``.
     - ``"sum"``: ``L = Σ_i ℓ_i``; ``"none"``: ``ℓ`` itself, shape (N,).
 
-    Local derivative, from the cached softmax ``p`` and the weighted target
-    ``Q_i = w ⊙ T_i`` (smoothed, and 0 for an ignored row):
-    ``∂ℓ_i/∂z_i = p_i Σ_c Q_ic − Q_i``, which is ``p_i − T_i`` for labels
+    Local derivative, from the cached softmax ``p`` and the target as the
+    loss weighs it, ``T_i ← w ⊙ ((1 − ε) T_i + ε/C)`` (0 for an ignored row):
+    ``∂ℓ_i/∂z_i = p_i Σ_c T_ic − T_i``, which is ``p_i − T_i`` for labels
     without weights or smoothing, so with ``"mean"`` ``∂L/∂z = (p − T) / N``.
     Like PyTorch, rows of ``T`` that do not sum to one are taken as they are,
     not normalised.
@@ -603,7 +603,9 @@ class CrossEntropyLoss(Loss):
     target_kind = "labels_or_probabilities"
     pred_name = "logits"
     takes_logits = True
-    local_derivative = {"∂ℓ_i/∂z_i": "softmax(z_i) Σ_c Q_ic − Q_i,  Q_i = w ⊙ T_i (smoothed; 0 if ignored)"}
+    # T_i here is the target as the loss weighs it, w ⊙ ((1 − ε) T_i + ε/C), 0 for an ignored row; the formula's
+    # text is what explain() prints (docs/tutorials/digits.md shows it), so it keeps its one short form
+    local_derivative = {"∂ℓ_i/∂z_i": "softmax(z_i) Σ_c T_ic − T_i"}
 
     def __init__(
         self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
@@ -685,10 +687,10 @@ class CrossEntropyLoss(Loss):
         return _repr_options(self, weight=None, ignore_index=-100, label_smoothing=0.0)
 
     def local_derivatives(self) -> dict[str, str]:
-        """The base's, with what ``"mean"`` divides by: the counted rows' weights, not the number of terms."""
+        """The base's; with class weights, what ``"mean"`` divides by: the weights of the rows counted (labels)."""
         applied = super().local_derivatives()
-        if self.reduction == "mean" and "∂L/∂ℓ" in applied:
-            applied["∂L/∂ℓ"] = "1/Σ_i w[y_i] over the rows not ignored (labels), 1/N (probabilities) (mean)"
+        if self.reduction == "mean" and "∂L/∂ℓ" in applied and self.weight is not None:
+            applied["∂L/∂ℓ"] = "1/Σ_i w[y_i], the rows counted (labels; 1/N for probabilities) (mean)"
         return applied
 
 
