@@ -50,6 +50,7 @@ import pytest
 from minnet import (
     ELU,
     GELU,
+    SELU,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -62,6 +63,8 @@ from minnet import (
     Dropout,
     Embedding,
     Flatten,
+    Hardsigmoid,
+    Hardtanh,
     HuberLoss,
     Identity,
     L1Loss,
@@ -73,6 +76,7 @@ from minnet import (
     Loss,
     MaxPool2d,
     MSELoss,
+    MultiMarginLoss,
     NLLLoss,
     ReLU,
     Residual,
@@ -95,6 +99,20 @@ def away_from_kinks(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndar
     """Standard normal values moved at least 0.1 away from 0, where ReLU-like layers have their kink."""
     x = rng.standard_normal(shape)
     return np.where(x >= 0, x + 0.1, x - 0.1)
+
+
+def away_from_values(*values: float, scale: float = 1.0) -> Maker:
+    """Normal values of standard deviation ``scale``, each moved at least 0.1 away from every one of ``values``
+    (a piecewise layer's kinks)."""
+
+    def make(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        x = scale * rng.standard_normal(shape)
+        for v in values:
+            near = np.abs(x - v) < 0.1
+            x = np.where(near, np.where(x >= v, v + 0.1, v - 0.1) + 0.1 * (x - v), x)
+        return x
+
+    return make
 
 
 @dataclass(frozen=True)
@@ -331,6 +349,39 @@ LAYER_CASES: list[LayerCase] = [
         kinks=(0.5,),
     ),
     LayerCase("GELU", GELU, (4, 6), lambda nn: nn.GELU(approximate="tanh"), activation=True, resizable=(0, 1)),
+    LayerCase("GELU-none", lambda: GELU("none"), (4, 6), lambda nn: nn.GELU(), activation=True, resizable=(0, 1)),
+    LayerCase("SELU", SELU, (4, 6), lambda nn: nn.SELU(), activation=True, resizable=(0, 1), kinks=(0.0,)),
+    # the derivative jumps from 1 to 0 at each bound: the inputs keep away from them
+    LayerCase(
+        "Hardtanh",
+        Hardtanh,
+        (4, 6),
+        lambda nn: nn.Hardtanh(),
+        make_input=away_from_values(-1.0, 1.0, scale=1.5),
+        activation=True,
+        resizable=(0, 1),
+        kinks=(-1.0, 1.0),
+    ),
+    LayerCase(
+        "Hardtanh-min-max",
+        lambda: Hardtanh(-0.5, 2.0),
+        (4, 6),
+        lambda nn: nn.Hardtanh(-0.5, 2.0),
+        make_input=away_from_values(-0.5, 2.0, scale=1.5),
+        resizable=(0, 1),
+        kinks=(-0.5, 2.0),
+    ),
+    # x/6 + ½ within (−3, 3), flat outside: inputs three times wider than standard normal reach both sides
+    LayerCase(
+        "Hardsigmoid",
+        Hardsigmoid,
+        (4, 6),
+        lambda nn: nn.Hardsigmoid(),
+        make_input=away_from_values(-3.0, 3.0, scale=3.0),
+        activation=True,
+        resizable=(0, 1),
+        kinks=(-3.0, 3.0),
+    ),
     LayerCase("Softmax", Softmax, (4, 6), lambda nn: nn.Softmax(dim=-1), activation=True, resizable=(0, 1)),
     LayerCase("Softmax-axis0", lambda: Softmax(axis=0), (4, 6), lambda nn: nn.Softmax(dim=0), resizable=(0, 1)),
     LayerCase("LogSoftmax", LogSoftmax, (4, 6), lambda nn: nn.LogSoftmax(dim=-1), activation=True, resizable=(0, 1)),
@@ -760,6 +811,55 @@ def logit_edges(pred: np.ndarray, target: np.ndarray) -> None:
     pred[0, :3] = [1e4, -1e4, 0.0]
 
 
+#: The class weights of the weighted cases (four classes: their shapes keep C = 4).
+CLASS_WEIGHTS = (0.5, 2.0, 1.0, 3.0)
+
+
+def labels_ignoring(ignore_index: int) -> Maker:
+    """Class labels ``(N,)`` whose second row (and every fourth after it) is ``ignore_index`` and no other (an
+    ``ignore_index`` that is a class is not drawn elsewhere): never every row, so the mean over the rows counted is
+    defined at every batch size, 1 included."""
+
+    def make(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        y = rng.choice([k for k in range(shape[1]) if k != ignore_index], shape[0])
+        y[1::4] = ignore_index
+        return y
+
+    return make
+
+
+def ruled_out_edges(pred: np.ndarray, target: np.ndarray) -> None:
+    """Logits of ±1e4 in one row and, in the next, −inf for a class that is not the label: a class ruled out."""
+    logit_edges(pred, target)
+    pred[2, (target[2] + 1) % pred.shape[1]] = -np.inf
+
+
+def margin_bands(values: np.ndarray) -> np.ndarray:
+    """Values drawn in [−2, 2] moved onto bands ``1.5 k + δ``, k an integer, ``|δ| ≤ 0.1``: any two scores of a row
+    then differ by ``1.5 k + δ'``, ``|δ'| ≤ 0.2``, at least 0.3 away from −1 and −0.7, where MultiMarginLoss's hinge
+    ``margin − x[y] + x[c]`` (margin 1 or 0.7) turns, and both sides of the hinge are drawn."""
+    k = np.round(values)
+    return 1.5 * k + 0.2 * (values - k)
+
+
+def margin_scores(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Scores for MultiMarginLoss, on the bands of :func:`margin_bands`."""
+    return margin_bands(rng.uniform(-2.0, 2.0, shape))
+
+
+def torch_weighted(name: str, **options: Any) -> Callable[[Any, str], Any]:
+    """torch's loss ``name`` with ``weight=CLASS_WEIGHTS`` in the prediction's dtype (torch wants them alike)."""
+
+    def build(nn: Any, reduction: str) -> Any:
+        def counterpart(pred: Any, target: Any) -> Any:
+            weight = pred.new_tensor(CLASS_WEIGHTS)
+            return getattr(nn, name)(weight=weight, reduction=reduction, **options)(pred, target)
+
+        return counterpart
+
+    return build
+
+
 def torch_mse(nn: Any, reduction: str) -> Any:
     """torch's MSELoss; minnet's default, half_batch_mean, is its sum over 2N."""
     if reduction == "half_batch_mean":
@@ -832,6 +932,77 @@ LOSS_CASES: list[LossCase] = [
         make_input=log_probabilities,
         make_target=labels,
         domain=log_softmax_rows,
+    ),
+    # class weights and ignored rows: "mean" divides by the counted rows' weights; C stays 4, the weights' length
+    LossCase(
+        "NLLLoss-weight-ignore-index",
+        partial(NLLLoss, weight=CLASS_WEIGHTS),
+        (6, 4),
+        torch_weighted("NLLLoss"),
+        make_input=log_probabilities,
+        make_target=labels_ignoring(-100),
+        domain=log_softmax_rows,
+        resizable=(0,),
+    ),
+    LossCase(
+        "CrossEntropyLoss-weight-ignore-index",
+        partial(CrossEntropyLoss, weight=CLASS_WEIGHTS, ignore_index=2),
+        (6, 4),
+        torch_weighted("CrossEntropyLoss", ignore_index=2),
+        make_input=normal(2.0),
+        make_target=labels_ignoring(2),
+        edges=ruled_out_edges,
+        resizable=(0,),
+    ),
+    LossCase(
+        "CrossEntropyLoss-label-smoothing",
+        partial(CrossEntropyLoss, label_smoothing=0.2),
+        (5, 4),
+        lambda nn, r: nn.CrossEntropyLoss(reduction=r, label_smoothing=0.2),
+        make_input=normal(2.0),
+        make_target=labels,
+        edges=logit_edges,
+    ),
+    LossCase(
+        "CrossEntropyLoss-weight-ignore-index-label-smoothing",
+        partial(CrossEntropyLoss, weight=CLASS_WEIGHTS, label_smoothing=0.15),
+        (6, 4),
+        torch_weighted("CrossEntropyLoss", label_smoothing=0.15),
+        make_input=normal(2.0),
+        make_target=labels_ignoring(-100),
+        edges=logit_edges,
+        resizable=(0,),
+    ),
+    LossCase(
+        "CrossEntropyLoss-probabilities-weight-label-smoothing",
+        partial(CrossEntropyLoss, weight=CLASS_WEIGHTS, label_smoothing=0.3),
+        (5, 4),
+        torch_weighted("CrossEntropyLoss", label_smoothing=0.3),
+        make_input=normal(2.0),
+        make_target=probabilities,
+        edges=logit_edges,
+        resizable=(0,),
+    ),
+    LossCase(
+        "MultiMarginLoss",
+        MultiMarginLoss,
+        (5, 4),
+        lambda nn, r: nn.MultiMarginLoss(reduction=r),
+        make_input=margin_scores,
+        make_target=labels,
+        edges=logit_edges,
+        domain=margin_bands,
+    ),
+    LossCase(
+        "MultiMarginLoss-p2-margin-weight",
+        partial(MultiMarginLoss, p=2, margin=0.7, weight=CLASS_WEIGHTS),
+        (6, 4),
+        torch_weighted("MultiMarginLoss", p=2, margin=0.7),
+        make_input=margin_scores,
+        make_target=labels,
+        edges=logit_edges,
+        domain=margin_bands,
+        resizable=(0,),
     ),
 ]
 

@@ -1,5 +1,6 @@
 """Sigmoid."""
 
+import math
 import warnings
 
 import numpy as np
@@ -57,7 +58,19 @@ def test_wrong_grad_shape_raises():
 
 from cases import LAYER_CASES  # noqa: E402
 
-from minnet import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Softmax, Softplus  # noqa: E402
+from minnet import (  # noqa: E402
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardtanh,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Softmax,
+    Softplus,
+)
 
 ACTIVATIONS = [pytest.param(case, id=case.id) for case in LAYER_CASES if case.activation]
 
@@ -107,6 +120,12 @@ def test_values_by_hand():
     np.testing.assert_allclose(Softplus()(x), np.log1p(np.exp(x)), rtol=1e-15)
     u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
     np.testing.assert_allclose(GELU()(x), 0.5 * x * (1 + np.tanh(u)), rtol=1e-15)
+    phi = np.array([math.erfc(-v / math.sqrt(2)) / 2 for v in x])  # Φ(x) by erfc, another road than GELU's
+    np.testing.assert_allclose(GELU("none")(x), x * phi, rtol=1e-15)
+    np.testing.assert_allclose(Hardtanh()(x), [-1.0, -0.5, 0.0, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(Hardsigmoid()(x), [1 / 6, 5 / 12, 0.5, 0.75], rtol=1e-15)
+    selu = 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1))
+    np.testing.assert_allclose(SELU()(x), selu, rtol=1e-15)
     np.testing.assert_array_equal(Identity()(x), x)
 
 
@@ -131,8 +150,14 @@ def test_reprs_and_arguments():
     assert repr(GELU()) == "GELU(approximate='tanh')"
     assert repr(Softmax(axis=0)) == "Softmax(axis=0)"
     assert repr(LogSoftmax()) == "LogSoftmax(axis=-1)"
-    with pytest.raises(ValueError, match="GELU: only approximate='tanh' is implemented, got 'none'"):
-        GELU(approximate="none")
+    assert repr(GELU("none")) == "GELU(approximate='none')"
+    assert GELU("none").local_derivatives() == {"∂y/∂x": "Φ(x) + x φ(x)"}
+    assert GELU().local_derivatives()["∂y/∂x"].endswith("t = tanh(u)")
+    assert repr(Hardtanh(-2.0, 0.5)) == "Hardtanh(min_val=-2.0, max_val=0.5)"
+    with pytest.raises(ValueError, match=r"GELU: approximate must be 'none' or 'tanh', got 'erf'"):
+        GELU(approximate="erf")
+    with pytest.raises(ValueError, match=r"Hardtanh: max_val must be greater than min_val, got 1\.0 and 1\.0"):
+        Hardtanh(1.0, 1.0)
 
 
 @pytest.mark.parametrize("case", ACTIVATIONS)
@@ -148,3 +173,48 @@ def test_an_axis_out_of_range_names_the_layer(cls, axis):
         ValueError, match=rf"{cls.__name__}: axis={axis} is out of range for an input of shape \(2, 3\)"
     ):
         cls(axis=axis)(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(
+    ("make", "counterpart"),
+    [
+        (lambda: GELU("none"), lambda nn: nn.GELU()),
+        (SELU, lambda nn: nn.SELU()),
+        (Hardtanh, lambda nn: nn.Hardtanh()),
+        (Hardsigmoid, lambda nn: nn.Hardsigmoid()),
+    ],
+    ids=["GELU-none", "SELU", "Hardtanh", "Hardsigmoid"],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_new_activations_match_torch_at_extremes(make, counterpart, dtype):
+    """±710 (exp overflows in float64 past 709.8), ±1e4, ±40 (erf is ±1, φ underflows) and the kinks, silently."""
+    torch = pytest.importorskip("torch")
+    x = np.array([[-1e4, -710.0, -40.0, -8.0, -3.0, -1.0, 0.0, 1.0, 3.0, 8.0, 40.0, 710.0, 1e4]], dtype=dtype)
+    g = np.random.default_rng(0).standard_normal(x.shape).astype(dtype)
+    layer = make()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = layer(x)
+        grad = layer.backward(g)
+    x_t = torch.tensor(x, requires_grad=True)
+    y_t = counterpart(torch.nn)(x_t)
+    y_t.backward(torch.tensor(g))
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(y, y_t.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(grad, x_t.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: GELU("none"), Hardtanh, Hardsigmoid], ids=["GELU-none", "Hardtanh", "Hardsigmoid"]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_new_activations_are_finite_and_silent_at_the_largest_floats(make, dtype):
+    """GELU's φ(x) = exp(−x²/2) takes x² of |x| capped at 40: x² of 1e20 would overflow float32. (SELU is left
+    out: λ x itself exceeds the largest float, in PyTorch too.)"""
+    big = np.finfo(dtype).max
+    x = np.array([-big, -1e20, 1e20, big], dtype=dtype)
+    layer = make()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = layer(x)
+        grad = layer.backward(np.ones_like(x))
+    assert np.all(np.isfinite(y))
+    assert np.all(np.isfinite(grad))

@@ -17,7 +17,20 @@
 - :mod:`minnet.nn.loss`: :class:`Loss` and the losses.
 """
 
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .activation import (
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .attention import MultiheadAttention
 from .container import Concat, Residual, Sequential
 from .conv import Conv1d, Conv2d
@@ -26,7 +39,17 @@ from .embedding import Embedding
 from .flatten import Flatten
 from .layer import Layer
 from .linear import Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    Loss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+)
 from .module import HookHandle, Module
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
@@ -38,6 +61,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "SELU",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -51,6 +75,8 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRUCell",
+    "Hardsigmoid",
+    "Hardtanh",
     "HookHandle",
     "HuberLoss",
     "Identity",
@@ -65,6 +91,7 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "MultiMarginLoss",
     "MultiheadAttention",
     "NLLLoss",
     "RNNCell",

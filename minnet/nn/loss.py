@@ -131,6 +131,12 @@ class Loss(Module):
         target = args[1]
         kind = self.target_kind
         if kind == "labels_or_probabilities" and np.shape(target) == pred.shape and pred.ndim == 2:
+            if np.asarray(target).dtype.kind in "iub":  # as PyTorch: an (N, C) target holds probabilities
+                raise TypeError(
+                    f"{name}: a target of shape {pred.shape} holds class probabilities and must be floats, got dtype "
+                    f"{np.asarray(target).dtype}; pass class labels of shape ({pred.shape[0]},), or convert "
+                    f"the probabilities with .astype(np.{pred.dtype})"
+                )
             target = self._float_target(pred, target, "class probabilities")
         elif kind in ("labels", "labels_or_probabilities"):
             if pred.ndim != 2:
@@ -173,10 +179,13 @@ class Loss(Module):
             raise ValueError(
                 f"{name}: expected integer class labels, got dtype {target.dtype} (use .astype(int) for labels{also})"
             )
-        if target.min() < 0 or target.max() >= c:
+        ignore_index = getattr(self, "ignore_index", None)  # a label that marks a row as not counted
+        counted = target if ignore_index is None else target[target != ignore_index]
+        if counted.size and (counted.min() < 0 or counted.max() >= c):
+            also = f" (or ignore_index={ignore_index}, a row not counted)" if ignore_index is not None else ""
             raise ValueError(
                 f"{name}: class labels must be in [0, {c - 1}] for {c} classes, "
-                f"got values from {target.min()} to {target.max()}"
+                f"got values from {counted.min()} to {counted.max()}{also}"
             )
         return target
 
@@ -416,19 +425,74 @@ class BCEWithLogitsLoss(Loss):
         return (sigma - self.target) * self._upstream(grad_output, z.shape, z.dtype)
 
 
+# -- the losses on class labels: class weights, an ignored label ----------------------------------------------------
+
+
+def _weight_argument(loss: str, weight: Any) -> NDArray[np.float64] | None:
+    """``weight`` as a read-only float64 copy of shape (C,), or None; a ValueError or TypeError naming ``loss``
+    otherwise. The weights are a constant of the loss, like HuberLoss's delta (no buffer: a loss has no dtype of
+    its own, and forward uses them in the prediction's dtype); read-only, so that nothing changes them after."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):  # minnet's losses once took reduction first: CrossEntropyLoss("sum")
+        raise TypeError(
+            f"{loss}: weight must be an array of C class weights, got {weight!r}; "
+            f"pass the reduction by name: {loss}(reduction={weight!r})"
+        )
+    array = np.array(weight, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{loss}: weight must have shape (C,), one weight per class, got shape {array.shape}")
+    array.flags.writeable = False
+    return array
+
+
+def _class_weights(loss: NLLLoss | CrossEntropyLoss | MultiMarginLoss, c: int, dtype: np.dtype[Any]) -> Any:
+    """The weights (C,) in the prediction's dtype, or None without weights; a ValueError if C does not match."""
+    if loss.weight is None:
+        return None
+    if loss.weight.shape != (c,):
+        raise ValueError(f"{type(loss).__name__}: weight has {loss.weight.size} entries but the input {c} classes")
+    return loss.weight.astype(dtype)
+
+
+def _repr_options(loss: Loss, **defaults: Any) -> str:
+    """``reduction=...``, then each option that differs from its default."""
+    parts = [f"reduction={loss.reduction!r}"]
+    for name, default in defaults.items():
+        value = getattr(loss, name)
+        if value is None and default is None:
+            continue
+        if default is None or value != default:
+            shown = value.tolist() if isinstance(value, np.ndarray) else value
+            parts.append(f"{name}={shown}")
+    return ", ".join(parts)
+
+
 class NLLLoss(Loss):
-    r"""Negative log-likelihood on log-probabilities: ``ℓ_i = −x[i, y_i]`` for labels ``y``.
+    r"""Negative log-likelihood on log-probabilities: ``ℓ_i = −w[y_i] x[i, y_i]`` for labels ``y``.
 
     Feed it the output of :class:`LogSoftmax`; with it, it is
-    :class:`CrossEntropyLoss`. Local derivative, from the cached labels:
-    ``∂ℓ_i/∂x[i, c] = −1 if c = y_i else 0``, times 1/N for ``"mean"``.
+    :class:`CrossEntropyLoss`. ``w`` is the class weights (ones without
+    ``weight``); a row whose label is ``ignore_index`` has ``ℓ_i = 0`` and is
+    not counted. The reductions, as PyTorch:
+
+    - ``"mean"`` (default): ``L = Σ_i ℓ_i / Σ_i w[y_i]``, both sums over the
+      rows not ignored (without weights: the mean over those rows). Every row
+      ignored gives 0/0 = NaN, as in PyTorch.
+    - ``"sum"``: ``L = Σ_i ℓ_i``; ``"none"``: ``ℓ`` itself, shape (N,).
+
+    Local derivative, from the cached labels and weights:
+    ``∂ℓ_i/∂x[i, c] = −w[y_i] if c = y_i else 0`` (0 for an ignored row),
+    divided by ``Σ_i w[y_i]`` for ``"mean"``.
 
     Args:
-        reduction: ``"mean"`` (default, over the N samples), ``"sum"`` or ``"none"``.
+        weight: the class weights ``(C,)``, or ``None`` (all ones).
+        ignore_index: the label of the rows not counted (default -100).
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
     Shape:
-        pred ``(N, C)``; target ``(N,)`` integer labels in [0, C). PyTorch's
-        ``weight`` and ``ignore_index`` are not implemented.
+        pred ``(N, C)``; target ``(N,)`` integer labels in [0, C) or
+        ``ignore_index``.
 
     Example:
         >>> loss_fn = NLLLoss()
@@ -437,49 +501,93 @@ class NLLLoss(Loss):
         >>> loss_fn.backward()
         array([[-0.5,  0. ],
                [ 0. , -0.5]])
+        >>> weighted = NLLLoss(weight=[1.0, 3.0], ignore_index=0)  # the row labelled 0 is not counted
+        >>> weighted(np.log(np.full((2, 2), 0.5)), np.array([0, 1]))  # doctest: +ELLIPSIS
+        0.693...
     """
 
     target_kind = "labels"
     pred_name = "log-probabilities"
-    local_derivative = {"∂ℓ_i/∂x[i, c]": "−[c = y_i]"}
+    local_derivative = {
+        "∂ℓ_i/∂x[i, c]": "−w[y_i] [c = y_i], 0 for an ignored row",
+        "∂L/∂x[i, c]": {"mean": "−w[y_i] [c = y_i] / Σ_k w[y_k], k over the rows not ignored"},
+    }
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.labels: NDArray[np.integer]  # cached labels and the input's shape and dtype, set by forward
-        self.shape: tuple[int, ...]
-        self.dtype: np.dtype[Any]
+        self.weight = _weight_argument("NLLLoss", weight)
+        self.ignore_index = int(ignore_index)
+        self.labels: NDArray[np.integer]  # cached labels (0 where ignored), set by forward
+        self.scale: NDArray[np.floating]  # cached w[y_i], 0 for an ignored row
+        self.total: Any  # cached Σ_i w[y_i], what "mean" divides by
+        self.shape: tuple[int, ...]  # the input's shape
 
     def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
-        self.labels, self.shape, self.dtype = target, pred.shape, pred.dtype
-        return self._reduce(-pred[np.arange(len(target)), target])
+        n, c = pred.shape
+        weight = _class_weights(self, c, pred.dtype)
+        counted = target != self.ignore_index
+        self.labels = labels = np.where(counted, target, 0)
+        self.scale = np.where(counted, 1 if weight is None else weight[labels], 0).astype(pred.dtype)
+        self.shape = pred.shape
+        picked = np.where(counted, pred[np.arange(n), labels], 0)  # an ignored row's x may be log 0: 0 · −inf is NaN
+        unreduced = (-self.scale * picked).astype(pred.dtype, copy=False)
+        if self.reduction != "mean":
+            return self._reduce(unreduced)
+        self.total = np.sum(self.scale)
+        return float(np.sum(unreduced) / self.total) if self.total != 0 else math.nan  # all ignored: NaN (PyTorch)
 
     def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
-        labels = self.labels
-        grad = np.zeros(self.shape, self.dtype)
-        grad[np.arange(len(labels)), labels] = -self._upstream(grad_output, labels.shape, self.dtype)
+        scale, labels = self.scale, self.labels
+        if self.reduction == "mean":
+            upstream = scale / self.total if self.total != 0 else np.zeros_like(scale)
+        else:
+            upstream = scale * self._upstream(grad_output, scale.shape, scale.dtype)
+        grad = np.zeros(self.shape, scale.dtype)
+        grad[np.arange(len(labels)), labels] = -upstream
         return grad
+
+    def extra_repr(self) -> str:
+        return _repr_options(self, weight=None, ignore_index=-100)
 
 
 class CrossEntropyLoss(Loss):
     r"""Cross-entropy of logits ``z`` against labels or class probabilities ``T``:
-    ``ℓ_i = −Σ_c T_ic log softmax(z_i)_c``, which is ``logsumexp(z_i) − Σ_c T_ic z_ic`` when Σ_c T_ic = 1.
+    ``ℓ_i = −Σ_c w_c T_ic log softmax(z_i)_c``, which is ``logsumexp(z_i) − Σ_c T_ic z_ic`` when Σ_c T_ic = 1 and w = 1.
 
-    Integer labels ``y`` mean ``T`` is one-hot. The softmax and the log are
-    fused: ``log softmax(z) = z − m − log Σ exp(z − m)``, ``m`` the row maximum,
-    so logits of ±1e4 give finite losses and gradients. Local derivative,
-    from the cached softmax ``p`` and ``T``: ``∂ℓ_i/∂z_i = p_i Σ_c T_ic − T_i``, which
-    is ``p_i − T_i`` for labels and for probabilities that sum to one, so with
-    ``"mean"`` (over the N samples) ``∂L/∂z = (p − T) / N``. Like PyTorch, rows of
-    ``T`` that do not sum to one are taken as they are, not normalised.
+    Integer labels ``y`` mean ``T`` is one-hot. ``w`` is the class weights
+    (ones without ``weight``). With ``label_smoothing`` ε the target becomes
+    ``(1 − ε) T + ε/C``. A row whose label is ``ignore_index`` has ``ℓ_i = 0``
+    and is not counted. The softmax and the log are fused:
+    ``log softmax(z) = z − m − log Σ exp(z − m)``, ``m`` the row maximum, so
+    logits of ±1e4 and a logit of −inf give finite losses and gradients (a
+    −inf logit of a class whose probability in ``T`` is 0 too, taking
+    ``0 · log 0 = 0``, where PyTorch gives NaN).
+
+    The reductions, as PyTorch:
+
+    - ``"mean"`` (default): labels: ``L = Σ_i ℓ_i / Σ_i w[y_i]``, over the rows
+      not ignored (without weights: the mean over those rows; every row ignored
+      gives NaN); probabilities: ``L = Σ_i ℓ_i / N``.
+    - ``"sum"``: ``L = Σ_i ℓ_i``; ``"none"``: ``ℓ`` itself, shape (N,).
+
+    Local derivative, from the cached softmax ``p`` and the target as the
+    loss weighs it, ``T_i ← w ⊙ ((1 − ε) T_i + ε/C)`` (0 for an ignored row):
+    ``∂ℓ_i/∂z_i = p_i Σ_c T_ic − T_i``, which is ``p_i − T_i`` for labels
+    without weights or smoothing, so with ``"mean"`` ``∂L/∂z = (p − T) / N``.
+    Like PyTorch, rows of ``T`` that do not sum to one are taken as they are,
+    not normalised.
 
     Args:
+        weight: the class weights ``(C,)``, or ``None`` (all ones).
+        ignore_index: the label of the rows not counted (default -100; labels only).
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+        label_smoothing: ε in [0, 1] (default 0.0).
 
     Shape:
-        pred ``(N, C)`` logits; target ``(N,)`` integer labels in [0, C), or
-        ``(N, C)`` float class probabilities. PyTorch's ``weight``,
-        ``ignore_index`` and ``label_smoothing`` and its ``(N, C, d…)`` inputs
-        are not implemented.
+        pred ``(N, C)`` logits; target ``(N,)`` integer labels in [0, C) or
+        ``ignore_index``, or ``(N, C)`` float class probabilities (an integer
+        ``(N, C)`` target is refused, as in PyTorch). PyTorch's ``(N, C, d…)``
+        inputs are not implemented.
 
     Example:
         >>> loss_fn = CrossEntropyLoss()
@@ -488,38 +596,167 @@ class CrossEntropyLoss(Loss):
         >>> loss_fn.backward()
         array([[ 0.25, -0.25],
                [ 0.  ,  0.  ]])
+        >>> CrossEntropyLoss()(np.array([[0.0, -np.inf]]), np.array([0]))  # a class ruled out: finite
+        0.0
     """
 
     target_kind = "labels_or_probabilities"
     pred_name = "logits"
     takes_logits = True
-    local_derivative = {"∂ℓ_i/∂z_i": "softmax(z_i) Σ_c T_ic − T_i"}  # softmax(z_i) − T_i when Σ_c T_ic = 1
+    # T_i here is the target as the loss weighs it, w ⊙ ((1 − ε) T_i + ε/C), 0 for an ignored row; the formula's
+    # text is what explain() prints (docs/tutorials/digits.md shows it), so it keeps its one short form
+    local_derivative = {"∂ℓ_i/∂z_i": "softmax(z_i) Σ_c T_ic − T_i"}
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(
+        self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
+    ) -> None:
         super().__init__(reduction)
+        self.weight = _weight_argument("CrossEntropyLoss", weight)
+        self.ignore_index = int(ignore_index)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
         self.p: NDArray[np.floating]  # cached softmax(z), set by forward
-        self.target: NDArray[Any]  # cached T: the labels (N,), or the probabilities (N, C)
+        self.target: NDArray[Any]  # cached T: the labels (N,) (0 where ignored), or the probabilities (N, C)
+        self.scale: NDArray[np.floating]  # labels: cached w[y_i], 0 for an ignored row
+        self.counted: NDArray[np.bool_]  # labels: the rows not ignored
+        self.denominator: Any  # what "mean" divides by: Σ_i w[y_i] (labels) or N (probabilities)
 
     def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
-        z = pred
-        self.target = target
-        shifted = z - np.max(z, axis=1, keepdims=True)  # z − m
+        z, (n, c), eps = pred, pred.shape, self.label_smoothing
+        weight = _class_weights(self, c, z.dtype)
+        shifted = z - np.max(z, axis=1, keepdims=True)  # z − m: −inf stays −inf (only a row of all −inf is NaN)
         exp_shifted = np.exp(shifted)
         total = np.sum(exp_shifted, axis=1, keepdims=True)
         self.p = exp_shifted / total  # softmax(z)
         log_total = np.log(total)
-        if target.shape == z.shape:  # class probabilities: ℓ_i = −Σ_c T_ic (z_ic − m_i − log total_i)
-            return self._reduce(-np.sum(target * (shifted - log_total), axis=1))
-        # labels: ℓ_i = log total_i − (z_iy − m_i), T one-hot without building it
-        return self._reduce(log_total[:, 0] - shifted[np.arange(len(target)), target])
+        # log softmax(z) = z − m − log total, as a whole array only where every class enters the loss
+        log_p = shifted - log_total if eps or target.shape == z.shape else None
+        smooth = None  # −Σ_c w_c log p_c, the smoothing's term
+        if log_p is not None and eps:
+            smooth = -np.sum(log_p if weight is None else log_p * weight, axis=1)
+        if log_p is not None and target.shape == z.shape:  # class probabilities
+            self.target = target
+            q = target if weight is None else target * weight
+            unreduced = -np.sum(q * np.where(q == 0, 0, log_p), axis=1)  # 0 · log 0 = 0 (PyTorch: NaN)
+            if smooth is not None:
+                unreduced = (1 - eps) * unreduced + (eps / c) * smooth
+            self.denominator = n
+        else:  # labels: ℓ_i = w[y_i] (log total_i − (z_iy − m_i)), T one-hot without building it
+            self.counted = counted = target != self.ignore_index
+            self.target = labels = np.where(counted, target, 0)
+            self.scale = np.where(counted, 1 if weight is None else weight[labels], 0).astype(z.dtype)
+            log_p_label = shifted[np.arange(n), labels] - log_total[:, 0]
+            unreduced = -self.scale * np.where(counted, log_p_label, 0)  # no 0 · −inf if ignored
+            if smooth is not None:
+                unreduced = (1 - eps) * unreduced + (eps / c) * np.where(counted, smooth, 0)
+            self.denominator = np.sum(self.scale)
+        unreduced = unreduced.astype(z.dtype, copy=False)
+        if self.reduction != "mean":
+            return self._reduce(unreduced)
+        if self.denominator == 0:
+            return math.nan  # every row ignored: 0/0, as in PyTorch
+        return float(np.sum(unreduced) / self.denominator)
 
     def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
-        p, target = self.p, self.target
-        upstream = self._upstream(grad_output, p.shape[:1], p.dtype)
-        if target.shape == p.shape:  # probabilities: p Σ_c T_c − T, which is p − T when the rows sum to 1
-            local = p * target.sum(axis=1, keepdims=True) - target
-        else:  # labels: p − T, T one-hot
-            local = p.copy()
-            local[np.arange(len(target)), target] -= 1
-        local *= upstream[:, None] if self.reduction == "none" else upstream  # local is this call's own array
+        p, target, eps = self.p, self.target, self.label_smoothing
+        n, c = p.shape
+        weight = _class_weights(self, c, p.dtype)
+        if self.reduction == "mean":
+            upstream = np.full(n, 1 / self.denominator if self.denominator != 0 else 0, p.dtype)
+        else:
+            upstream = np.broadcast_to(self._upstream(grad_output, (n,), p.dtype), (n,))
+        if target.shape == p.shape:  # probabilities: Q = w ⊙ ((1 − ε) T + ε/C)
+            q = target if not eps else (1 - eps) * target + eps / c
+            q = q if weight is None else q * weight
+            local = p * q.sum(axis=1, keepdims=True) - q  # p − T when w = 1 and the rows sum to 1
+            local *= upstream[:, None]  # local is this call's own array
+            return local
+        # labels: Q_i = (1 − ε) w[y_i] e_y + (ε/C) w, 0 for an ignored row; the upstream factor folded in first,
+        # so that the (N, C) array is written once: p_i Σ_c Q_ic g_i, then − Q_i g_i
+        label_part = (1 - eps) * self.scale * upstream  # (N,)
+        w_sum = c if weight is None else np.sum(weight)
+        smooth_part = upstream * self.counted * (eps / c)  # (N,), 0 without smoothing; in p's dtype
+        local = p * (label_part + w_sum * smooth_part)[:, None]
+        if eps:
+            local -= smooth_part[:, None] * (1 if weight is None else weight)
+        local[np.arange(n), target] -= label_part
         return local
+
+    def extra_repr(self) -> str:
+        return _repr_options(self, weight=None, ignore_index=-100, label_smoothing=0.0)
+
+    def local_derivatives(self) -> dict[str, str]:
+        """The base's; with class weights, what ``"mean"`` divides by: the weights of the rows counted (labels)."""
+        applied = super().local_derivatives()
+        if self.reduction == "mean" and "∂L/∂ℓ" in applied and self.weight is not None:
+            applied["∂L/∂ℓ"] = "1/Σ_i w[y_i], the rows counted (labels; 1/N for probabilities) (mean)"
+        return applied
+
+
+class MultiMarginLoss(Loss):
+    r"""Multi-class hinge loss on scores ``x`` and labels ``y``:
+    ``ℓ_i = Σ_{c ≠ y_i} w[y_i] max(0, margin − x[i, y_i] + x[i, c])^p / C``.
+
+    Each class scored within ``margin`` of the label's score costs its gap
+    ``h_ic = margin − x[i, y_i] + x[i, c]`` (squared for p = 2). ``w`` is the
+    class weights (ones without ``weight``). ``"mean"`` divides by N (the
+    weights do not enter it, as in PyTorch).
+
+    Local derivative, from the cached ``h`` (clipped at 0) and labels:
+    ``∂ℓ_i/∂x[i, c] = w[y_i] p h_ic^(p−1) [h_ic > 0] / C`` for c ≠ y_i, and
+    ``∂ℓ_i/∂x[i, y_i] = −Σ_{c ≠ y_i}`` of those; times 1/N for ``"mean"``.
+
+    Args:
+        p: 1 (default) or 2.
+        margin: the margin (default 1.0).
+        weight: the class weights ``(C,)``, or ``None`` (all ones).
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Shape:
+        pred ``(N, C)`` scores; target ``(N,)`` integer labels in [0, C).
+
+    Example:
+        >>> loss_fn = MultiMarginLoss()
+        >>> loss_fn(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([3]))  # doctest: +ELLIPSIS
+        0.325...
+        >>> loss_fn.backward()
+        array([[ 0.25,  0.25,  0.25, -0.75]])
+    """
+
+    target_kind = "labels"
+    pred_name = "scores"
+    local_derivative = {
+        "∂ℓ_i/∂x[i, c]": "w[y_i] p h_ic^(p−1) [h_ic > 0] / C,  h_ic = margin − x[i, y_i] + x[i, c]  (c ≠ y_i)",
+        "∂ℓ_i/∂x[i, y_i]": "−Σ_{c ≠ y_i} ∂ℓ_i/∂x[i, c]",
+    }
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p=1 and p=2 are supported, got {p!r}")
+        self.p, self.margin = int(p), float(margin)
+        self.weight = _weight_argument("MultiMarginLoss", weight)
+        self.slope: NDArray[np.floating]  # cached ∂ℓ_i/∂x[i, c] for c ≠ y_i (0 at y_i), set by forward
+        self.labels: NDArray[np.integer]
+
+    def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
+        x, c, rows = pred, pred.shape[1], np.arange(pred.shape[0])
+        weight = _class_weights(self, c, x.dtype)
+        h = self.margin - x[rows, target][:, None] + x  # the gap of each class; this call's own array
+        h[rows, target] = 0  # the label's own class is not summed
+        h = np.maximum(h, 0)
+        scale = (1 if weight is None else weight[target][:, None]) / c
+        self.labels = target
+        self.slope = (scale * (h > 0) if self.p == 1 else scale * 2 * h).astype(x.dtype, copy=False)
+        return self._reduce(np.sum(scale * h**self.p, axis=1).astype(x.dtype, copy=False))
+
+    def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
+        slope, labels = self.slope, self.labels
+        upstream = self._upstream(grad_output, labels.shape, slope.dtype)
+        grad = slope * (upstream[:, None] if self.reduction == "none" else upstream)
+        grad[np.arange(len(labels)), labels] = -np.sum(grad, axis=1)
+        return grad
+
+    def extra_repr(self) -> str:
+        return _repr_options(self, p=1, margin=1.0, weight=None)
