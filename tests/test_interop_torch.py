@@ -457,7 +457,9 @@ def test_loss_to_torch(torch, case, reduction):
             loss_to_torch(ours)
         return
     theirs = loss_to_torch(ours)
-    assert repr(theirs) == repr(case.torch(torch.nn, reduction))
+    counterpart = case.torch(torch.nn, reduction)
+    if isinstance(counterpart, torch.nn.Module):  # a weighted case's counterpart is built per call, in pred's dtype
+        assert repr(theirs) == repr(counterpart)
     assert_close(ours(pred, target), theirs(torch.from_numpy(pred), torch.from_numpy(target)))
 
 
@@ -494,8 +496,6 @@ def test_a_torch_module_without_counterpart_is_named(torch):
     nn = torch.nn
     with pytest.raises(TypeError, match=r"torch\.nn\.modules\.conv\.Conv3d at '1\.0' has no minnet counterpart"):
         from_torch(nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Conv3d(1, 1, 1))))
-    with pytest.raises(ValueError, match=r"GELU at '0'.*approximate='tanh'"):
-        from_torch(nn.Sequential(nn.GELU()))
     with pytest.raises(ValueError, match=r"Conv2d at the top of the model has groups=2"):
         from_torch(nn.Conv2d(2, 2, 3, groups=2))
     with pytest.raises(ValueError, match=r"LSTM at '0' has proj_size=2"):

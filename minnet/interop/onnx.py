@@ -17,7 +17,7 @@ initializers), not through PyTorch's exporter:
 The graph has one input, ``"input"``, whose first axis is the batch, ``"N"``,
 of any size, and one output, ``"output"`` (a recurrent layer adds its final
 state, below). The opset is 17 (IR version 8),
-which every current ONNX runtime reads; GELU (tanh approximation) and
+which every current ONNX runtime reads; GELU (tanh approximation, or exact with Erf) and
 Softplus (with minnet's β and threshold) are written out from their formulas,
 since opset 17 has no node with their exact semantics.
 
@@ -28,8 +28,8 @@ was (modes, parameters, buffers, random generators).
 Supported layers: :class:`~minnet.nn.container.Sequential` (nested too),
 :class:`~minnet.nn.container.Residual`, :class:`~minnet.nn.container.Concat`,
 :class:`~minnet.nn.linear.Linear`, :class:`~minnet.nn.linear.Identity`, the
-activations (Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Softmax,
-LogSoftmax), :class:`~minnet.nn.flatten.Flatten`,
+activations (Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, Hardtanh, Hardsigmoid,
+Softplus, GELU, Softmax, LogSoftmax), :class:`~minnet.nn.flatten.Flatten`,
 :class:`~minnet.nn.dropout.Dropout`, BatchNorm1d, BatchNorm2d, LayerNorm,
 Conv1d, Conv2d, MaxPool2d, AvgPool2d, :class:`~minnet.nn.embedding.Embedding`
 (its model's input is int64 indices), and the sequence layers
@@ -45,8 +45,9 @@ written.
 
 The ``onnx`` extra brings what this needs, ``onnx`` and ``onnxruntime`` (for
 the check). A float64 model exports in float64, which onnxruntime's CPU
-kernels run except for Conv, AveragePool, Elu, RNN, LSTM and GRU: export such
-a model with ``dtype=np.float32``, the usual precision for serving.
+kernels run except for Conv, AveragePool, Elu, Selu, HardSigmoid, Erf (exact
+GELU), RNN, LSTM and GRU: export such a model with ``dtype=np.float32``, the
+usual precision for serving.
 """
 
 from __future__ import annotations
@@ -60,7 +61,20 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from .. import __version__
-from ..nn.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from ..nn.activation import (
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from ..nn.container import Concat, Residual, Sequential
 from ..nn.conv import Conv1d, Conv2d
 from ..nn.dropout import Dropout
@@ -282,7 +296,8 @@ def _check(data: bytes, x: NDArray[Any], names: tuple[str, ...], expected: list[
     except Exception as error:  # onnxruntime raises its own exception types
         raise RuntimeError(
             f"export_onnx: onnxruntime could not run the exported graph ({error}); its CPU kernels for Conv, "
-            "AveragePool, Elu, RNN, LSTM and GRU are float32 only: export with dtype=np.float32, or pass check=False"
+            "AveragePool, Elu, Selu, HardSigmoid, Erf (exact GELU), RNN, LSTM and GRU are float32 only: export with "
+            "dtype=np.float32, or pass check=False"
         ) from error
     for name, got, want in zip(names, outputs, expected, strict=True):
         tolerance = CHECK_TOLERANCE[want.dtype]
@@ -428,6 +443,11 @@ def _elementwise(op: str, **attributes: Callable[[Any], Any]) -> Emitter:
     return emit
 
 
+def _hardtanh(b: _Builder, layer: Hardtanh, path: str, x: str) -> str:
+    """Clip to [min_val, max_val]."""
+    return b.node("Clip", [x, b.constant("min_val", layer.min_val), b.constant("max_val", layer.max_val)])
+
+
 def _softplus(b: _Builder, layer: Softplus, path: str, x: str) -> str:
     """minnet's formula: z = β x; y = x where z > threshold, else (max(z, 0) + log(1 + exp(−|z|))) / β."""
     z = b.node("Mul", [x, b.constant("beta", layer.beta)])
@@ -439,10 +459,14 @@ def _softplus(b: _Builder, layer: Softplus, path: str, x: str) -> str:
 
 
 def _gelu(b: _Builder, layer: GELU, path: str, x: str) -> str:
-    """minnet's formula: y = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+    """minnet's formulas: y = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))) (``approximate="tanh"``), or
+    y = ½ x (1 + erf(x/√2)) (``"none"``, with ONNX's Erf)."""
+    half_x = b.node("Mul", [b.constant("half", 0.5), x])
+    if layer.approximate == "none":
+        erf = b.node("Erf", [b.node("Mul", [b.constant("inv_sqrt2", 0.5**0.5), x])])
+        return b.node("Mul", [half_x, b.node("Add", [b.constant("one", 1.0), erf])])
     cube = b.node("Mul", [b.node("Mul", [x, x]), x])
     u = b.node("Mul", [b.constant("K", GELU.K), b.node("Add", [x, b.node("Mul", [b.constant("C", GELU.C), cube])])])
-    half_x = b.node("Mul", [b.constant("half", 0.5), x])
     return b.node("Mul", [half_x, b.node("Add", [b.constant("one", 1.0), b.node("Tanh", [u])])])
 
 
@@ -582,6 +606,9 @@ _EMITTERS: dict[type, Emitter] = {
     ELU: _elementwise("Elu", alpha=lambda layer: layer.alpha),
     Softplus: _softplus,
     GELU: _gelu,
+    SELU: _elementwise("Selu", alpha=lambda layer: SELU.ALPHA, gamma=lambda layer: SELU.SCALE),
+    Hardtanh: _hardtanh,
+    Hardsigmoid: _elementwise("HardSigmoid", alpha=lambda layer: 1.0 / 6.0, beta=lambda layer: 0.5),
     Softmax: _elementwise("Softmax", axis=lambda layer: layer.axis),
     LogSoftmax: _elementwise("LogSoftmax", axis=lambda layer: layer.axis),
     Flatten: _flatten,

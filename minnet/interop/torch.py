@@ -236,6 +236,9 @@ _BUILD_TORCH: dict[type[Layer], Callable[[Any, Any, Any], Any]] = {
     mnn.ELU: lambda nn, m, dt: nn.ELU(m.alpha),
     mnn.Softplus: lambda nn, m, dt: nn.Softplus(beta=m.beta, threshold=m.threshold),
     mnn.GELU: lambda nn, m, dt: nn.GELU(approximate=m.approximate),
+    mnn.SELU: lambda nn, m, dt: nn.SELU(),
+    mnn.Hardtanh: lambda nn, m, dt: nn.Hardtanh(m.min_val, m.max_val),
+    mnn.Hardsigmoid: lambda nn, m, dt: nn.Hardsigmoid(),
     mnn.Softmax: lambda nn, m, dt: nn.Softmax(dim=m.axis),
     mnn.LogSoftmax: lambda nn, m, dt: nn.LogSoftmax(dim=m.axis),
     mnn.Dropout: lambda nn, m, dt: nn.Dropout(m.p),
@@ -450,6 +453,9 @@ def _build_minnet(torch: Any) -> dict[Any, Callable[[Any, Any, str], Layer]]:
         nn.ELU: lambda m, dt, path: mnn.ELU(m.alpha),
         nn.Softplus: lambda m, dt, path: mnn.Softplus(m.beta, m.threshold),
         nn.GELU: lambda m, dt, path: mnn.GELU(m.approximate),
+        nn.SELU: lambda m, dt, path: mnn.SELU(),
+        nn.Hardtanh: lambda m, dt, path: mnn.Hardtanh(m.min_val, m.max_val),
+        nn.Hardsigmoid: lambda m, dt, path: mnn.Hardsigmoid(),
         nn.Softmax: _from_softmax(mnn.Softmax),
         nn.LogSoftmax: _from_softmax(mnn.LogSoftmax),
         nn.Dropout: lambda m, dt, path: mnn.Dropout(m.p),
@@ -562,7 +568,7 @@ def from_torch(module: Any) -> Layer:
     Raises:
         TypeError: a module without a minnet counterpart, named with its class and place in the model.
         ValueError: a supported module with a setting minnet does not have (``Conv2d(groups=2)``,
-            ``GELU(approximate='none')``, ``LSTM(proj_size=...)``, ...), named likewise.
+            ``LSTM(proj_size=...)``, ...), named likewise.
     """
     torch = _import_torch()
     if not isinstance(module, torch.nn.Module):
@@ -584,11 +590,13 @@ _LOSSES = {
     mnn.BCEWithLogitsLoss: "BCEWithLogitsLoss",
     mnn.CrossEntropyLoss: "CrossEntropyLoss",
     mnn.NLLLoss: "NLLLoss",
+    mnn.MultiMarginLoss: "MultiMarginLoss",
 }
 
 
 def loss_to_torch(loss: mnn.Loss) -> Any:
-    """The ``torch.nn`` loss of the same class and reduction (and HuberLoss's ``delta``).
+    """The ``torch.nn`` loss of the same class and options (reduction, HuberLoss's ``delta``, the class weights,
+    ``ignore_index``, ``label_smoothing``, MultiMarginLoss's ``p`` and ``margin``).
 
     MSELoss's default reduction, ``"half_batch_mean"`` (the derivation's ``1/(2N) Σ``), has no PyTorch
     counterpart: a ValueError says to use ``"mean"``, ``"sum"`` or ``"none"``, or to scale torch's ``"sum"`` by
@@ -607,7 +615,16 @@ def loss_to_torch(loss: mnn.Loss) -> Any:
             "loss_to_torch: MSELoss(reduction='half_batch_mean'), 1/(2N) Σ (ŷ − y)², has no PyTorch counterpart; "
             "use reduction 'mean', 'sum' or 'none' (torch's 'sum' divided by 2N is this one)"
         )
-    extra = {"delta": loss.delta} if isinstance(loss, mnn.HuberLoss) else {}
+    extra: dict[str, Any] = {"delta": loss.delta} if isinstance(loss, mnn.HuberLoss) else {}
+    if isinstance(loss, (mnn.CrossEntropyLoss, mnn.NLLLoss, mnn.MultiMarginLoss)):
+        weight = loss.weight
+        extra["weight"] = None if weight is None else torch.from_numpy(np.array(weight, copy=True))
+    if isinstance(loss, (mnn.CrossEntropyLoss, mnn.NLLLoss)):
+        extra["ignore_index"] = loss.ignore_index
+    if isinstance(loss, mnn.CrossEntropyLoss):
+        extra["label_smoothing"] = loss.label_smoothing
+    if isinstance(loss, mnn.MultiMarginLoss):
+        extra.update(p=loss.p, margin=loss.margin)
     return getattr(torch.nn, name)(reduction=loss.reduction, **extra)
 
 
