@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cases import LAYER_CASES, RECURRENT_CASES, with_statistics
+from test_oracle_layers import in_dtype  # the registry builds float64 layers
 
 from minnet import (
     ELU,
@@ -73,19 +74,6 @@ def ort():
 def exact_gelu(model):
     """Whether the model holds GELU(approximate="none"): onnxruntime's Erf kernel is float32 only."""
     return any(getattr(layer, "approximate", None) == "none" for _, layer in model.named_layers())
-
-
-def in_dtype(layer, dtype):
-    """``layer`` with every parameter and floating buffer in ``dtype`` (the registry builds float64 layers)."""
-    for param in layer.parameters():
-        param.data = param.data.astype(dtype)
-        param.grad = np.zeros_like(param.data)
-    for _, module in layer.named_layers():
-        for name in module.buffer_names:
-            value = getattr(module, name)
-            if value.dtype.kind == "f":
-                setattr(module, name, value.astype(dtype))
-    return layer
 
 
 def session(ort, path):
