@@ -53,7 +53,17 @@ from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm
 from .parameter import Parameter
 from .serialization import load, save
 from .testing.gradient_check import GradcheckResult, gradcheck
-from .training import Callback, DataLoader, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict
+from .training import (
+    Callback,
+    DataLoader,
+    EarlyStopping,
+    History,
+    ModelCheckpoint,
+    TerminateOnNaN,
+    evaluate,
+    fit,
+    predict,
+)
 
 __version__ = "0.1.0"  # the one place of the version: pyproject.toml reads it (dynamic)
 
@@ -118,6 +128,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "TerminateOnNaN",
     "clip_grad_norm_",
     "clip_grad_value_",
     "evaluate",

@@ -44,14 +44,15 @@ def accuracy(pred: ArrayLike, target: ArrayLike, threshold: float = 0.5) -> floa
                 f"accuracy: for pred of shape {pred.shape} the target must be labels (N,) or one-hot {pred.shape}, "
                 f"got {target.shape}"
             )
-        predicted = pred.argmax(axis=1)
+        predicted, finite = pred.argmax(axis=1), np.isfinite(pred).all(axis=1)
     elif pred.ndim == 1 or (pred.ndim == 2 and pred.shape[1] == 1):
         if target.size != len(pred):
             raise ValueError(f"accuracy: pred {pred.shape} holds one value per sample, target {target.shape} not")
-        predicted, labels = (pred.reshape(-1) > threshold).astype(int), target.reshape(-1)
+        flat = pred.reshape(-1)
+        predicted, labels, finite = (flat > threshold).astype(int), target.reshape(-1), np.isfinite(flat)
     else:
         raise ValueError(f"accuracy: expected pred of shape (N, C) or (N,), got {pred.shape}")
-    return float(np.mean(predicted == labels))
+    return float(np.mean((predicted == labels) & finite))
 
 
 def mean_squared_error(pred: ArrayLike, target: ArrayLike) -> float:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,7 +17,7 @@ from ..metrics import Metric, get_metric
 from ..nn.container import Sequential
 from ..nn.layer import Layer
 from ..optim import LRScheduler, Optimizer, ReduceLROnPlateau, clip_grad_norm_
-from .callbacks import Callback, Logs
+from .callbacks import Callback, Logs, TerminateOnNaN
 from .data import DataLoader
 
 
@@ -28,6 +30,10 @@ class History:
             there is validation data, and ``"lr"`` when a schedule is given, to a
             list with one float per epoch.
         epoch: the epoch indices run (0-based).
+        nonfinite: ``None``, or when :func:`fit` stopped because a batch's loss
+            was NaN or infinite, ``{"epoch", "batch", "loss", "restored"}``:
+            where (0-based; that epoch is not recorded), the loss, and what
+            weights were put back (a sentence, or ``None`` when none were).
 
     Example:
         >>> h = History(); h.record(0, {"loss": 0.5}); h.record(1, {"loss": 0.25}); h.history
@@ -37,6 +43,7 @@ class History:
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
+        self.nonfinite: dict[str, Any] | None = None
 
     def record(self, epoch: int, logs: Logs) -> None:
         """Append the values of one epoch."""
@@ -189,6 +196,14 @@ def _format_logs(logs: Logs) -> str:
     return " - ".join(f"{key}: {value:.4g}" if key == "lr" else f"{key}: {value:.4f}" for key, value in logs.items())
 
 
+class _NonFinite(Exception):
+    """A batch's loss was NaN or infinite (or a TerminateOnNaN asked to stop)."""
+
+    def __init__(self, batch: int, loss: float) -> None:
+        super().__init__(batch, loss)
+        self.batch, self.loss = batch, loss
+
+
 def _train_epoch(
     model: Layer,
     loss_fn: Any,
@@ -198,14 +213,19 @@ def _train_epoch(
     callbacks: list[Callback],
     bar: Any,
     max_norm: float | None = None,
+    check_finite: bool = False,
 ) -> Logs:
     """One pass over the loader; returns the epoch's loss and training metrics. ``max_norm``: the gradients'
-    total norm is clipped to it before each step."""
+    total norm is clipped to it before each step. ``check_finite``: a NaN or infinite batch loss raises
+    :class:`_NonFinite` before its step is taken."""
     losses, sizes, predictions, targets = [], [], [], []
+    terminators = [callback for callback in callbacks if isinstance(callback, TerminateOnNaN)]
     for batch, (xb, yb) in enumerate(loader):
         optimizer.zero_grad()
         pred = model(xb)
         loss = loss_fn(pred, yb)
+        if check_finite and not math.isfinite(loss):
+            raise _NonFinite(batch, float(loss))
         model.backward(loss_fn.backward())
         if max_norm is not None:
             clip_grad_norm_(optimizer.params, max_norm)
@@ -220,11 +240,22 @@ def _train_epoch(
             bar.update(1)
         for callback in callbacks:
             callback.on_batch_end(batch, {"loss": loss})
+        if any(callback.stop_training for callback in terminators):
+            raise _NonFinite(batch, float(loss))
     logs = {"loss": _combine_losses(loss_fn, losses, sizes)}
     if functions:
         pred_all, target_all = np.concatenate(predictions), np.concatenate(targets)
         logs.update((name, float(function(pred_all, target_all))) for name, function in functions)
     return logs
+
+
+def _restore_last_good(callbacks: list[Callback]) -> str | None:
+    """The first callback that holds good weights puts them back; what it restored, or None."""
+    for callback in callbacks:
+        restored = callback.restore_last_good()
+        if restored is not None:
+            return restored
+    return None
 
 
 def fit(
@@ -244,6 +275,7 @@ def fit(
     metrics: Iterable[str | Metric] = (),
     scheduler: LRScheduler | None = None,
     clip_grad_norm: float | None = None,
+    on_nonfinite: str = "stop",
 ) -> History:
     """Train ``model`` on ``(X, Y)`` for ``epochs`` passes in mini-batches; return the :class:`History`.
 
@@ -280,6 +312,15 @@ def fit(
             optimizer's parameters are scaled so that their total 2-norm is at most
             this (:func:`minnet.clip_grad_norm_`), then the step is taken.
             ``None`` (default): no clipping.
+        on_nonfinite: what to do when a batch's loss is NaN or infinite (checked
+            before that batch's step). ``"stop"`` (default): end training there,
+            put back the last good weights when an :class:`EarlyStopping` with
+            ``restore_best`` or a :class:`ModelCheckpoint` holds some, warn
+            (``RuntimeWarning``) and note it in ``History.nonfinite``; the
+            diverged epoch is not recorded and its ``on_epoch_end`` is not
+            called. ``"raise"``: raise ``FloatingPointError`` at once, the
+            weights left as they are. ``"continue"``: train on (the behaviour
+            before this option).
 
     Returns:
         a :class:`History`: ``history.history["loss"]`` is the mean batch loss of
@@ -299,6 +340,8 @@ def fit(
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     if clip_grad_norm is not None and not (isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0):
         raise ValueError(f"fit: clip_grad_norm must be a positive number (a max norm) or None, got {clip_grad_norm!r}")
+    if on_nonfinite not in ("stop", "raise", "continue"):
+        raise ValueError(f"fit: on_nonfinite must be 'stop', 'raise' or 'continue', got {on_nonfinite!r}")
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):
@@ -331,7 +374,46 @@ def fit(
                 bar = tqdm(total=len(loader), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stderr)
             lr = optimizer.lr
             try:
-                logs = _train_epoch(model, loss_fn, optimizer, loader, functions, callbacks, bar, clip_grad_norm)
+                logs = _train_epoch(
+                    model,
+                    loss_fn,
+                    optimizer,
+                    loader,
+                    functions,
+                    callbacks,
+                    bar,
+                    clip_grad_norm,
+                    check_finite=on_nonfinite != "continue",
+                )
+            except _NonFinite as nonfinite:
+                if bar is not None:
+                    bar.close()
+                where = f"epoch {epoch + 1}, batch {nonfinite.batch + 1}: the loss is {nonfinite.loss}"
+                if on_nonfinite == "raise":
+                    raise FloatingPointError(
+                        f"fit: {where}; training diverged (on_nonfinite='raise'). "
+                        "Try a lower learning rate or clip_grad_norm"
+                    ) from None
+                restored = _restore_last_good(callbacks)
+                history.nonfinite = {
+                    "epoch": epoch,
+                    "batch": nonfinite.batch,
+                    "loss": nonfinite.loss,
+                    "restored": restored,
+                }
+                warnings.warn(
+                    f"fit: {where}; training stopped. "
+                    + (
+                        f"Restored {restored}."
+                        if restored
+                        else "No good weights to restore (give fit an "
+                        "EarlyStopping(restore_best=True) or a ModelCheckpoint to keep some)."
+                    )
+                    + " Try a lower learning rate or clip_grad_norm.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                break
             except BaseException:
                 if bar is not None:
                     bar.close()

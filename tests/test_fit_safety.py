@@ -1,0 +1,192 @@
+"""Issue 15: training that never loses the good model (divergence, reused callbacks, checks before the first
+step, drop_last, reproducibility, binary accuracy on logits)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import minnet
+from minnet import (
+    SGD,
+    Callback,
+    CrossEntropyLoss,
+    EarlyStopping,
+    Linear,
+    ModelCheckpoint,
+    ReLU,
+    Sequential,
+    TerminateOnNaN,
+    fit,
+)
+from minnet.metrics import accuracy
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    return X, y
+
+
+def _model():
+    return Sequential(Linear(4, 8, rng=0), ReLU(), Linear(8, 2, rng=1))
+
+
+class _Diverge(Callback):
+    """Sets the weights to NaN at the end of epoch ``at`` (0-based), as a blown-up step would."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.at:
+            for p in self.model.parameters():
+                p.data[...] = np.nan
+
+
+# 1. Divergence -------------------------------------------------------------------------------------------------
+
+
+def test_accuracy_counts_nan_predictions_as_wrong():
+    pred = np.full((4, 3), np.nan)
+    assert accuracy(pred, np.array([0, 0, 0, 0])) == 0.0  # argmax of NaN rows is 0: it scored 1.0 before
+    binary = np.array([[np.nan], [0.9], [np.inf], [0.1]])
+    assert accuracy(binary, np.array([0, 1, 1, 0])) == 0.5
+
+
+def test_diverged_model_never_overwrites_the_best_checkpoint_or_the_restored_weights(tmp_path):
+    X, y = _data()
+    Xv, yv = X[:32], np.zeros(32, dtype=int)  # all class 0: a NaN model would score 1.0 under the old accuracy
+    model = _model()
+    path = tmp_path / "best.npz"
+    checkpoint = ModelCheckpoint(path, monitor="val_accuracy", save_best_only=True)
+    stopper = EarlyStopping(monitor="val_accuracy", patience=10, restore_best=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.1),
+            X,
+            y,
+            epochs=4,
+            rng=0,
+            validation_data=(Xv, yv),
+            metrics=["accuracy"],
+            callbacks=[_Diverge(1), checkpoint, stopper],
+            progress=False,
+            on_nonfinite="continue",
+        )
+    saved = minnet.load(_model(), path)
+    assert all(np.isfinite(p.data).all() for p in saved.parameters())
+    assert all(np.isfinite(p.data).all() for p in model.parameters())  # EarlyStopping put the good ones back
+    assert stopper.best_epoch == 0
+    assert history.history["val_accuracy"][2] == 0.0
+
+
+def test_fit_stops_on_a_nonfinite_loss_restores_and_says_so(tmp_path):
+    X, y = _data()
+    model = _model()
+    stopper = EarlyStopping(monitor="val_loss", patience=10, restore_best=True)
+    with pytest.warns(RuntimeWarning, match="training stopped.*Restored the weights of epoch 1"):
+        history = fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.1),
+            X,
+            y,
+            epochs=6,
+            rng=0,
+            validation_data=(X[:32], y[:32]),
+            callbacks=[_Diverge(1), stopper],
+            progress=False,
+        )
+    assert history.epoch == [0, 1]  # the diverged epoch is not recorded
+    assert history.nonfinite["epoch"] == 2
+    assert history.nonfinite["batch"] == 0
+    assert "EarlyStopping" in history.nonfinite["restored"]
+    assert all(np.isfinite(p.data).all() for p in model.parameters())
+
+
+def test_fit_stop_restores_from_the_checkpoint_file_and_never_saves_nan_weights(tmp_path):
+    X, y = _data()
+    model = _model()
+    checkpoint = ModelCheckpoint(tmp_path / "last.npz")
+    with pytest.warns(RuntimeWarning, match="ModelCheckpoint in"):
+        history = fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.1),
+            X,
+            y,
+            epochs=5,
+            rng=0,
+            callbacks=[checkpoint, _Diverge(1)],
+            progress=False,
+        )
+    assert history.epoch == [0, 1]
+    assert "last.npz" in history.nonfinite["restored"]
+    assert all(np.isfinite(p.data).all() for p in model.parameters())
+
+    checkpoint = ModelCheckpoint(tmp_path / "never.npz")
+    other = _model()
+    with pytest.warns(RuntimeWarning, match="not saved"):
+        fit(
+            other,
+            CrossEntropyLoss(),
+            SGD(other.parameters(), lr=0.1),
+            X,
+            y,
+            epochs=1,
+            rng=0,
+            callbacks=[_Diverge(0), checkpoint],
+            progress=False,
+        )
+    assert checkpoint.last_path is None
+    assert not (tmp_path / "never.npz").exists()
+
+
+def test_fit_on_nonfinite_raise_and_bad_value():
+    X, y = _data()
+    model = _model()
+    with pytest.raises(FloatingPointError, match="epoch 2, batch 1"):
+        fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.1),
+            X,
+            y,
+            epochs=3,
+            rng=0,
+            callbacks=[_Diverge(0)],
+            progress=False,
+            on_nonfinite="raise",
+        )
+    with pytest.raises(ValueError, match="on_nonfinite"):
+        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=1, on_nonfinite="ignore")
+
+
+def test_terminate_on_nan_for_custom_loops_and_in_fit():
+    stopper = TerminateOnNaN()
+    stopper.on_batch_end(0, {"loss": 0.3})
+    assert not stopper.stop_training
+    stopper.on_batch_end(1, {"loss": float("inf")})
+    assert stopper.stop_training
+    assert stopper.nonfinite == (1, float("inf"))
+    X, y = _data()
+    model = _model()
+    with pytest.warns(RuntimeWarning, match="training stopped"):
+        history = fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.1),
+            X,
+            y,
+            epochs=3,
+            rng=0,
+            callbacks=[_Diverge(0), TerminateOnNaN()],
+            progress=False,
+            on_nonfinite="continue",
+        )
+    assert history.nonfinite["epoch"] == 1
