@@ -190,3 +190,45 @@ def test_terminate_on_nan_for_custom_loops_and_in_fit():
             on_nonfinite="continue",
         )
     assert history.nonfinite["epoch"] == 1
+
+
+# 2. Callbacks reused -------------------------------------------------------------------------------------------
+
+
+def test_a_checkpoint_and_an_early_stopping_reused_for_a_second_fit_start_afresh(tmp_path):
+    X, y = _data()
+    checkpoint = ModelCheckpoint(tmp_path / "best.npz", monitor="val_loss", save_best_only=True)
+    stopper = EarlyStopping(monitor="val_loss", patience=3)
+    first = _model()
+    fit(
+        first,
+        CrossEntropyLoss(),
+        SGD(first.parameters(), lr=0.5),
+        X,
+        y,
+        epochs=5,
+        rng=0,
+        validation_data=(X, y),
+        callbacks=[checkpoint, stopper],
+        progress=False,
+    )
+    best_of_first = checkpoint.best
+    # a second, worse model (tiny learning rate): its val_loss stays above the first run's best
+    second = Sequential(Linear(4, 8, rng=5), ReLU(), Linear(8, 2, rng=6))
+    fit(
+        second,
+        CrossEntropyLoss(),
+        SGD(second.parameters(), lr=1e-6),
+        X,
+        y,
+        epochs=2,
+        rng=0,
+        validation_data=(X, y),
+        callbacks=[checkpoint, stopper],
+        progress=False,
+    )
+    assert checkpoint.best > best_of_first  # the second run's own best
+    assert checkpoint.last_path is not None
+    saved = minnet.load(Sequential(Linear(4, 8), ReLU(), Linear(8, 2)), tmp_path / "best.npz")
+    assert np.array_equal(saved[0].weight.data, second[0].weight.data)
+    assert stopper.best_epoch == 1

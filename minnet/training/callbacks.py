@@ -106,7 +106,8 @@ class EarlyStopping(Callback):
 
     Attributes:
         best: the best value seen; ``best_epoch``: its epoch (0-based);
-        stopped_epoch: the epoch training stopped after, or ``None``.
+        stopped_epoch: the epoch training stopped after, or ``None``. All start
+        afresh at each :func:`fit` (``on_train_begin``).
     """
 
     def __init__(
@@ -188,6 +189,8 @@ class ModelCheckpoint(Callback):
 
     Attributes:
         best: the best monitored value so far; ``last_path``: the last file written.
+        Both start afresh at each :func:`fit` (``on_train_begin``), so a checkpoint
+        reused for a second run saves that run's best.
     """
 
     def __init__(
@@ -201,6 +204,10 @@ class ModelCheckpoint(Callback):
         self.monitor = monitor
         self.save_best_only = save_best_only
         self.mode = _resolve_mode("ModelCheckpoint", monitor, mode)
+        self.on_train_begin({})
+
+    def on_train_begin(self, logs: Logs) -> None:
+        """Each :func:`fit` starts afresh: the best value and the last file are the new run's."""
         self.best = math.inf if self.mode == "min" else -math.inf
         self.last_path: str | None = None
 
