@@ -232,3 +232,62 @@ def test_a_checkpoint_and_an_early_stopping_reused_for_a_second_fit_start_afresh
     saved = minnet.load(Sequential(Linear(4, 8), ReLU(), Linear(8, 2)), tmp_path / "best.npz")
     assert np.array_equal(saved[0].weight.data, second[0].weight.data)
     assert stopper.best_epoch == 1
+
+
+# 3. Checks before the first step -------------------------------------------------------------------------------
+
+
+class _CountForwards(Callback):
+    def on_train_begin(self, logs):
+        raise AssertionError("training began")
+
+
+def test_an_optimizer_on_another_models_parameters_is_refused_before_training():
+    X, y = _data()
+    model, other = _model(), _model()
+    with pytest.raises(ValueError, match="not the model's"):
+        fit(model, CrossEntropyLoss(), SGD(other.parameters(), lr=0.1), X, y, epochs=1, progress=False,
+            callbacks=[_CountForwards()])  # fmt: skip
+    with pytest.raises(ValueError, match=r"does not step 2 .*2\.weight, 2\.bias"):
+        fit(model, CrossEntropyLoss(), SGD(model[0].parameters(), lr=0.1), X, y, epochs=1, progress=False)
+    groups = SGD([{"params": model[0].parameters()}, {"params": model[2].parameters(), "lr": 0.01}], lr=0.1)
+    fit(model, CrossEntropyLoss(), groups, X, y, epochs=1, progress=False)  # groups covering all: fine
+
+
+def test_validation_data_of_a_wrong_shape_is_refused_before_training():
+    X, y = _data()
+    model = _model()
+    with pytest.raises(ValueError, match=r"validation_data \(X_val \(10, 3\)"):
+        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=1, progress=False,
+            validation_data=(np.ones((10, 3)), np.zeros(10, dtype=int)), callbacks=[_CountForwards()])  # fmt: skip
+    with pytest.raises(ValueError, match="same number of samples"):
+        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=1, progress=False,
+            validation_data=(np.ones((10, 4)), np.zeros(9, dtype=int)))  # fmt: skip
+
+
+def test_monitored_keys_and_checkpoint_fields_are_checked_before_training(tmp_path):
+    X, y = _data()
+    model = _model()
+
+    def run(callback, **kwargs):
+        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=1, progress=False,
+            callbacks=[callback, _CountForwards()], **kwargs)  # fmt: skip
+
+    with pytest.raises(KeyError, match=r"EarlyStopping: monitor 'val_accuracy'.*validation_data"):
+        run(EarlyStopping(monitor="val_accuracy"), metrics=["accuracy"])
+    with pytest.raises(KeyError, match=r"ModelCheckpoint: monitor 'val_acc'.*metrics="):
+        run(ModelCheckpoint(tmp_path / "m.npz", monitor="val_acc", save_best_only=True), validation_data=(X, y))
+    with pytest.raises(KeyError, match="the path's field 'val_loss'"):
+        run(ModelCheckpoint(tmp_path / "m-{epoch:02d}-{val_loss:.3f}.npz"))
+    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=1, progress=False,
+        callbacks=[ModelCheckpoint(tmp_path / "m-{epoch:02d}-{loss:.3f}.npz")])  # fmt: skip
+    assert len(list(tmp_path.glob("m-01-*.npz"))) == 1
+
+
+def test_a_loss_class_is_refused_with_the_instance_form():
+    X, y = _data()
+    model = _model()
+    with pytest.raises(TypeError, match=r"pass an instance: CrossEntropyLoss\(\)"):
+        fit(model, CrossEntropyLoss, SGD(model.parameters(), lr=0.1), X, y, epochs=1, progress=False)
+    with pytest.raises(TypeError, match=r"CrossEntropyLoss\(\)"):
+        minnet.evaluate(model, CrossEntropyLoss, X, y)

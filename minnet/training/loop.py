@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import string
 import sys
 import time
 import warnings
@@ -17,7 +18,7 @@ from ..metrics import Metric, get_metric
 from ..nn.container import Sequential
 from ..nn.layer import Layer
 from ..optim import LRScheduler, Optimizer, ReduceLROnPlateau, clip_grad_norm_
-from .callbacks import Callback, Logs, TerminateOnNaN
+from .callbacks import Callback, EarlyStopping, Logs, ModelCheckpoint, TerminateOnNaN
 from .data import DataLoader
 
 
@@ -96,6 +97,10 @@ class _NoInputGradient:
 def _check_model(model: Any, function: str, loss_fn: Any = None) -> None:
     if not isinstance(model, Layer):
         raise TypeError(f"{function}: model must be a minnet Layer, got {type(model).__name__}")
+    if isinstance(loss_fn, type):
+        raise TypeError(
+            f"{function}: the loss is the class {loss_fn.__name__}, not a loss; pass an instance: {loss_fn.__name__}()"
+        )
     if getattr(loss_fn, "reduction", None) == "none":
         raise ValueError(f"{function}: the loss must reduce each batch to a number; got reduction='none'")
 
@@ -249,6 +254,84 @@ def _train_epoch(
     return logs
 
 
+def _check_optimizer_covers(model: Layer, optimizer: Optimizer) -> None:
+    """The optimizer steps every parameter of the model and none of another model."""
+    own = {id(p): name for name, p in model.named_parameters()}
+    stepped = {id(p) for p in optimizer.params}
+    foreign = [p for p in optimizer.params if id(p) not in own]
+    if foreign:
+        shapes = ", ".join(str(p.data.shape) for p in foreign[:5])
+        raise ValueError(
+            f"fit: the optimizer holds {len(foreign)} parameter(s) that are not the model's (shapes {shapes}"
+            f"{', ...' if len(foreign) > 5 else ''}); build it on this model: optimizer = "
+            f"{type(optimizer).__name__}(model.parameters(), ...)"
+        )
+    missing = [name for key, name in own.items() if key not in stepped]
+    if missing:
+        raise ValueError(
+            f"fit: the optimizer does not step {len(missing)} of the model's parameters "
+            f"({', '.join(missing[:8])}{', ...' if len(missing) > 8 else ''}); build it on model.parameters() "
+            "(parameter groups may split them, but each parameter must be in one)"
+        )
+
+
+def _logged_keys(functions: list[tuple[str, Metric]], validation: bool, scheduler: Any) -> list[str]:
+    keys = ["loss"] + [name for name, _ in functions]
+    if validation:
+        keys += [f"val_{key}" for key in list(keys)]
+    if scheduler is not None:
+        keys.append("lr")
+    return keys
+
+
+def _check_callback_keys(callbacks: list[Callback], keys: list[str]) -> None:
+    """Each monitored key and each field of a checkpoint's path is a value fit logs."""
+
+    def refuse(owner: str, what: str, key: str) -> None:
+        hint = " (pass validation_data to fit to get 'val_' values)" if key.startswith("val_") else ""
+        hint += " (add the metric to fit's metrics=)" if key.removeprefix("val_") not in ("loss", "lr") else ""
+        raise KeyError(f"fit: {owner}: {what} {key!r} is not a value fit logs: {keys}{hint}")
+
+    for callback in callbacks:
+        if isinstance(callback, EarlyStopping) and callback.monitor not in keys:
+            refuse("EarlyStopping", "monitor", callback.monitor)
+        if isinstance(callback, ModelCheckpoint):
+            if callback.save_best_only and callback.monitor not in keys:
+                refuse("ModelCheckpoint", "monitor", callback.monitor)
+            try:
+                fields = [field for _, field, _, _ in string.Formatter().parse(callback.path) if field]
+            except ValueError as error:
+                raise ValueError(
+                    f"fit: ModelCheckpoint: the path {callback.path!r} is not a format string: {error}"
+                ) from None
+            for field in fields:
+                name = field.split(".")[0].split("[")[0]
+                if name != "epoch" and name not in keys:
+                    refuse("ModelCheckpoint", "the path's field", name)
+
+
+def _check_validation_data(
+    model: Layer, loss_fn: Any, validation_data: tuple[NDArray[Any], NDArray[Any]], batch_size: int
+) -> None:
+    """A few validation rows through the model and the loss, in eval mode, before any training."""
+    X_val, Y_val = validation_data
+    if X_val.ndim == 0 or len(X_val) == 0:
+        raise ValueError(f"fit: validation_data holds no samples (X_val of shape {X_val.shape})")
+    if Y_val.ndim == 0 or len(Y_val) != len(X_val):
+        raise ValueError(
+            f"fit: validation_data: X_val {X_val.shape} and Y_val {Y_val.shape} need the same number of samples"
+        )
+    n = min(len(X_val), batch_size)
+    try:
+        with _Mode(model, training=False):
+            loss_fn(model(X_val[:n]), Y_val[:n])
+    except Exception as error:
+        raise ValueError(
+            f"fit: validation_data (X_val {X_val.shape}, Y_val {Y_val.shape}) does not run through the model and "
+            f"the loss: {type(error).__name__}: {error}"
+        ) from error
+
+
 def _restore_last_good(callbacks: list[Callback]) -> str | None:
     """The first callback that holds good weights puts them back; what it restored, or None."""
     for callback in callbacks:
@@ -322,6 +405,13 @@ def fit(
             weights left as they are. ``"continue"``: train on (the behaviour
             before this option).
 
+    Before the first step ``fit`` checks, each failure an error naming what is
+    wrong: the loss is an instance (``CrossEntropyLoss()``, not the class); the
+    optimizer steps every parameter of ``model`` and no other (ValueError); a
+    batch of ``validation_data`` runs through the model and the loss in eval
+    mode (ValueError); each ``EarlyStopping``/``ModelCheckpoint`` monitor and
+    each field of a checkpoint's path is a key ``fit`` logs (KeyError).
+
     Returns:
         a :class:`History`: ``history.history["loss"]`` is the mean batch loss of
         each epoch, and likewise each metric, ``"val_loss"`` and ``"val_<metric>"``.
@@ -351,15 +441,18 @@ def fit(
     loader = DataLoader(X, Y, batch_size=batch_size, shuffle=shuffle, rng=rng)
     if loader.num_samples == 0:
         raise ValueError("fit: X holds no samples")
+    _check_optimizer_covers(model, optimizer)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (X_val, Y_val)")
         validation_data = (np.asarray(validation_data[0]), np.asarray(validation_data[1]))  # once, not per epoch
+        _check_validation_data(model, loss_fn, validation_data, batch_size)
     if scheduler is not None:
         if not isinstance(scheduler, LRScheduler):
             raise TypeError(f"fit: scheduler must be a minnet.optim schedule, got {type(scheduler).__name__}")
         if scheduler.optimizer is not optimizer:
             raise ValueError("fit: the scheduler sets the learning rate of another optimizer than the one fit steps")
+    _check_callback_keys(callbacks, _logged_keys(functions, validation_data is not None, scheduler))
     tqdm = _load_tqdm() if progress else None
     history, logs = History(), {}
     with _Mode(model, training=True), _NoInputGradient(model):
