@@ -291,3 +291,46 @@ def test_a_loss_class_is_refused_with_the_instance_form():
         fit(model, CrossEntropyLoss, SGD(model.parameters(), lr=0.1), X, y, epochs=1, progress=False)
     with pytest.raises(TypeError, match=r"CrossEntropyLoss\(\)"):
         minnet.evaluate(model, CrossEntropyLoss, X, y)
+
+
+# 4. drop_last --------------------------------------------------------------------------------------------------
+
+
+def _bn_model():
+    return Sequential(Linear(4, 8, rng=0), minnet.BatchNorm1d(8), ReLU(), Linear(8, 2, rng=1))
+
+
+def test_fit_drop_last_skips_the_one_row_batch_that_crashes_batchnorm():
+    X, y = _data(33)
+    model = _bn_model()
+    calls = []
+
+    class Batches(Callback):
+        def on_batch_end(self, batch, logs):
+            calls.append(batch)
+
+    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=2, batch_size=32,
+                  rng=0, drop_last=True, callbacks=[Batches()], progress=False)  # fmt: skip
+    assert calls == [0, 0]
+    assert len(history.history["loss"]) == 2
+
+
+def test_fit_refuses_a_last_batch_of_one_row_with_batchnorm_before_training():
+    X, y = _data(33)
+    model = _bn_model()
+    with pytest.raises(ValueError, match=r"last batch of 1 row.*BatchNorm1d at '1'.*drop_last=True"):
+        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=1, batch_size=32,
+            progress=False, callbacks=[_CountForwards()])  # fmt: skip
+    plain = _model()  # no BatchNorm: a batch of one row is fine
+    fit(plain, CrossEntropyLoss(), SGD(plain.parameters(), lr=0.1), X, y, epochs=1, batch_size=32, progress=False)
+    with pytest.raises(ValueError, match="leaves no batch"):
+        fit(plain, CrossEntropyLoss(), SGD(plain.parameters(), lr=0.1), X, y, epochs=1, batch_size=64,
+            drop_last=True, progress=False)  # fmt: skip
+
+
+def test_dataloader_drop_last_with_shuffle():
+    X, y = _data(10)
+    loader = minnet.DataLoader(X, y, batch_size=4, shuffle=True, drop_last=True, rng=0)
+    batches = [len(xb) for xb, _ in loader]
+    assert batches == [4, 4]
+    assert len(loader) == 2

@@ -17,6 +17,7 @@ from .._rng import RngLike
 from ..metrics import Metric, get_metric
 from ..nn.container import Sequential
 from ..nn.layer import Layer
+from ..nn.normalization import BatchNorm1d
 from ..optim import LRScheduler, Optimizer, ReduceLROnPlateau, clip_grad_norm_
 from .callbacks import Callback, EarlyStopping, Logs, ModelCheckpoint, TerminateOnNaN
 from .data import DataLoader
@@ -332,6 +333,19 @@ def _check_validation_data(
         ) from error
 
 
+def _check_last_batch(model: Layer, num_samples: int, batch_size: int, drop_last: bool) -> None:
+    """A BatchNorm1d in training mode cannot normalise one row: refuse a last batch of one before training."""
+    if drop_last or num_samples % batch_size != 1:
+        return
+    norms = [repr(name) for name, layer in model.named_layers() if isinstance(layer, BatchNorm1d)]
+    if norms:
+        raise ValueError(
+            f"fit: {num_samples} samples in batches of {batch_size} leave a last batch of 1 row, which "
+            f"the BatchNorm1d at {', '.join(norms)} cannot normalise in training mode; pass drop_last=True to skip it, "
+            "or choose another batch_size"
+        )
+
+
 def _restore_last_good(callbacks: list[Callback]) -> str | None:
     """The first callback that holds good weights puts them back; what it restored, or None."""
     for callback in callbacks:
@@ -359,6 +373,7 @@ def fit(
     scheduler: LRScheduler | None = None,
     clip_grad_norm: float | None = None,
     on_nonfinite: str = "stop",
+    drop_last: bool = False,
 ) -> History:
     """Train ``model`` on ``(X, Y)`` for ``epochs`` passes in mini-batches; return the :class:`History`.
 
@@ -375,6 +390,10 @@ def fit(
         X, Y: the training inputs and targets, samples along the first axis.
         epochs: the number of passes over the data.
         batch_size: samples per batch (default 32); the last batch may be smaller.
+        drop_last: skip the last batch of each epoch when it is smaller than
+            ``batch_size`` (default False). A last batch of one row would crash a
+            ``BatchNorm1d`` in training mode; ``fit`` refuses that case before
+            training and suggests ``drop_last=True``.
         shuffle: a new sample order each epoch (default True).
         rng: an int seed or ``numpy.random.Generator`` for the shuffling.
         validation_data: ``(X_val, Y_val)``, evaluated after each epoch.
@@ -438,9 +457,14 @@ def fit(
             raise TypeError(f"fit: callbacks must be minnet.Callback objects, got {type(callback).__name__}")
         callback.set_context(model, optimizer)
     functions = _metric_functions(metrics)
-    loader = DataLoader(X, Y, batch_size=batch_size, shuffle=shuffle, rng=rng)
+    loader = DataLoader(X, Y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, rng=rng)
     if loader.num_samples == 0:
         raise ValueError("fit: X holds no samples")
+    if len(loader) == 0:
+        raise ValueError(
+            f"fit: drop_last=True with {loader.num_samples} samples and batch_size={batch_size} leaves no batch"
+        )
+    _check_last_batch(model, loader.num_samples, batch_size, drop_last)
     _check_optimizer_covers(model, optimizer)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
