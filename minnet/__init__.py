@@ -5,6 +5,7 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 """
 
 from . import init
+from ._rng import manual_seed
 from .errors import BackwardBeforeForwardError, LoadError
 from .inspect import explain, jacobian
 from .nn import (
@@ -138,6 +139,7 @@ __all__ = [
     "init",
     "jacobian",
     "load",
+    "manual_seed",
     "predict",
     "save",
 ]

@@ -334,3 +334,43 @@ def test_dataloader_drop_last_with_shuffle():
     batches = [len(xb) for xb, _ in loader]
     assert batches == [4, 4]
     assert len(loader) == 2
+
+
+# 5. Reproducibility --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded():
+    yield minnet.manual_seed
+    minnet.manual_seed(None)  # back to fresh entropy for the other tests
+
+
+def _seeded_run(seed):
+    if seed is not None:
+        minnet.manual_seed(seed)
+    X, y = _data()
+    model = Sequential(Linear(4, 16), ReLU(), minnet.Dropout(0.5), Linear(16, 2))  # no rng= anywhere
+    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=2, batch_size=16, progress=False)
+    return [p.data.copy() for p in model.parameters()]
+
+
+def test_manual_seed_makes_layers_dropout_and_shuffling_reproducible(seeded):
+    first, second = _seeded_run(3), _seeded_run(3)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    other = _seeded_run(4)
+    assert not np.array_equal(first[0], other[0])
+    seeded(None)
+    assert not np.array_equal(_seeded_run(None)[0], _seeded_run(None)[0])  # fresh entropy again
+
+
+def test_manual_seed_covers_each_source_on_its_own(seeded):
+    seeded(1)
+    a = minnet.Dropout(0.5)(np.ones((8, 8)))
+    order_a = [yb.tolist() for _, yb in minnet.DataLoader(np.arange(10), np.arange(10), batch_size=10, shuffle=True)]
+    seeded(1)
+    b = minnet.Dropout(0.5)(np.ones((8, 8)))
+    order_b = [yb.tolist() for _, yb in minnet.DataLoader(np.arange(10), np.arange(10), batch_size=10, shuffle=True)]
+    assert np.array_equal(a, b)
+    assert order_a == order_b
+    with pytest.raises(TypeError, match="manual_seed"):
+        seeded(1.5)
