@@ -107,7 +107,7 @@ class EarlyStopping(Callback):
     Attributes:
         best: the best value seen; ``best_epoch``: its epoch (0-based);
         stopped_epoch: the epoch training stopped after, or ``None``. All start
-        afresh at each :func:`fit` (``on_train_begin``).
+            afresh at each :func:`fit` (``on_train_begin``).
     """
 
     def __init__(
@@ -189,8 +189,8 @@ class ModelCheckpoint(Callback):
 
     Attributes:
         best: the best monitored value so far; ``last_path``: the last file written.
-        Both start afresh at each :func:`fit` (``on_train_begin``), so a checkpoint
-        reused for a second run saves that run's best.
+            Both start afresh at each :func:`fit` (``on_train_begin``), so a
+            checkpoint reused for a second run saves that run's best.
     """
 
     def __init__(
