@@ -5,6 +5,7 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 """
 
 from . import init
+from ._rng import manual_seed
 from .errors import BackwardBeforeForwardError, LoadError
 from .inspect import explain, jacobian
 from .nn import (
@@ -53,7 +54,17 @@ from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm
 from .parameter import Parameter
 from .serialization import load, save
 from .testing.gradient_check import GradcheckResult, gradcheck
-from .training import Callback, DataLoader, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict
+from .training import (
+    Callback,
+    DataLoader,
+    EarlyStopping,
+    History,
+    ModelCheckpoint,
+    TerminateOnNaN,
+    evaluate,
+    fit,
+    predict,
+)
 
 __version__ = "0.1.0"  # the one place of the version: pyproject.toml reads it (dynamic)
 
@@ -118,6 +129,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "TerminateOnNaN",
     "clip_grad_norm_",
     "clip_grad_value_",
     "evaluate",
@@ -127,6 +139,7 @@ __all__ = [
     "init",
     "jacobian",
     "load",
+    "manual_seed",
     "predict",
     "save",
 ]

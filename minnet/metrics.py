@@ -16,19 +16,27 @@ __all__ = ["METRICS", "accuracy", "get_metric", "mean_squared_error", "r2_score"
 Metric = Callable[[Any, Any], float]
 
 
-def accuracy(pred: ArrayLike, target: ArrayLike, threshold: float = 0.5) -> float:
+def accuracy(pred: ArrayLike, target: ArrayLike, threshold: float = 0.5, *, logits: bool | None = None) -> float:
     """The fraction of samples whose predicted class is the target class.
 
     - ``pred`` of shape ``(N, C)`` with C > 1 (scores, logits or probabilities):
       the class is ``argmax`` over the last axis; ``target`` is integer labels
       ``(N,)`` or one-hot / probabilities ``(N, C)`` (its argmax is the label).
-    - ``pred`` of shape ``(N,)`` or ``(N, 1)`` (one probability per sample): the
-      class is ``pred > threshold``; ``target`` holds 0/1 of the same length.
+    - ``pred`` of shape ``(N,)`` or ``(N, 1)`` (one probability or one logit per
+      sample): ``target`` holds 0/1 of the same length. Probabilities give the
+      class ``pred > threshold``; logits the same decision on their scale,
+      ``pred > log(threshold / (1 − threshold))`` (``pred > 0`` for 0.5).
+      ``logits=True`` or ``False`` says which ``pred`` holds; ``None`` (default)
+      reads them as logits when a finite value lies outside [0, 1], else as
+      probabilities. Logits that all happen to lie in [0, 1] are then read as
+      probabilities: pass ``logits=True`` for a model that ends without a sigmoid.
 
     Example:
         >>> accuracy(np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), np.array([1, 0, 0]))
         0.6666666666666666
         >>> accuracy(np.array([[0.9], [0.2]]), np.array([[1.0], [0.0]]))
+        1.0
+        >>> accuracy(np.array([[2.0], [-0.3], [0.4]]), np.array([1, 0, 1]))  # logits: thresholded at 0
         1.0
     """
     pred, target = np.asarray(pred), np.asarray(target)
@@ -44,14 +52,27 @@ def accuracy(pred: ArrayLike, target: ArrayLike, threshold: float = 0.5) -> floa
                 f"accuracy: for pred of shape {pred.shape} the target must be labels (N,) or one-hot {pred.shape}, "
                 f"got {target.shape}"
             )
-        predicted = pred.argmax(axis=1)
+        predicted, finite = pred.argmax(axis=1), np.isfinite(pred).all(axis=1)
     elif pred.ndim == 1 or (pred.ndim == 2 and pred.shape[1] == 1):
         if target.size != len(pred):
             raise ValueError(f"accuracy: pred {pred.shape} holds one value per sample, target {target.shape} not")
-        predicted, labels = (pred.reshape(-1) > threshold).astype(int), target.reshape(-1)
+        flat = pred.reshape(-1)
+        finite = np.isfinite(flat)
+        if logits is None:
+            values = flat[finite]
+            logits = bool(np.any((values < 0) | (values > 1)))
+        if logits:
+            if not 0 < threshold < 1:
+                raise ValueError(
+                    f"accuracy: with logits the threshold must be a probability in (0, 1), got {threshold}"
+                )
+            cut = float(np.log(threshold / (1 - threshold)))
+        else:
+            cut = threshold
+        predicted, labels = (flat > cut).astype(int), target.reshape(-1)
     else:
         raise ValueError(f"accuracy: expected pred of shape (N, C) or (N,), got {pred.shape}")
-    return float(np.mean(predicted == labels))
+    return float(np.mean((predicted == labels) & finite))
 
 
 def mean_squared_error(pred: ArrayLike, target: ArrayLike) -> float:

@@ -53,3 +53,18 @@ def test_get_metric():
     assert get_metric(r2_score) == ("r2_score", r2_score)
     with pytest.raises(ValueError, match="unknown metric 'f1'"):
         get_metric("f1")
+
+
+def test_binary_accuracy_reads_logits_as_logits():
+    logits = np.array([[2.0], [-0.3], [0.4], [-1.5]])
+    target = np.array([1, 0, 1, 0])
+    assert accuracy(logits, target) == 1.0  # auto: values outside [0, 1] are logits, cut at 0 (0.5 used to give 0.75)
+    assert accuracy(logits, target, logits=True) == 1.0
+    assert accuracy(logits, target, logits=False) == 0.75  # read as probabilities, as before
+    in_range = np.array([0.2, 0.4, 0.6, 0.9])  # logits that lie in [0, 1]: say so
+    assert accuracy(in_range, np.array([1, 1, 1, 1]), logits=True) == 1.0
+    assert accuracy(in_range, np.array([1, 1, 1, 1])) == 0.5
+    assert accuracy(np.array([-0.1, 0.1]), np.array([0, 1]), threshold=0.5, logits=True) == 1.0
+    assert accuracy(np.array([0.0, 1.5]), np.array([0, 1]), threshold=0.8, logits=True) == 1.0  # cut at log 4
+    with pytest.raises(ValueError, match="threshold"):
+        accuracy(logits, target, threshold=1.0, logits=True)

@@ -110,7 +110,8 @@ def test_fit_trains_in_train_mode_validates_in_eval_mode_and_restores_modes():
     model[0].train()  # a mixed state: fit must give back exactly this
     fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), X, Y, epochs=2, batch_size=40,
         validation_data=(X, Y), progress=False)  # fmt: skip
-    assert recorder.seen == [True, False, True, False]
+    # first, before any training, one batch of the validation data in eval mode (fit's check of its shapes)
+    assert recorder.seen == [False, True, False, True, False]
     assert model.training is False
     assert model[0].training is True
     assert recorder.training is False

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 from ..nn.layer import Layer
@@ -55,6 +57,17 @@ class Callback:
     def on_train_end(self, logs: Logs) -> None:
         pass
 
+    def restore_last_good(self) -> str | None:
+        """Put back the last good weights this callback holds, if any; return what was restored (for the
+        message), or ``None``. :func:`fit` calls it when the loss becomes NaN or infinite."""
+        return None
+
+
+def weights_are_finite(model: Layer) -> bool:
+    """Whether every parameter and buffer of ``model`` holds only finite numbers."""
+    arrays = [p.data for p in model.parameters()] + [b for _, b in model.named_buffers()]
+    return all(np.isfinite(a).all() for a in arrays if np.issubdtype(np.asarray(a).dtype, np.inexact))
+
 
 def _resolve_mode(owner: str, monitor: str, mode: str) -> str:
     if mode not in ("auto", "min", "max"):
@@ -80,6 +93,9 @@ class EarlyStopping(Callback):
     ``restore_best`` the model's weights go back, when training ends (stopped
     early or not), to those of the best epoch.
 
+    A NaN or infinite monitored value is never an improvement, and weights that
+    hold a NaN or an infinity are never kept as the best ones.
+
     Args:
         monitor: the value to watch, a key of :attr:`History.history` (default ``"val_loss"``).
         patience: the number of epochs without improvement to allow (default 0).
@@ -90,7 +106,8 @@ class EarlyStopping(Callback):
 
     Attributes:
         best: the best value seen; ``best_epoch``: its epoch (0-based);
-        stopped_epoch: the epoch training stopped after, or ``None``.
+        stopped_epoch: the epoch training stopped after, or ``None``. All start
+            afresh at each :func:`fit` (``on_train_begin``).
     """
 
     def __init__(
@@ -126,7 +143,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         value = _monitored("EarlyStopping", self.monitor, logs)
         self.last_epoch = epoch
-        if self._improved(value):
+        if math.isfinite(value) and self._improved(value) and weights_are_finite(self.model):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
                 self.best_state = self.model.state_dict()
@@ -140,6 +157,13 @@ class EarlyStopping(Callback):
         if self.restore_best and self.best_state is not None and self.best_epoch != self.last_epoch:
             self.model.load_state_dict(self.best_state)
 
+    def restore_last_good(self) -> str | None:
+        if self.restore_best and self.best_state is not None and self.best_epoch is not None:
+            self.model.load_state_dict(self.best_state)
+            self.last_epoch = self.best_epoch  # the model now holds them: on_train_end has nothing to do
+            return f"the weights of epoch {self.best_epoch + 1} kept by EarlyStopping"
+        return None
+
     def __repr__(self) -> str:
         return f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, restore_best={self.restore_best})"
 
@@ -152,6 +176,10 @@ class ModelCheckpoint(Callback):
     name writes safetensors. Each save is atomic (a temporary file renamed over
     the target).
 
+    Weights that hold a NaN or an infinity are never saved (a warning says so),
+    and a NaN or infinite monitored value is never "better": a diverged run
+    cannot overwrite a good file.
+
     Args:
         path: where to save.
         monitor: the value that decides "better" with ``save_best_only`` (default ``"val_loss"``).
@@ -161,6 +189,8 @@ class ModelCheckpoint(Callback):
 
     Attributes:
         best: the best monitored value so far; ``last_path``: the last file written.
+            Both start afresh at each :func:`fit` (``on_train_begin``), so a
+            checkpoint reused for a second run saves that run's best.
     """
 
     def __init__(
@@ -174,6 +204,10 @@ class ModelCheckpoint(Callback):
         self.monitor = monitor
         self.save_best_only = save_best_only
         self.mode = _resolve_mode("ModelCheckpoint", monitor, mode)
+        self.on_train_begin({})
+
+    def on_train_begin(self, logs: Logs) -> None:
+        """Each :func:`fit` starts afresh: the best value and the last file are the new run's."""
         self.best = math.inf if self.mode == "min" else -math.inf
         self.last_path: str | None = None
 
@@ -183,12 +217,59 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             value = _monitored("ModelCheckpoint", self.monitor, logs)
             better = value < self.best if self.mode == "min" else value > self.best
-            if not better:
+            if not (math.isfinite(value) and better):
                 return
+        if not weights_are_finite(self.model):
+            warnings.warn(
+                f"ModelCheckpoint: epoch {epoch + 1}: the weights hold NaN or infinite values; not saved",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
+        if self.save_best_only:
             self.best = value
         path = self.path.format(epoch=epoch + 1, **logs)
         save(self.model, path)
         self.last_path = path
 
+    def restore_last_good(self) -> str | None:
+        from ..serialization import load
+
+        if self.last_path is None or not os.path.exists(self.last_path):
+            return None
+        load(self.model, self.last_path)
+        return f"the weights saved by ModelCheckpoint in {self.last_path}"
+
     def __repr__(self) -> str:
         return f"ModelCheckpoint({self.path!r}, monitor={self.monitor!r}, save_best_only={self.save_best_only})"
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite.
+
+    :func:`fit` does this by itself (``on_nonfinite="stop"``, its default); this
+    callback is for loops of your own that call the hooks: after
+    ``on_batch_end(batch, {"loss": loss})`` with a non-finite loss,
+    ``stop_training`` is True and ``nonfinite`` holds ``(batch, loss)``. Given to
+    ``fit``, it ends the epoch at that batch, whatever ``on_nonfinite`` says.
+
+    Example:
+        >>> stopper = TerminateOnNaN(); stopper.on_batch_end(3, {"loss": float("nan")}); stopper.stop_training
+        True
+    """
+
+    def __init__(self) -> None:
+        self.on_train_begin({})
+
+    def on_train_begin(self, logs: Logs) -> None:
+        self.stop_training = False
+        self.nonfinite: tuple[int, float] | None = None
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.nonfinite = (batch, float(loss))
+            self.stop_training = True
+
+    def __repr__(self) -> str:
+        return "TerminateOnNaN()"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import string
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,8 +17,9 @@ from .._rng import RngLike
 from ..metrics import Metric, get_metric
 from ..nn.container import Sequential
 from ..nn.layer import Layer
+from ..nn.normalization import BatchNorm1d
 from ..optim import LRScheduler, Optimizer, ReduceLROnPlateau, clip_grad_norm_
-from .callbacks import Callback, Logs
+from .callbacks import Callback, EarlyStopping, Logs, ModelCheckpoint, TerminateOnNaN
 from .data import DataLoader
 
 
@@ -28,6 +32,10 @@ class History:
             there is validation data, and ``"lr"`` when a schedule is given, to a
             list with one float per epoch.
         epoch: the epoch indices run (0-based).
+        nonfinite: ``None``, or when :func:`fit` stopped because a batch's loss
+            was NaN or infinite, ``{"epoch", "batch", "loss", "restored"}``:
+            where (0-based; that epoch is not recorded), the loss, and what
+            weights were put back (a sentence, or ``None`` when none were).
 
     Example:
         >>> h = History(); h.record(0, {"loss": 0.5}); h.record(1, {"loss": 0.25}); h.history
@@ -37,6 +45,7 @@ class History:
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
+        self.nonfinite: dict[str, Any] | None = None
 
     def record(self, epoch: int, logs: Logs) -> None:
         """Append the values of one epoch."""
@@ -89,6 +98,10 @@ class _NoInputGradient:
 def _check_model(model: Any, function: str, loss_fn: Any = None) -> None:
     if not isinstance(model, Layer):
         raise TypeError(f"{function}: model must be a minnet Layer, got {type(model).__name__}")
+    if isinstance(loss_fn, type):
+        raise TypeError(
+            f"{function}: the loss is the class {loss_fn.__name__}, not a loss; pass an instance: {loss_fn.__name__}()"
+        )
     if getattr(loss_fn, "reduction", None) == "none":
         raise ValueError(f"{function}: the loss must reduce each batch to a number; got reduction='none'")
 
@@ -189,6 +202,14 @@ def _format_logs(logs: Logs) -> str:
     return " - ".join(f"{key}: {value:.4g}" if key == "lr" else f"{key}: {value:.4f}" for key, value in logs.items())
 
 
+class _NonFinite(Exception):
+    """A batch's loss was NaN or infinite (or a TerminateOnNaN asked to stop)."""
+
+    def __init__(self, batch: int, loss: float) -> None:
+        super().__init__(batch, loss)
+        self.batch, self.loss = batch, loss
+
+
 def _train_epoch(
     model: Layer,
     loss_fn: Any,
@@ -198,14 +219,19 @@ def _train_epoch(
     callbacks: list[Callback],
     bar: Any,
     max_norm: float | None = None,
+    check_finite: bool = False,
 ) -> Logs:
     """One pass over the loader; returns the epoch's loss and training metrics. ``max_norm``: the gradients'
-    total norm is clipped to it before each step."""
+    total norm is clipped to it before each step. ``check_finite``: a NaN or infinite batch loss raises
+    :class:`_NonFinite` before its step is taken."""
     losses, sizes, predictions, targets = [], [], [], []
+    terminators = [callback for callback in callbacks if isinstance(callback, TerminateOnNaN)]
     for batch, (xb, yb) in enumerate(loader):
         optimizer.zero_grad()
         pred = model(xb)
         loss = loss_fn(pred, yb)
+        if check_finite and not math.isfinite(loss):
+            raise _NonFinite(batch, float(loss))
         model.backward(loss_fn.backward())
         if max_norm is not None:
             clip_grad_norm_(optimizer.params, max_norm)
@@ -220,11 +246,113 @@ def _train_epoch(
             bar.update(1)
         for callback in callbacks:
             callback.on_batch_end(batch, {"loss": loss})
+        if any(callback.stop_training for callback in terminators):
+            raise _NonFinite(batch, float(loss))
     logs = {"loss": _combine_losses(loss_fn, losses, sizes)}
     if functions:
         pred_all, target_all = np.concatenate(predictions), np.concatenate(targets)
         logs.update((name, float(function(pred_all, target_all))) for name, function in functions)
     return logs
+
+
+def _check_optimizer_covers(model: Layer, optimizer: Optimizer) -> None:
+    """The optimizer steps every parameter of the model and none of another model."""
+    own = {id(p): name for name, p in model.named_parameters()}
+    stepped = {id(p) for p in optimizer.params}
+    foreign = [p for p in optimizer.params if id(p) not in own]
+    if foreign:
+        shapes = ", ".join(str(p.data.shape) for p in foreign[:5])
+        raise ValueError(
+            f"fit: the optimizer holds {len(foreign)} parameter(s) that are not the model's (shapes {shapes}"
+            f"{', ...' if len(foreign) > 5 else ''}); build it on this model: optimizer = "
+            f"{type(optimizer).__name__}(model.parameters(), ...)"
+        )
+    missing = [name for key, name in own.items() if key not in stepped]
+    if missing:
+        raise ValueError(
+            f"fit: the optimizer does not step {len(missing)} of the model's parameters "
+            f"({', '.join(missing[:8])}{', ...' if len(missing) > 8 else ''}); build it on model.parameters() "
+            "(parameter groups may split them, but each parameter must be in one)"
+        )
+
+
+def _logged_keys(functions: list[tuple[str, Metric]], validation: bool, scheduler: Any) -> list[str]:
+    keys = ["loss"] + [name for name, _ in functions]
+    if validation:
+        keys += [f"val_{key}" for key in list(keys)]
+    if scheduler is not None:
+        keys.append("lr")
+    return keys
+
+
+def _check_callback_keys(callbacks: list[Callback], keys: list[str]) -> None:
+    """Each monitored key and each field of a checkpoint's path is a value fit logs."""
+
+    def refuse(owner: str, what: str, key: str) -> None:
+        hint = " (pass validation_data to fit to get 'val_' values)" if key.startswith("val_") else ""
+        hint += " (add the metric to fit's metrics=)" if key.removeprefix("val_") not in ("loss", "lr") else ""
+        raise KeyError(f"fit: {owner}: {what} {key!r} is not a value fit logs: {keys}{hint}")
+
+    for callback in callbacks:
+        if isinstance(callback, EarlyStopping) and callback.monitor not in keys:
+            refuse("EarlyStopping", "monitor", callback.monitor)
+        if isinstance(callback, ModelCheckpoint):
+            if callback.save_best_only and callback.monitor not in keys:
+                refuse("ModelCheckpoint", "monitor", callback.monitor)
+            try:
+                fields = [field for _, field, _, _ in string.Formatter().parse(callback.path) if field]
+            except ValueError as error:
+                raise ValueError(
+                    f"fit: ModelCheckpoint: the path {callback.path!r} is not a format string: {error}"
+                ) from None
+            for field in fields:
+                name = field.split(".")[0].split("[")[0]
+                if name != "epoch" and name not in keys:
+                    refuse("ModelCheckpoint", "the path's field", name)
+
+
+def _check_validation_data(
+    model: Layer, loss_fn: Any, validation_data: tuple[NDArray[Any], NDArray[Any]], batch_size: int
+) -> None:
+    """A few validation rows through the model and the loss, in eval mode, before any training."""
+    X_val, Y_val = validation_data
+    if X_val.ndim == 0 or len(X_val) == 0:
+        raise ValueError(f"fit: validation_data holds no samples (X_val of shape {X_val.shape})")
+    if Y_val.ndim == 0 or len(Y_val) != len(X_val):
+        raise ValueError(
+            f"fit: validation_data: X_val {X_val.shape} and Y_val {Y_val.shape} need the same number of samples"
+        )
+    n = min(len(X_val), batch_size)
+    try:
+        with _Mode(model, training=False):
+            loss_fn(model(X_val[:n]), Y_val[:n])
+    except Exception as error:
+        raise ValueError(
+            f"fit: validation_data (X_val {X_val.shape}, Y_val {Y_val.shape}) does not run through the model and "
+            f"the loss: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _check_last_batch(model: Layer, num_samples: int, batch_size: int, drop_last: bool) -> None:
+    """A BatchNorm1d in training mode cannot normalise one row: refuse a last batch of one before training."""
+    if drop_last or num_samples % batch_size != 1:
+        return
+    norms = [repr(name) for name, layer in model.named_layers() if isinstance(layer, BatchNorm1d)]
+    if norms:
+        raise ValueError(
+            f"fit: {num_samples} samples in batches of {batch_size} leave a last batch of 1 row, which "
+            f"the BatchNorm1d at {', '.join(norms)} cannot normalise in training mode; pass drop_last=True to skip it, "
+            "or choose another batch_size"
+        )
+
+
+def _restore_last_good(callbacks: list[Callback]) -> str | None:
+    """The first callback that holds good weights puts them back; what it restored, or None."""
+    for callback in callbacks:
+        restored = callback.restore_last_good()
+        if restored is not None:
+            return restored
+    return None
 
 
 def fit(
@@ -244,6 +372,8 @@ def fit(
     metrics: Iterable[str | Metric] = (),
     scheduler: LRScheduler | None = None,
     clip_grad_norm: float | None = None,
+    on_nonfinite: str = "stop",
+    drop_last: bool = False,
 ) -> History:
     """Train ``model`` on ``(X, Y)`` for ``epochs`` passes in mini-batches; return the :class:`History`.
 
@@ -260,6 +390,10 @@ def fit(
         X, Y: the training inputs and targets, samples along the first axis.
         epochs: the number of passes over the data.
         batch_size: samples per batch (default 32); the last batch may be smaller.
+        drop_last: skip the last batch of each epoch when it is smaller than
+            ``batch_size`` (default False). A last batch of one row would crash a
+            ``BatchNorm1d`` in training mode; ``fit`` refuses that case before
+            training and suggests ``drop_last=True``.
         shuffle: a new sample order each epoch (default True).
         rng: an int seed or ``numpy.random.Generator`` for the shuffling.
         validation_data: ``(X_val, Y_val)``, evaluated after each epoch.
@@ -280,6 +414,22 @@ def fit(
             optimizer's parameters are scaled so that their total 2-norm is at most
             this (:func:`minnet.clip_grad_norm_`), then the step is taken.
             ``None`` (default): no clipping.
+        on_nonfinite: what to do when a batch's loss is NaN or infinite (checked
+            before that batch's step). ``"stop"`` (default): end training there,
+            put back the last good weights when an :class:`EarlyStopping` with
+            ``restore_best`` or a :class:`ModelCheckpoint` holds some, warn
+            (``RuntimeWarning``) and note it in ``History.nonfinite``; the
+            diverged epoch is not recorded and its ``on_epoch_end`` is not
+            called. ``"raise"``: raise ``FloatingPointError`` at once, the
+            weights left as they are. ``"continue"``: train on (the behaviour
+            before this option).
+
+    Before the first step ``fit`` checks, each failure an error naming what is
+    wrong: the loss is an instance (``CrossEntropyLoss()``, not the class); the
+    optimizer steps every parameter of ``model`` and no other (ValueError); a
+    batch of ``validation_data`` runs through the model and the loss in eval
+    mode (ValueError); each ``EarlyStopping``/``ModelCheckpoint`` monitor and
+    each field of a checkpoint's path is a key ``fit`` logs (KeyError).
 
     Returns:
         a :class:`History`: ``history.history["loss"]`` is the mean batch loss of
@@ -299,24 +449,34 @@ def fit(
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     if clip_grad_norm is not None and not (isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0):
         raise ValueError(f"fit: clip_grad_norm must be a positive number (a max norm) or None, got {clip_grad_norm!r}")
+    if on_nonfinite not in ("stop", "raise", "continue"):
+        raise ValueError(f"fit: on_nonfinite must be 'stop', 'raise' or 'continue', got {on_nonfinite!r}")
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):
             raise TypeError(f"fit: callbacks must be minnet.Callback objects, got {type(callback).__name__}")
         callback.set_context(model, optimizer)
     functions = _metric_functions(metrics)
-    loader = DataLoader(X, Y, batch_size=batch_size, shuffle=shuffle, rng=rng)
+    loader = DataLoader(X, Y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, rng=rng)
     if loader.num_samples == 0:
         raise ValueError("fit: X holds no samples")
+    if len(loader) == 0:
+        raise ValueError(
+            f"fit: drop_last=True with {loader.num_samples} samples and batch_size={batch_size} leaves no batch"
+        )
+    _check_last_batch(model, loader.num_samples, batch_size, drop_last)
+    _check_optimizer_covers(model, optimizer)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (X_val, Y_val)")
         validation_data = (np.asarray(validation_data[0]), np.asarray(validation_data[1]))  # once, not per epoch
+        _check_validation_data(model, loss_fn, validation_data, batch_size)
     if scheduler is not None:
         if not isinstance(scheduler, LRScheduler):
             raise TypeError(f"fit: scheduler must be a minnet.optim schedule, got {type(scheduler).__name__}")
         if scheduler.optimizer is not optimizer:
             raise ValueError("fit: the scheduler sets the learning rate of another optimizer than the one fit steps")
+    _check_callback_keys(callbacks, _logged_keys(functions, validation_data is not None, scheduler))
     tqdm = _load_tqdm() if progress else None
     history, logs = History(), {}
     with _Mode(model, training=True), _NoInputGradient(model):
@@ -331,7 +491,46 @@ def fit(
                 bar = tqdm(total=len(loader), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stderr)
             lr = optimizer.lr
             try:
-                logs = _train_epoch(model, loss_fn, optimizer, loader, functions, callbacks, bar, clip_grad_norm)
+                logs = _train_epoch(
+                    model,
+                    loss_fn,
+                    optimizer,
+                    loader,
+                    functions,
+                    callbacks,
+                    bar,
+                    clip_grad_norm,
+                    check_finite=on_nonfinite != "continue",
+                )
+            except _NonFinite as nonfinite:
+                if bar is not None:
+                    bar.close()
+                where = f"epoch {epoch + 1}, batch {nonfinite.batch + 1}: the loss is {nonfinite.loss}"
+                if on_nonfinite == "raise":
+                    raise FloatingPointError(
+                        f"fit: {where}; training diverged (on_nonfinite='raise'). "
+                        "Try a lower learning rate or clip_grad_norm"
+                    ) from None
+                restored = _restore_last_good(callbacks)
+                history.nonfinite = {
+                    "epoch": epoch,
+                    "batch": nonfinite.batch,
+                    "loss": nonfinite.loss,
+                    "restored": restored,
+                }
+                warnings.warn(
+                    f"fit: {where}; training stopped. "
+                    + (
+                        f"Restored {restored}."
+                        if restored
+                        else "No good weights to restore (give fit an "
+                        "EarlyStopping(restore_best=True) or a ModelCheckpoint to keep some)."
+                    )
+                    + " Try a lower learning rate or clip_grad_norm.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                break
             except BaseException:
                 if bar is not None:
                     bar.close()
