@@ -280,7 +280,7 @@ ONE_CYCLE_CASES = [
 
 @pytest.mark.parametrize("kwargs", ONE_CYCLE_CASES, ids=[str(k) for k in ONE_CYCLE_CASES])
 def test_one_cycle_equals_pytorch(kwargs):
-    """Every rate of the cycle (PyTorch's with cycle_momentum=False: minnet cycles the rate only)."""
+    """Every rate of the cycle (the momentum cycle: test_one_cycle_cycles_the_momentum_as_pytorch)."""
     mine, pytorch = _lr_lists("OneCycleLR", kwargs, {"cycle_momentum": False})
     np.testing.assert_allclose(mine, pytorch, rtol=0, atol=TOLERANCE)
     assert mine.max() > mine[0].max()  # it rose
@@ -314,7 +314,7 @@ def test_parameter_groups_with_a_schedule_follow_pytorch():
     options = ({"weight_decay": 0.1}, {"lr": 0.001})
     opt = Adam(_grouped(ours, options), lr=0.01)
     torch_opt = torch.optim.Adam(_grouped(theirs, options), lr=0.01)
-    schedule = minnet.optim.OneCycleLR(opt, max_lr=[0.05, 0.01], total_steps=STEPS)
+    schedule = minnet.optim.OneCycleLR(opt, max_lr=[0.05, 0.01], total_steps=STEPS, cycle_momentum=False)
     torch_schedule = torch.optim.lr_scheduler.OneCycleLR(torch_opt, [0.05, 0.01], STEPS, cycle_momentum=False)
     for step in range(STEPS):
         _set_gradients(ours, theirs, noise[step])
@@ -338,3 +338,42 @@ def test_clip_grad_value_equals_pytorch():
     for p, t in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(p.grad, t.grad.numpy())
     assert any((np.abs(g) > 0.7).any() for g in grads)  # some were clipped
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "kwargs"),
+    [
+        ("SGD", {"lr": 0.1, "momentum": 0.9}, {}),
+        ("SGD", {"lr": 0.1}, {"three_phase": True}),  # no momentum at first: the cycle sets it, as PyTorch's
+        ("Adam", {"lr": 0.01}, {"base_momentum": 0.8, "max_momentum": 0.9}),
+        ("RMSprop", {"lr": 0.01, "momentum": 0.5}, {"anneal_strategy": "linear"}),
+    ],
+)
+def test_one_cycle_cycles_the_momentum_as_pytorch(name, options, kwargs):
+    """PyTorch's default, cycle_momentum=True: the weights after every step and the momentum (β₁) of each step."""
+    start, noise = _start(2)
+    ours = [Parameter(a) for a in start]
+    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in start]
+    opt = getattr(minnet, name)(ours, **options)
+    torch_opt = getattr(torch.optim, name)(theirs, **options)
+    schedule = minnet.optim.OneCycleLR(opt, max_lr=0.05, total_steps=STEPS, **kwargs)
+    torch_schedule = torch.optim.lr_scheduler.OneCycleLR(torch_opt, 0.05, STEPS, **kwargs)
+    key = "betas" if name == "Adam" else "momentum"
+    seen = set()
+    for step in range(STEPS):
+        assert opt.param_groups[0][key] == pytest.approx(torch_opt.param_groups[0][key], abs=1e-15), step
+        seen.add(str(opt.param_groups[0][key]))
+        _set_gradients(ours, theirs, noise[step])
+        opt.step()
+        torch_opt.step()
+        schedule.step()
+        torch_schedule.step()
+        assert _max_difference(ours, theirs) <= TOLERANCE, step
+    assert len(seen) > 5  # it cycled
+
+
+def test_one_cycle_without_momentum_to_cycle_needs_cycle_momentum_false():
+    opt = minnet.Adagrad([Parameter(np.zeros(2))], lr=0.1)
+    with pytest.raises(ValueError, match="OneCycleLR: cycle_momentum=True needs an optimizer with momentum or betas"):
+        minnet.optim.OneCycleLR(opt, max_lr=0.1, total_steps=5)
+    minnet.optim.OneCycleLR(opt, max_lr=0.1, total_steps=5, cycle_momentum=False)

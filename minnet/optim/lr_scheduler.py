@@ -325,9 +325,13 @@ class OneCycleLR(LRScheduler):
     the rates to ``max_lr / div_factor``; stepping more than ``total_steps`` times
     is a ValueError, as in PyTorch.
 
-    Only the learning rate cycles: PyTorch's ``cycle_momentum`` (momentum or β₁
-    cycling the other way, on by default there) is not implemented, so the rates
-    equal PyTorch's with ``cycle_momentum=False``.
+    With ``cycle_momentum=True`` (the default, as in PyTorch) the momentum
+    cycles the other way: SGD's and RMSprop's ``momentum``, Adam's and AdamW's
+    β₁, falls from ``max_momentum`` to ``base_momentum`` while the rate rises and
+    climbs back while it falls (three phases: down, up, then stays at
+    ``max_momentum``). Building the schedule sets it to ``max_momentum``, even
+    for an SGD built without momentum, as PyTorch does; an optimizer with neither
+    (Adagrad) needs ``cycle_momentum=False``.
 
     Args:
         optimizer: the optimizer.
@@ -341,6 +345,9 @@ class OneCycleLR(LRScheduler):
         div_factor: the starting rate is ``max_lr / div_factor`` (default 25).
         final_div_factor: the final rate is the starting one divided by this (default 1e4).
         three_phase: rise, fall back to the start, then fall to the end (default False).
+        cycle_momentum: cycle the momentum (β₁) against the rate (default True).
+        base_momentum: the lowest momentum, at the peak rate (default 0.85; one per group or one for all).
+        max_momentum: the highest momentum, at the start and the end (default 0.95).
 
     Example:
         >>> opt = SGD([Parameter([0.0])], lr=1.0)
@@ -353,7 +360,17 @@ class OneCycleLR(LRScheduler):
         [0.1, 1.0, 0.7, 0.4, 0.1]
     """
 
-    hyperparameters = ("max_lrs", "total_steps", "pct_start", "div_factor", "final_div_factor", "three_phase")
+    hyperparameters = (
+        "max_lrs",
+        "total_steps",
+        "pct_start",
+        "div_factor",
+        "final_div_factor",
+        "three_phase",
+        "cycle_momentum",
+        "base_momentums",
+        "max_momentums",
+    )
 
     def __init__(
         self,
@@ -367,6 +384,9 @@ class OneCycleLR(LRScheduler):
         div_factor: float = 25.0,
         final_div_factor: float = 1e4,
         three_phase: bool = False,
+        cycle_momentum: bool = True,
+        base_momentum: float | Sequence[float] = 0.85,
+        max_momentum: float | Sequence[float] = 0.95,
     ) -> None:
         _check_optimizer("OneCycleLR", optimizer)
 
@@ -391,6 +411,14 @@ class OneCycleLR(LRScheduler):
         self.div_factor = float(div_factor)
         self.final_div_factor = float(final_div_factor)
         self.three_phase = bool(three_phase)
+        self.cycle_momentum = bool(cycle_momentum)
+        self.base_momentums = _per_group("OneCycleLR", "base_momentum", optimizer, base_momentum)
+        self.max_momentums = _per_group("OneCycleLR", "max_momentum", optimizer, max_momentum)
+        if self.cycle_momentum and not all("momentum" in g or "betas" in g for g in optimizer.param_groups):
+            raise ValueError(
+                f"OneCycleLR: cycle_momentum=True needs an optimizer with momentum or betas (SGD, RMSprop, Adam, "
+                f"AdamW), got {type(optimizer).__name__}: pass cycle_momentum=False"
+            )
         super().__init__(optimizer)
         self.base_lrs = [max_lr / self.div_factor for max_lr in self.max_lrs]
 
@@ -405,21 +433,36 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"OneCycleLR: stepped {t} times, past the total_steps={total} of the cycle")
         rise_end = float(self.pct_start * total) - 1
         lrs = []
-        for max_lr in self.max_lrs:
+        for group, max_lr, low, high in zip(
+            self.optimizer.param_groups, self.max_lrs, self.base_momentums, self.max_momentums, strict=True
+        ):
             initial = max_lr / self.div_factor
             final = initial / self.final_div_factor
-            if self.three_phase:  # (last step of the phase, rate at its start, rate at its end)
-                phases = [(rise_end, initial, max_lr), (float(2 * self.pct_start * total) - 2, max_lr, initial)]
-                phases.append((total - 1, initial, final))
+            # (last step of the phase, rate at its start, rate at its end, momentum at its start, at its end)
+            if self.three_phase:
+                fall_end = float(2 * self.pct_start * total) - 2
+                phases = [(rise_end, initial, max_lr, high, low), (fall_end, max_lr, initial, low, high)]
+                phases.append((total - 1, initial, final, high, high))
             else:
-                phases = [(rise_end, initial, max_lr), (total - 1, max_lr, final)]
+                phases = [(rise_end, initial, max_lr, high, low), (total - 1, max_lr, final, low, high)]
             start_step = 0.0
-            for i, (end_step, start_lr, end_lr) in enumerate(phases):
+            for i, (end_step, start_lr, end_lr, start_m, end_m) in enumerate(phases):
                 if t <= end_step or i == len(phases) - 1:
-                    lrs.append(self._anneal(start_lr, end_lr, (t - start_step) / (end_step - start_step)))
+                    pct = (t - start_step) / (end_step - start_step)
+                    lrs.append(self._anneal(start_lr, end_lr, pct))
+                    if self.cycle_momentum:
+                        _set_momentum(group, self._anneal(start_m, end_m, pct))
                     break
                 start_step = end_step
         return lrs
+
+
+def _set_momentum(group: dict[str, Any], momentum: float) -> None:
+    """SGD's and RMSprop's ``momentum``, or Adam's β₁."""
+    if "betas" in group:
+        group["betas"] = (momentum, group["betas"][1])
+    else:
+        group["momentum"] = momentum
 
 
 class ReduceLROnPlateau(LRScheduler):
