@@ -1,29 +1,100 @@
-"""The ``minnet`` command."""
+"""The ``minnet`` command.
+
+Every argument is checked while it is parsed, before any work is done: a bad
+value ends the command with status 2 and one line on stderr that names the
+argument, what it expects and what it got.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from . import __version__
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of steps >= 0, got {value}")
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (status 2), not the usage and then the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _whole_number(text: str, what: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what} >= {least}, got {text}, not a whole number") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected {what} >= {least}, got {value}")
     return value
 
 
+def _steps(text: str) -> int:
+    return _whole_number(text, "a number of steps", 0)
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, "a seed", 0)
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite learning rate > 0, got {text}, not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite learning rate > 0, got {text}")
+    return value
+
+
+def _png_path(text: str) -> str:
+    """A path the PNG can be written to: its directory exists and takes a new file (tried, then removed)."""
+    expected = "expected a path of a PNG file to write"
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}")
+    path = Path(text)
+    directory = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}, which is a directory")
+    if not directory.exists():
+        raise argparse.ArgumentTypeError(f"{expected} in an existing directory, got {text!r} ({directory} is missing)")
+    if not directory.is_dir():
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r} ({directory} is not a directory)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}, which exists and is not writable")
+    try:  # os.access says yes to root on a directory that takes no file (/sys): try it
+        handle, probe = tempfile.mkstemp(prefix=".minnet-", suffix=".png", dir=directory)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(
+            f"{expected} in a writable directory, got {text!r} ({directory}: {error.strerror or error})"
+        ) from None
+    os.close(handle)
+    os.remove(probe)
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="minnet", description="minnet: neural networks from local derivatives")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="minnet", description="minnet: neural networks from local derivatives")
+    parser.add_argument("--version", action="version", version=f"minnet {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="command", required=True)
     demo = commands.add_parser(
         "demo", help="the two-layer network of the derivation: gradients two ways, then training"
     )
-    demo.add_argument("--steps", type=_non_negative_int, default=500, help="training steps (default 500)")
-    demo.add_argument("--lr", type=float, default=5.0, help="learning rate (default 5.0)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
+    demo.add_argument("--steps", type=_steps, default=500, help="training steps, >= 0 (default 500)")
+    demo.add_argument("--lr", type=_learning_rate, default=5.0, help="learning rate, > 0 (default 5.0)")
+    demo.add_argument("--seed", type=_seed, default=0, help="seed of the initial weights, >= 0 (default 0)")
     demo.add_argument(
-        "--plot", metavar="PATH", help="write the training loss curve to PATH as a PNG (needs minnet[plot])"
+        "--plot",
+        metavar="PATH",
+        type=_png_path,
+        help="write the training loss curve to PATH as a PNG (needs minnet[plot])",
     )
     args = parser.parse_args(argv)
 
@@ -34,9 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 from .plot import loss_curve
             except ImportError as error:
-                parser.error(f"--plot: {error}")
+                demo.error(f"argument --plot: {error}")
         losses = run_demo(steps=args.steps, lr=args.lr, seed=args.seed)
         if args.plot:
-            loss_curve(losses, args.plot, title="the derivation's network: full-batch SGD")
+            try:
+                loss_curve(losses, args.plot, title="the derivation's network: full-batch SGD")
+            except OSError as error:  # the directory was writable when checked; it no longer is
+                print(f"minnet demo: error: could not write the loss curve to {args.plot}: {error}", file=sys.stderr)
+                return 1
             print(f"loss curve written to {args.plot}")
     return 0
