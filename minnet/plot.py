@@ -22,7 +22,10 @@ from .nn.layer import Layer
 from .nn.snapshot import preserved
 
 try:
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 except ImportError as error:  # pragma: no cover - only without the extra
     raise ImportError('minnet.plot needs matplotlib: pip install "minnet[plot]"') from error
@@ -172,6 +175,43 @@ def gradient_flow(
     return _finish(fig, path)
 
 
+def _points_and_labels(X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` as finite float points ``(N, 2)`` and ``y`` as ``N`` numbers or strings, or a clear error."""
+    try:
+        points = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"decision_boundary: X must be numbers of shape (N, 2), got {type(X).__name__} that holds others"
+        ) from None
+    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
+        raise ValueError(f"decision_boundary: X must be points of shape (N, 2) with N >= 1, got {points.shape}")
+    if not np.isfinite(points).all():
+        raise ValueError("decision_boundary: X holds nan or inf; every point must be finite")
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1 or labels.shape[0] != points.shape[0]:
+        raise ValueError(
+            f"decision_boundary: y must hold one label per point, shape ({points.shape[0]},) "
+            f"or ({points.shape[0]}, 1), got {labels.shape}"
+        )
+    if labels.dtype.kind == "O" and all(isinstance(label, str) for label in labels):
+        labels = labels.astype(str)
+    if labels.dtype.kind == "b":
+        labels = labels.astype(np.int64)
+    if labels.dtype.kind not in "iufU":
+        raise TypeError(f"decision_boundary: y must hold numbers or strings, got dtype {labels.dtype}")
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError("decision_boundary: y holds nan or inf; every label must be finite")
+    return points, labels
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    return str(value)
+
+
 def decision_boundary(
     model: Layer,
     X: ArrayLike,
@@ -190,21 +230,35 @@ def decision_boundary(
     covering the data with a margin, in eval mode (the model's modes, buffers
     and random generators are restored afterwards).
 
+    Labels that are whole numbers >= 0 are the model's class indices (label
+    ``k`` is output ``k``); other labels (strings, negative or fractional
+    numbers) are taken in sorted order, the first being output 0, as
+    scikit-learn's ``LabelEncoder`` numbers them. Either way only the classes
+    that occur (in ``y`` or in the predictions) are drawn, one colour each,
+    and the legend names them by their labels, so the cost does not grow with
+    the labels' values.
+
     Args:
         model: a network taking two-dimensional points ``(N, 2)``.
         X: the points, shape ``(N, 2)``.
-        y: their classes, shape ``(N,)`` or ``(N, 1)``.
+        y: their classes, shape ``(N,)`` or ``(N, 1)``: numbers or strings.
         path: where to save the PNG.
-        resolution: grid points along each axis.
+        resolution: grid points along each axis, a whole number >= 2.
         threshold: the split of a one-column score.
         title: the axes' title.
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y).reshape(-1)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"decision_boundary: expected points of shape (N, 2), got {X.shape}")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"decision_boundary: {X.shape[0]} points but {y.shape[0]} labels")
+    if isinstance(resolution, (bool, np.bool_)) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
+        raise ValueError(
+            f"decision_boundary: resolution (grid points along each axis) must be a whole number >= 2, "
+            f"got {resolution!r}"
+        )
+    if threshold is not None and (
+        isinstance(threshold, (bool, np.bool_))
+        or not isinstance(threshold, (int, float, np.integer, np.floating))
+        or not math.isfinite(threshold)
+    ):
+        raise ValueError(f"decision_boundary: threshold must be None or a finite number, got {threshold!r}")
+    X, y = _points_and_labels(X, y)
     dtype = next((p.data.dtype for p in model.parameters()), np.float64)
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-9
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
@@ -216,16 +270,35 @@ def decision_boundary(
         if threshold is None:
             last = named_leaves(model)[-1][1]
             threshold = 0.5 if type(last).__name__ == "Sigmoid" else 0.0
-        classes = (scores[:, 0] > threshold).astype(int)
+        predicted = (scores[:, 0] > threshold).astype(np.int64)
     else:
-        classes = scores.argmax(axis=1)
-    n_classes = int(max(classes.max(), y.max())) + 1
+        predicted = scores.argmax(axis=1)
+
+    # Every class as a code 0..K-1, K the number of classes that occur: no per-class work depends on label values.
+    names, data_codes = np.unique(y, return_inverse=True)
+    data_codes = data_codes.reshape(-1)
+    outputs = np.unique(predicted)
+    if names.dtype.kind in "iuf" and names.min() >= 0 and bool(np.all(names == np.floor(names))):
+        shown = np.union1d(names, outputs)  # the labels are the model's output indices
+        grid_codes, data_codes = np.searchsorted(shown, predicted), np.searchsorted(shown, y)
+        legend = [_label_text(value) for value in shown]
+    else:  # output k is the k-th label in sorted order; an output beyond the labels keeps its number
+        extra = outputs[outputs >= len(names)]
+        grid_codes = np.where(predicted < len(names), predicted, len(names) + np.searchsorted(extra, predicted))
+        legend = [_label_text(value) for value in names] + [f"output {k}" for k in extra]
+    n_classes = len(legend)
+
     fig = Figure(figsize=(5.6, 5.0))
     ax = fig.add_subplot(1, 1, 1)
+    cmap, norm = colormaps["coolwarm"], Normalize(vmin=0, vmax=max(n_classes - 1, 1))
     levels = np.arange(n_classes + 1) - 0.5
-    ax.contourf(xx, yy, classes.reshape(xx.shape), levels=levels, cmap="coolwarm", alpha=0.3)
-    points = ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", vmin=0, vmax=max(n_classes - 1, 1), edgecolor="k", s=25)
-    ax.legend(*points.legend_elements(), title="class", loc="best")
+    ax.contourf(xx, yy, grid_codes.reshape(xx.shape), levels=levels, cmap=cmap, norm=norm, alpha=0.3)
+    ax.scatter(X[:, 0], X[:, 1], c=data_codes, cmap=cmap, norm=norm, edgecolor="k", s=25)
+    handles = [
+        Line2D([], [], linestyle="", marker="o", markeredgecolor="k", markerfacecolor=cmap(norm(code)))
+        for code in range(n_classes)
+    ]
+    ax.legend(handles, legend, title="class", loc="best")
     ax.set_xlabel("x₁")
     ax.set_ylabel("x₂")
     ax.set_title(title or "decision boundary")

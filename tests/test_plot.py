@@ -78,6 +78,106 @@ def test_decision_boundary(tmp_path):
         plot.decision_boundary(model, np.ones((5, 3)), np.ones(5))
 
 
+def separable_points_and_model():
+    """60 points, a model that predicts output 1 right of x₁ = 0 and output 0 left of it."""
+    X = np.random.default_rng(0).standard_normal((60, 2))
+    model = Sequential(Linear(2, 1, rng=0), Sigmoid())
+    model[0].weight.data[...] = [[5.0], [0.0]]
+    model[0].bias.data[...] = 0.0
+    return X, model
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """What decision_boundary hands contourf: the class codes over the grid and the levels."""
+    from matplotlib.axes import Axes
+
+    calls = []
+    contourf = Axes.contourf
+
+    def spy(self, *args, **kwargs):
+        calls.append({"codes": np.unique(args[2]), "levels": np.asarray(kwargs["levels"])})
+        return contourf(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "contourf", spy)
+    return calls
+
+
+def drawn_classes(fig):
+    ax = fig.axes[0]
+    return [text.get_text() for text in ax.get_legend().get_texts()], ax.collections[-1].get_array().tolist()
+
+
+def test_decision_boundary_work_does_not_grow_with_the_label_values(tmp_path, drawn):
+    X, model = separable_points_and_model()
+    y = np.where(X[:, 0] > 0, 10**9, 0)  # label 10⁹ is output 10⁹, which this model never predicts
+    fig = plot.decision_boundary(model, X, y, tmp_path / "big.png", resolution=30)
+    check_png(fig, tmp_path / "big.png")
+    (call,) = drawn
+    assert call["levels"].tolist() == [-0.5, 0.5, 1.5, 2.5]  # three classes occur: 0, 1 (predicted), 10⁹
+    assert call["codes"].tolist() == [0, 1]
+    legend, data_codes = drawn_classes(fig)
+    assert legend == ["0", "1", "1000000000"]
+    assert data_codes == np.where(X[:, 0] > 0, 2, 0).tolist()
+
+
+@pytest.mark.parametrize(
+    ("labels", "legend"),
+    [
+        (["cat", "dog"], ["cat", "dog"]),  # strings: output k is the k-th label in sorted order
+        (np.array(["cat", "dog"], dtype=object), ["cat", "dog"]),
+        ([-1, 1], ["-1", "1"]),  # negative numbers: the same
+        ([0.25, 0.75], ["0.25", "0.75"]),
+        ([False, True], ["0", "1"]),  # whole numbers >= 0: label k is output k
+        ([0.0, 1.0], ["0", "1"]),
+    ],
+)
+def test_decision_boundary_labels_that_are_not_class_indices(tmp_path, drawn, labels, legend):
+    X, model = separable_points_and_model()
+    y = np.where(X[:, 0] > 0, labels[1], labels[0])
+    fig = plot.decision_boundary(model, X, y, tmp_path / "labels.png", resolution=30)
+    check_png(fig, tmp_path / "labels.png")
+    assert drawn[0]["levels"].tolist() == [-0.5, 0.5, 1.5]
+    assert drawn[0]["codes"].tolist() == [0, 1]
+    assert drawn_classes(fig) == (legend, (X[:, 0] > 0).astype(int).tolist())
+
+
+def test_decision_boundary_an_output_beyond_the_string_labels_keeps_its_number(drawn):
+    X, model = separable_points_and_model()
+    fig = plot.decision_boundary(model, X, np.full(60, "only"), resolution=10)
+    assert drawn_classes(fig) == (["only", "output 1"], [0] * 60)
+    assert drawn[0]["levels"].tolist() == [-0.5, 0.5, 1.5]
+
+
+BAD_DECISION_BOUNDARY_ARGUMENTS = [
+    ({"resolution": 0}, ValueError, "resolution .* must be a whole number >= 2, got 0"),
+    ({"resolution": -5}, ValueError, "resolution .* must be a whole number >= 2, got -5"),
+    ({"resolution": 1}, ValueError, "resolution .* must be a whole number >= 2, got 1"),
+    ({"resolution": 2.5}, ValueError, "resolution .* must be a whole number >= 2, got 2.5"),
+    ({"resolution": True}, ValueError, "resolution .* must be a whole number >= 2, got True"),
+    ({"resolution": "50"}, ValueError, "resolution .* must be a whole number >= 2, got '50'"),
+    ({"threshold": float("nan")}, ValueError, "threshold must be None or a finite number, got nan"),
+    ({"X": np.ones((5, 3))}, ValueError, r"X must be points of shape \(N, 2\) with N >= 1, got \(5, 3\)"),
+    ({"X": np.ones(5)}, ValueError, r"X must be points of shape \(N, 2\) with N >= 1, got \(5,\)"),
+    ({"X": np.ones((0, 2)), "y": []}, ValueError, r"X must be points of shape \(N, 2\) with N >= 1, got \(0, 2\)"),
+    ({"X": [["a", "b"]] * 5}, TypeError, "X must be numbers of shape \\(N, 2\\)"),
+    ({"X": [[0.0, np.nan]] * 5}, ValueError, "X holds nan or inf"),
+    ({"y": np.ones(4)}, ValueError, r"y must hold one label per point, shape \(5,\) or \(5, 1\), got \(4,\)"),
+    ({"y": np.ones((5, 2))}, ValueError, r"y must hold one label per point, .* got \(5, 2\)"),
+    ({"y": [None, "a", "b", "c", "d"]}, TypeError, "y must hold numbers or strings, got dtype object"),
+    ({"y": [0, 1, np.inf, 0, 1]}, ValueError, "y holds nan or inf"),
+]
+
+
+@pytest.mark.parametrize(("change", "error", "message"), BAD_DECISION_BOUNDARY_ARGUMENTS)
+def test_decision_boundary_names_a_bad_argument(change, error, message):
+    _, model = separable_points_and_model()
+    arguments = {"X": np.random.default_rng(1).standard_normal((5, 2)), "y": [0, 1, 0, 1, 1], **change}
+    X, y = arguments.pop("X"), arguments.pop("y")
+    with pytest.raises(error, match=f"^decision_boundary: {message}"):
+        plot.decision_boundary(model, X, y, **arguments)
+
+
 def test_activation_histograms(tmp_path):
     X, _ = make_data()
     model = build_network(0)
