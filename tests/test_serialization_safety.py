@@ -1,0 +1,151 @@
+"""Hostile and damaged weight files: refused from their headers, before any data is inflated."""
+
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+
+import minnet
+from minnet import Linear, LoadError, Sequential, Sigmoid
+from minnet.serialization import read_state
+
+FORMATS = ["npz", "safetensors"]
+
+
+def make_model(seed=0):
+    return Sequential(Linear(3, 5, rng=seed), Sigmoid(), Linear(5, 2, rng=seed + 1))
+
+
+def model_bytes(model):
+    return sum(array.nbytes for array in model.state_dict().values())
+
+
+def write_bomb(path, key="0.weight", shape=(25_000_000,), declared_shape=None, others=None):
+    """An .npz whose member ``key`` is ``shape`` float64 zeros, deflated (about 1000:1); its .npy header
+    declares ``declared_shape`` (default: ``shape``)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in (others or {}).items():
+            with archive.open(f"{name}.npy", "w") as member:
+                np.lib.format.write_array(member, array)
+        with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+            header = {"descr": "<f8", "fortran_order": False, "shape": declared_shape or shape}
+            np.lib.format.write_array_header_1_0(member, header)
+            zeros = bytes(1 << 20)
+            left = int(np.prod(shape)) * 8
+            while left:
+                member.write(zeros[: min(left, len(zeros))])
+                left -= min(left, len(zeros))
+
+
+def peak_bytes(function):
+    tracemalloc.start()
+    try:
+        function()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory):
+    """200 MB of zeros behind a member name the model has, deflated to about 0.2 MB."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.npz"
+    others = {key: array for key, array in make_model().state_dict().items() if key != "0.weight"}
+    write_bomb(path, others=others)
+    return path
+
+
+def test_bomb_refused_by_load_without_inflating(bomb):
+    size = bomb.stat().st_size
+    model = make_model(1)
+    before = {key: array.copy() for key, array in model.state_dict().items()}
+    errors = []
+
+    def attempt():
+        try:
+            minnet.load(model, bomb)
+        except LoadError as error:
+            errors.append(error)
+
+    peak = peak_bytes(attempt)
+    assert errors, "the zip bomb loaded"
+    message = str(errors[0])
+    assert str(bomb) in message
+    assert "0.weight" in message
+    assert peak < 2 * size + model_bytes(model), (peak, size)
+    assert all(np.array_equal(model.state_dict()[key], before[key]) for key in before)
+
+
+def test_bomb_refused_by_read_state_without_inflating(bomb):
+    size = bomb.stat().st_size
+    errors = []
+
+    def attempt():
+        try:
+            read_state(bomb)
+        except LoadError as error:
+            errors.append(error)
+
+    peak = peak_bytes(attempt)
+    assert errors
+    assert "zip bomb" in str(errors[0])
+    assert "0.weight.npy" in str(errors[0])
+    assert str(bomb) in str(errors[0])
+    assert peak < 2 * size, (peak, size)
+
+
+def test_member_with_the_targets_shape_but_a_larger_declared_size_is_refused(tmp_path):
+    """The .npy header says (3, 5), as the model has, but the zip entry holds 0.8 MB more."""
+    path = tmp_path / "lying.npz"
+    others = {key: array for key, array in make_model().state_dict().items() if key != "0.weight"}
+    write_bomb(path, shape=(100_015,), declared_shape=(3, 5), others=others)
+    with pytest.raises(LoadError, match=r"0\.weight\.npy.*declares"):
+        minnet.load(make_model(1), path)
+    with pytest.raises(LoadError, match=r"0\.weight\.npy.*declares"):
+        read_state(path)
+
+
+def test_member_with_the_wrong_shape_is_refused_before_its_data_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "m.npz"
+    state = make_model().state_dict()
+    state["0.weight"] = np.zeros((6, 5))
+    minnet.save(state, path)
+    calls = []
+    original = zipfile.ZipExtFile.read
+
+    def counting_read(self, n=-1):
+        calls.append(n)
+        return original(self, n)
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    with pytest.raises(LoadError, match=r"0\.weight.*\(6, 5\).*\(3, 5\)"):
+        minnet.load(make_model(1), path)
+    assert all(0 <= n <= 4096 for n in calls), calls  # headers only, never a whole member
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_unexpected_members_are_not_read_with_strict_false(tmp_path, fmt):
+    path = tmp_path / f"m.{fmt}"
+    state = make_model().state_dict()
+    state["extra"] = np.arange(4.0)
+    minnet.save(state, path)
+    model = minnet.load(make_model(1), path, strict=False)
+    assert np.array_equal(model[0].weight.data, make_model()[0].weight.data)
+
+
+def test_safetensors_tensor_whose_offsets_disagree_with_its_shape_is_refused(tmp_path):
+    import json
+
+    path = tmp_path / "m.safetensors"
+    minnet.save(make_model(), path)
+    data = path.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    header["0.weight"]["shape"] = [5, 4]
+    text = json.dumps(header, separators=(",", ":")).encode().ljust(size)
+    assert len(text) == size
+    path.write_bytes(data[:8] + text + data[8 + size :])
+    with pytest.raises(LoadError, match=r"0\.weight.*\[5, 4\]|0\.weight.*\(5, 4\)"):
+        read_state(path)
