@@ -33,6 +33,9 @@ from .errors import LoadError
 __all__ = ["check_state_dict", "load", "read_state", "save"]
 
 _CHECKSUM_KEY = "minnet.sha256"
+#: The ``.npz`` archive's comment: this prefix, then the SHA-256 of the arrays (:func:`_checksum`) in hex.
+#: In the comment, not a member: a damaged central directory that loses members cannot lose it too.
+_NPZ_CHECKSUM = b"minnet-sha256:"
 
 
 class HasState(Protocol):
@@ -71,10 +74,12 @@ def _checksum(arrays: Mapping[str, NDArray[Any]]) -> str:
 
 
 def _write_npz(file: IO[bytes], arrays: Mapping[str, NDArray[Any]]) -> None:
+    contiguous = {key: _contiguous(np.asanyarray(array)) for key, array in arrays.items()}
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for key, array in arrays.items():
+        archive.comment = _NPZ_CHECKSUM + _checksum(contiguous).encode()
+        for key, array in contiguous.items():
             with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+                np.lib.format.write_array(member, array, allow_pickle=False)
 
 
 #: Deflate gives at most about 1032:1; real weights compress far less. A deflated member of more than
@@ -175,6 +180,40 @@ class _Target(NamedTuple):
     strict: bool
 
 
+def _hash_member(archive: zipfile.ZipFile, key: str, member: _Member, digest: Any) -> None:
+    """Add an unread member to ``digest`` as :func:`_checksum` does, in chunks, keeping none of it."""
+    if member.fortran_order:
+        array = _contiguous(_read_member(archive, member))
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+        return
+    digest.update(f"{key}|{member.dtype.str}|{member.shape}|".encode())
+    with archive.open(member.info) as stream:
+        stream.read(member.header_length)
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+
+
+def _verify_npz(archive: zipfile.ZipFile, members: Mapping[str, _Member], arrays: Mapping[str, NDArray[Any]]) -> None:
+    """Check the arrays against the SHA-256 in the archive's comment; files of minnet 0.1 have none."""
+    comment = archive.comment
+    if not comment.startswith(_NPZ_CHECKSUM):
+        return
+    expected = comment[len(_NPZ_CHECKSUM) :]
+    if len(expected) != 64:
+        raise LoadError(f"the checksum in the archive's comment is damaged ({comment!r}) (corrupted)")
+    digest = hashlib.sha256()
+    for key in sorted(members):
+        if key in arrays:
+            array = _contiguous(arrays[key])
+            digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+            digest.update(array.tobytes())
+        else:
+            _hash_member(archive, key, members[key], digest)
+    if digest.hexdigest().encode() != expected:
+        raise LoadError("the data does not match the checksum stored in the file (corrupted)")
+
+
 def _read_npz(data: bytes, target: _Target | None = None) -> dict[str, NDArray[Any]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -184,7 +223,9 @@ def _read_npz(data: bytes, target: _Target | None = None) -> dict[str, NDArray[A
                 declared = {key: (member.shape, member.dtype) for key, member in members.items()}
                 check_state_dict(target.owner, target.expected, _header_arrays(declared), target.strict)
                 keys = [key for key in keys if key in target.expected]
-            return {key: _read_member(archive, members[key]) for key in keys}
+            arrays = {key: _read_member(archive, members[key]) for key in keys}
+            _verify_npz(archive, members, arrays)
+            return arrays
     except zipfile.BadZipFile as error:
         if "CRC" in str(error):
             raise LoadError(f"a member is corrupted ({error})") from error

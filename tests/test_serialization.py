@@ -235,7 +235,7 @@ def test_corrupted_bytes_in_the_data(tmp_path, fmt):
     path = tmp_path / f"m.{fmt}"
     minnet.save(make_model(), path)
     data = bytearray(path.read_bytes())
-    position = len(data) - 200 if fmt == "npz" else len(data) - 20  # inside the last array's bytes
+    position = bytes(data).index(make_model()[2].weight.data.tobytes()) + 3  # inside the last array's bytes
     data[position] ^= 0xFF
     path.write_bytes(bytes(data))
     assert_load_fails(make_model(1), path, "corrupted")

@@ -149,3 +149,98 @@ def test_safetensors_tensor_whose_offsets_disagree_with_its_shape_is_refused(tmp
     path.write_bytes(data[:8] + text + data[8 + size :])
     with pytest.raises(LoadError, match=r"0\.weight.*\[5, 4\]|0\.weight.*\(5, 4\)"):
         read_state(path)
+
+
+# -- integrity: every single-bit flip and every truncation is refused or harmless --------------------
+
+
+def arrays_equal(a, b):
+    return a.keys() == b.keys() and all(a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a)
+
+
+def refused_or_equal(path, data, saved):
+    """Write ``data`` to ``path``; True when reading it raises LoadError or gives ``saved`` bitwise."""
+    path.write_bytes(data)
+    try:
+        read = read_state(path)
+    except LoadError:
+        return True
+    return arrays_equal(read, saved) and all(read[key].tobytes() == saved[key].tobytes() for key in saved)
+
+
+def flips_and_truncations(tmp_path, fmt, flips, truncations, seed=0):
+    path = tmp_path / f"m.{fmt}"
+    saved = make_model().state_dict()
+    minnet.save(saved, path)
+    data = path.read_bytes()
+    rng = np.random.default_rng(seed)
+    bits = range(len(data) * 8) if flips is None else rng.choice(len(data) * 8, size=flips, replace=False)
+    lengths = range(len(data)) if truncations is None else rng.choice(len(data), size=truncations, replace=False)
+    bad = []
+    for bit in bits:
+        damaged = bytearray(data)
+        damaged[bit // 8] ^= 1 << (bit % 8)
+        if not refused_or_equal(path, bytes(damaged), saved):
+            bad.append(("flip", int(bit)))
+    for length in lengths:
+        if not refused_or_equal(path, data[:length], saved):
+            bad.append(("truncate", int(length)))
+    return len(data), bad
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bit_flips_and_truncations_are_refused_or_harmless(tmp_path, fmt):
+    _, bad = flips_and_truncations(tmp_path, fmt, flips=300, truncations=100)
+    assert bad == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_bit_flip_and_truncation_is_refused_or_harmless(tmp_path, fmt):
+    """Every single-bit flip of the file (about 10,000 for npz) and every truncation length."""
+    size, bad = flips_and_truncations(tmp_path, fmt, flips=None, truncations=None)
+    assert size * 8 >= 3_000
+    assert bad == []
+
+
+def test_checksum_mismatch_is_refused(tmp_path):
+    """Data and CRC-32 rewritten consistently (a CRC-32 cannot catch it); the SHA-256 does."""
+    path = tmp_path / "m.npz"
+    saved = make_model().state_dict()
+    minnet.save(saved, path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+        comment = archive.comment
+    changed = bytearray(members["0.bias.npy"])
+    changed[-1] ^= 1
+    members["0.bias.npy"] = bytes(changed)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.comment = comment
+        for name, content in members.items():
+            archive.writestr(name, content)
+    with pytest.raises(LoadError, match="checksum"):
+        read_state(path)
+    with pytest.raises(LoadError, match="checksum"):
+        minnet.load(make_model(1), path)
+
+
+def test_file_of_the_previous_format_without_checksum_still_loads(tmp_path):
+    """minnet 0.1 wrote a stored zip of the arrays' .npy and nothing else."""
+    path = tmp_path / "old.npz"
+    saved = make_model().state_dict()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, array in saved.items():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+    assert arrays_equal(read_state(path), saved)
+    assert arrays_equal(minnet.load(make_model(1), path).state_dict(), saved)
+
+
+def test_saved_npz_carries_its_checksum(tmp_path):
+    path = tmp_path / "m.npz"
+    saved = make_model().state_dict()
+    minnet.save(saved, path)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.comment.startswith(b"minnet-sha256:")
+        assert len(archive.comment) == len("minnet-sha256:") + 64
+        assert sorted(archive.namelist()) == sorted(f"{key}.npy" for key in saved)
