@@ -1,11 +1,11 @@
 """Saving and loading weights and optimizer state, in formats that cannot execute code.
 
-Two formats, chosen by the file name:
+Two formats, chosen by the file name's suffix in any case:
 
 - ``*.safetensors``: the safetensors format (needs the optional ``safetensors``
   package: ``pip install "minnet[safetensors]"``);
-- anything else: numpy's ``.npz`` (a zip of ``.npy`` arrays), read with
-  ``allow_pickle=False``.
+- ``*.npz`` (and, when reading, any other name): numpy's ``.npz`` (a zip of
+  ``.npy`` arrays), read without pickle.
 
 Neither can hold pickled Python objects, so loading a file never runs code
 from it.
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import io
 import json
 import math
 import os
-import tempfile
+import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -45,7 +46,18 @@ class HasState(Protocol):
 
 
 def _is_safetensors(path: Path) -> bool:
-    return path.suffix == ".safetensors"
+    """The format a name reads as: ``.safetensors`` in any case; anything else is read as ``.npz``."""
+    return path.suffix.lower() == ".safetensors"
+
+
+def _save_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".safetensors"):
+        raise ValueError(
+            f"save: cannot tell the format of {str(path)!r} from its name: it must end in .npz or .safetensors "
+            "(in any case)"
+        )
+    return suffix
 
 
 def _import_safetensors() -> Any:
@@ -302,33 +314,77 @@ def _read_safetensors(data: bytes, target: _Target | None = None) -> dict[str, N
     return dict(arrays)
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write through ``write`` into a temporary file in ``path``'s folder, then rename it
-    over ``path``: a crash part-way leaves the previous file untouched."""
-    folder = path.parent if str(path.parent) else Path(".")
-    existing_mode = path.stat().st_mode & 0o777 if path.exists() else None
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+#: Temporary files of a save to ``path``: ``.{path.name}.minnet-tmp-{pid}-{random}``, next to the target.
+_TMP_MARK = ".minnet-tmp-"
+
+
+def _pid_alive(pid: int) -> bool:
     try:
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        if existing_mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            existing_mode = 0o666 & ~umask
-        os.chmod(temporary, existing_mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its file
+    return True
+
+
+def _remove_stale_temporaries(folder: Path, name: str) -> None:
+    """Remove the temporary files that saves to ``name`` killed part-way left, those of dead processes."""
+    prefix = f".{name}{_TMP_MARK}"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if not entry.name.startswith(prefix):
+                continue
+            pid_text = entry.name[len(prefix) :].split("-", 1)[0]
+            if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write through ``write`` into a temporary file next to ``path``'s target, then rename it
+    over the target: a crash part-way leaves the previous file untouched. A symbolic link is
+    followed (its target is replaced, the link stays); an error names ``path``, never the
+    temporary file, which is removed in every outcome."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    folder = target.parent if str(target.parent) else Path(".")
+    _remove_stale_temporaries(folder, target.name)
+    temporary = str(folder / f".{target.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        existing_mode = target.stat().st_mode & 0o777 if target.exists() else None
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                write(file)
+                file.flush()
+                os.fsync(file.fileno())
+            if existing_mode is None:
+                umask = os.umask(0)
+                os.umask(umask)
+                existing_mode = 0o666 & ~umask
+            os.chmod(temporary, existing_mode)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise _naming(error, path, temporary) from error
     with contextlib.suppress(OSError):  # make the rename itself durable where the system allows
         folder_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(folder_fd)
         finally:
             os.close(folder_fd)
+
+
+def _naming(error: OSError, path: Path, temporary: str) -> OSError:
+    """``error`` with the user's ``path`` where it named the temporary file."""
+    if error.errno is not None and error.strerror is not None:
+        renamed = type(error)(error.errno, f"{error.strerror} (saving {str(path)!r})", str(path))
+    else:
+        renamed = type(error)(str(error).replace(temporary, str(path)))
+    return renamed
 
 
 def _state_of(obj: HasState | Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
@@ -345,11 +401,15 @@ def save(obj: HasState | Mapping[str, NDArray[Any]], path: str | os.PathLike[str
     """Save the state of a model, optimizer or schedule (anything with ``state_dict()``),
     or a dict of arrays, to ``path``.
 
-    The format follows the name: ``*.safetensors`` writes safetensors (with a
-    SHA-256 of the data in its metadata), anything else numpy's ``.npz`` (no
-    suffix is added). The file is written to a temporary file in the same
-    folder and renamed over ``path``, so a crash part-way leaves any previous
-    file at ``path`` byte for byte as it was.
+    The format follows the name, in any case: ``*.safetensors`` writes
+    safetensors, ``*.npz`` numpy's ``.npz``, each with a SHA-256 of the data;
+    any other name raises ValueError. The file is written to a temporary file
+    ``.{name}.minnet-tmp-{pid}-{random}`` in the same folder and renamed over
+    ``path``, so a crash part-way leaves any previous file at ``path`` byte for
+    byte as it was; the temporary file is removed in every other outcome, and
+    those of earlier saves killed part-way (their process is gone) are removed
+    by the next save to ``path``. Through a symbolic link, the link's target is
+    replaced and the link stays.
 
     Example:
         >>> import tempfile, os
@@ -360,8 +420,8 @@ def save(obj: HasState | Mapping[str, NDArray[Any]], path: str | os.PathLike[str
         array([[ True,  True,  True]])
     """
     path = Path(path)
+    writer = _write_safetensors if _save_format(path) == ".safetensors" else _write_npz
     state = _state_of(obj)
-    writer = _write_safetensors if _is_safetensors(path) else _write_npz
     _atomic_write(path, lambda file: writer(file, state))
 
 
@@ -410,6 +470,11 @@ def load(obj: Any, path: str | os.PathLike[str], strict: bool = True) -> Any:
     unexpected ones are not read.
     """
     path = Path(path)
+    if not strict and "strict" not in inspect.signature(obj.load_state_dict).parameters:
+        raise ValueError(
+            f"load: strict=False applies to models only; {type(obj).__name__}.load_state_dict always checks every "
+            "key (leave strict at True)"
+        )
     target = _Target(type(obj).__name__, obj.state_dict(), strict)
     state = _read(path, target)
     try:

@@ -1,5 +1,9 @@
 """Hostile and damaged weight files: refused from their headers, before any data is inflated."""
 
+import os
+import subprocess
+import sys
+import textwrap
 import tracemalloc
 import zipfile
 
@@ -244,3 +248,108 @@ def test_saved_npz_carries_its_checksum(tmp_path):
         assert archive.comment.startswith(b"minnet-sha256:")
         assert len(archive.comment) == len("minnet-sha256:") + 64
         assert sorted(archive.namelist()) == sorted(f"{key}.npy" for key in saved)
+
+
+# -- saving cleanly -----------------------------------------------------------------------------------
+
+
+def test_exception_during_write_leaves_no_temporary_file_and_names_the_path(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+
+    def failing_write_array(fp, array, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "write_array", failing_write_array)
+    with pytest.raises(OSError, match="No space left") as caught:
+        minnet.save(make_model(), path)
+    assert "minnet-tmp" not in str(caught.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_permission_error_names_the_users_path(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        with pytest.raises(PermissionError) as caught:
+            minnet.save(make_model(), folder / "m.npz")
+        assert str(folder / "m.npz") in str(caught.value)
+        assert "minnet-tmp" not in str(caught.value)
+    finally:
+        folder.chmod(0o700)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_temporaries_of_killed_saves_are_removed_by_the_next_save(tmp_path, fmt):
+    path = tmp_path / f"model.{fmt}"
+    script = textwrap.dedent(
+        f"""
+        import os, minnet
+        def crash(fd):
+            os._exit(17)
+        os.fsync = crash
+        minnet.save(minnet.Sequential(minnet.Linear(3, 5, rng=9)), {str(path)!r})
+        """
+    )
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+        assert result.returncode == 17, result.stderr.decode()
+    leftovers = sorted(os.listdir(tmp_path))
+    assert len(leftovers) == 1  # the second killed save removed the first's; its own stays
+    assert leftovers[0].startswith(f".model.{fmt}.minnet-tmp-")
+    unrelated = tmp_path / ".model.other"
+    unrelated.write_bytes(b"keep")
+    minnet.save(make_model(), path)
+    assert sorted(os.listdir(tmp_path)) == sorted([path.name, unrelated.name])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_saving_through_a_symbolic_link_writes_its_target(tmp_path, fmt):
+    real = tmp_path / "store" / f"real.{fmt}"
+    real.parent.mkdir()
+    minnet.save(make_model(0), real)
+    link = tmp_path / f"link.{fmt}"
+    link.symlink_to(real)
+    minnet.save(make_model(1), link)
+    assert link.is_symlink()
+    assert os.readlink(link) == str(real)
+    assert arrays_equal(read_state(real), make_model(1).state_dict())
+    assert sorted(os.listdir(real.parent)) == [real.name]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("m.NPZ", "npz"), ("m.SafeTensors", "safetensors"), ("m.SAFETENSORS", "safetensors")]
+)
+def test_suffix_decides_the_format_in_any_case(tmp_path, name, fmt):
+    path = tmp_path / name
+    minnet.save(make_model(), path)
+    assert zipfile.is_zipfile(path) == (fmt == "npz")
+    assert arrays_equal(read_state(path), make_model().state_dict())
+    assert arrays_equal(minnet.load(make_model(1), path).state_dict(), make_model().state_dict())
+
+
+@pytest.mark.parametrize("name", ["model", "model.pt", "model.npy", "model.npz.bak"])
+def test_unknown_suffix_is_refused_on_save(tmp_path, name):
+    with pytest.raises(ValueError, match=r"\.npz or \.safetensors"):
+        minnet.save(make_model(), tmp_path / name)
+    assert os.listdir(tmp_path) == []
+
+
+def test_load_into_an_optimizer_with_strict_false_is_refused_clearly(tmp_path):
+    model = make_model()
+    optimizer = minnet.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "opt.npz"
+    minnet.save(optimizer, path)
+    with pytest.raises(ValueError, match="strict=False"):
+        minnet.load(optimizer, path, strict=False)
+
+
+def test_missing_folder_error_names_the_users_path(tmp_path):
+    path = tmp_path / "missing" / "m.npz"
+    with pytest.raises(FileNotFoundError) as caught:
+        minnet.save(make_model(), path)
+    assert str(path) in str(caught.value)
+    assert "minnet-tmp" not in str(caught.value)
+    assert ".tmp" not in str(caught.value)
