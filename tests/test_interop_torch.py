@@ -53,6 +53,8 @@ from minnet.interop import from_torch, loss_to_torch, optimizer_from_torch, opti
 
 pytestmark = [
     pytest.mark.oracle,
+    # PyTorch's own note on its speed for Conv*-padding-same with an even kernel (it pads a copy of the input);
+    # the same filter as tests/test_oracle_layers.py: the warning is torch's, not minnet's
     pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths:UserWarning"),
 ]
 
