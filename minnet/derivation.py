@@ -143,7 +143,8 @@ def run_demo(steps: int = 500, lr: float = 5.0, seed: int = 0, echo: Callable[[s
     X, Y = make_data()
     model, loss_fn = build_network(seed), MSELoss()
     echo("minnet demo: the two-layer sigmoid network of the derivation")
-    echo(f"{model}\nloss: {loss_fn}  L = 1/(2N) Σ (Y − ŷ)²,  N = {X.shape[0]}\n")
+    echo(f"{model}\nloss: {loss_fn}  L = 1/(2N) Σ (Y − ŷ)²,  N = {X.shape[0]}")
+    echo(f"loss L = {loss_fn(model(X), Y):.6f}\n")
 
     W1, W2 = model[0].weight.data, model[2].weight.data
     dW1_backprop, dW2_backprop = backprop_gradients(model, loss_fn, X, Y)
