@@ -113,7 +113,10 @@ def test_one_network_everywhere_the_same_loss(capsys):
     page = (ROOT / "docs" / "derivation.md").read_text(encoding="utf-8")
     tutorial = (ROOT / "docs" / "tutorials" / "derivation-to-code.md").read_text(encoding="utf-8")
     example = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "two_layer_derivation.py")], capture_output=True, text=True, timeout=120
+        [sys.executable, str(ROOT / "examples" / "two_layer_derivation.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ten_lines = readme.split("## Ten lines")[1].split("```")[1]
