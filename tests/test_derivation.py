@@ -124,7 +124,7 @@ def test_one_network_everywhere_the_same_loss(capsys):
         "docs/derivation.md": loss.findall(page),
         "docs/tutorials/derivation-to-code.md": loss.findall(tutorial),
         "examples/two_layer_derivation.py": loss.findall(example)[:1],
-        "README.md": re.findall(r"# (\d\.\d{6}), as `minnet demo`", ten_lines),
+        "README.md": re.findall(r"step 0: (\d\.\d{6}), as `minnet demo`", ten_lines),
     }
     for where, losses in shown.items():
         assert losses, f"{where} shows no starting loss"
