@@ -33,7 +33,10 @@ def mathml(latex: str, display: bool) -> str:
     """``latex`` as a ``<math>`` element; a formula latex2mathml cannot read fails the build, naming it."""
     try:
         text = convert(latex.strip(), display="block" if display else "inline")
-        ET.fromstring(text)  # well-formed, or the build stops here rather than a browser showing garbage
+        element = ET.fromstring(text)  # well-formed, or the build stops here rather than a browser showing garbage
+        unknown = [t for t in element.itertext() if re.match(r"\\[A-Za-z]", t)]
+        if unknown:  # latex2mathml prints a command it does not know as text
+            raise ValueError(f"unknown command {unknown[0]}")
     except Exception as error:
         raise ValueError(f"math: cannot convert {latex!r} to MathML: {error}") from error
     return text
