@@ -125,3 +125,16 @@ def test_math_in_text_and_tables_is_converted_code_and_prices_are_not():
 def test_tex_that_cannot_be_converted_stops_the_build(tex):
     with pytest.raises(ValueError, match=r"math: cannot convert .* to MathML"):
         convert(f"${tex}$")
+
+
+def test_every_trace_shown_in_the_docs_fits_100_columns():
+    """A trace in a page reads without scrolling at the content width: its lines are at most 100 characters."""
+    fence = re.compile(r"^```text\n(.*?)^```", re.S | re.M)
+    shown = 0
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        for block in fence.findall(page.read_text(encoding="utf-8")):
+            if re.search(r"^step +layer +backward applies", block, re.M):
+                shown += 1
+                widest = max(block.splitlines(), key=len)
+                assert len(widest) <= 100, f"{page.name}: a trace line of {len(widest)} characters: {widest!r}"
+    assert shown >= 4
