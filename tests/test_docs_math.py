@@ -138,3 +138,43 @@ def test_every_trace_shown_in_the_docs_fits_100_columns():
                 widest = max(block.splitlines(), key=len)
                 assert len(widest) <= 100, f"{page.name}: a trace line of {len(widest)} characters: {widest!r}"
     assert shown >= 4
+
+
+OVERFLOW_PROBE = """<script>
+window.addEventListener("load", () => {
+  const traces = [...document.querySelectorAll(".language-text pre > code")]
+    .filter((code) => /^step +layer +backward applies/m.test(code.textContent));
+  const cut = traces
+    .filter((code) => code.scrollWidth > code.clientWidth + 1)
+    .map((code) => code.scrollWidth + ">" + code.clientWidth);
+  document.body.setAttribute("data-cut", traces.length + ":" + cut.length + ":" + cut.join(","));
+});
+</script></body>"""
+
+
+def test_a_trace_on_the_site_fits_the_content_width_in_a_browser(site):
+    """With both sidebars shown (a 1280-pixel window, the narrowest that shows them; wider ones give the content
+    more room), each trace block shows all its columns: the output blocks' font follows the content width
+    (docs/stylesheets/extra.css); at 0.85em the home page's trace was cut (810 pixels wide in 733). Needs a
+    headless Chromium."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no headless Chromium to lay the page out")
+    checked = 0
+    for name in ("index", "tutorials/derivation-to-code", "tutorials/sequences"):
+        page = site / name / "index.html" if name != "index" else site / "index.html"
+        probe = page.with_name("probe.html")
+        probe.write_text(page.read_text(encoding="utf-8").replace("</body>", OVERFLOW_PROBE), encoding="utf-8")
+        dom = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000",
+             "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+            capture_output=True, text=True, timeout=120, check=False,
+        ).stdout  # fmt: skip
+        found = re.search(r'data-cut="(\d+):(\d+):([^"]*)"', dom)
+        assert found, f"{name}: the page did not lay out"
+        traces, cut, widths = found.groups()
+        assert cut == "0", f"{name}: {cut} trace(s) cut at 1280 pixels (scroll width > shown): {widths}"
+        checked += int(traces)
+    assert checked >= 3  # the home page, the first tutorial and the sequences tutorial
