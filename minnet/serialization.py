@@ -3,7 +3,7 @@
 Two formats, chosen by the file name's suffix in any case:
 
 - ``*.safetensors``: the safetensors format (needs the optional ``safetensors``
-  package: ``pip install "minnet[safetensors]"``);
+  package: ``pip install "minnet-nn[safetensors]"``, or ``pip install -e ".[safetensors]"`` in a checkout);
 - ``*.npz`` (and, when reading, any other name): numpy's ``.npz`` (a zip of
   ``.npy`` arrays), read without pickle.
 
@@ -64,8 +64,10 @@ def _import_safetensors() -> Any:
     try:
         import safetensors.numpy
     except ImportError as error:
+        from ._install import install_hint
+
         raise ImportError(
-            'reading or writing .safetensors files needs the safetensors package: pip install "minnet[safetensors]"'
+            f"reading or writing .safetensors files needs the safetensors package: {install_hint('safetensors')}"
         ) from error
     return safetensors.numpy
 
