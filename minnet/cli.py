@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--plot",
         metavar="PATH",
         type=_png_path,
-        help="write the training loss curve to PATH as a PNG (needs minnet[plot])",
+        help="write the training loss curve to PATH as a PNG (needs the plot extra: matplotlib)",
     )
     args = parser.parse_args(argv)
 
