@@ -156,6 +156,23 @@ class TanhAtOutput(tanh.Tanh):
         return grad_output * (1 - np.tanh(self.y) ** 2)
 
 
+class TanhInPlace(tanh.Tanh):
+    def backward(self, grad_output):
+        grad_output *= 1 - self.y**2
+        return grad_output
+
+
+class TanhWrongSign(tanh.Tanh):
+    def backward(self, grad_output):
+        return grad_output * (self.y**2 - 1)
+
+
+class SigmoidInPlace(sigmoid.Sigmoid):
+    def backward(self, grad_output):
+        grad_output *= self.y * (1 - self.y)
+        return grad_output
+
+
 class ReLUInPlace(relu.ReLU):
     def backward(self, grad_output):
         grad_output[~self.mask] = 0.0
@@ -349,6 +366,23 @@ class BatchNormForgotBias(BatchNormBase):
         self.weight.grad += (g * self.x_hat).sum(axis=0)
 
 
+class BatchNormInPlace(BatchNormBase):
+    def backward(self, grad_output):
+        grad_input = super().backward(grad_output.copy())
+        grad_output *= self.weight.data  # writes into the caller's array
+        return grad_input
+
+
+class BatchNormWrongSign(BatchNormBase):
+    def backward(self, grad_output):
+        return super().backward(-grad_output)
+
+
+class BatchNormForgotUpstream(BatchNormBase):
+    def backward(self, grad_output):
+        return super().backward(np.ones_like(grad_output))
+
+
 class LayerNormBase(layernorm.LayerNorm):
     def backward(self, grad_output):
         g = grad_output
@@ -393,6 +427,18 @@ class LayerNormGammaWrongAxis(LayerNormBase):
         return super().backward(grad_output)
 
 
+class LayerNormForgotBias(LayerNormBase):
+    def backward(self, grad_output):
+        grad_input = super().backward(grad_output)
+        self.bias.grad[...] = 0  # as if never added
+        return grad_input
+
+
+class LayerNormWrongSign(LayerNormBase):
+    def backward(self, grad_output):
+        return super().backward(-grad_output)
+
+
 class EmbeddingRepeatsLost(embedding.Embedding):
     def backward(self, grad_output):
         self.weight.grad[self.indices] += grad_output
@@ -402,6 +448,20 @@ class EmbeddingRepeatsLost(embedding.Embedding):
 class EmbeddingWrongSign(embedding.Embedding):
     def backward(self, grad_output):
         np.add.at(self.weight.grad, self.indices, -grad_output)
+        return None
+
+
+class EmbeddingOverwrites(embedding.Embedding):
+    def backward(self, grad_output):
+        self.weight.grad[...] = 0
+        np.add.at(self.weight.grad, self.indices, grad_output)
+        return None
+
+
+class EmbeddingInPlace(embedding.Embedding):
+    def backward(self, grad_output):
+        np.add.at(self.weight.grad, self.indices, grad_output)
+        grad_output[...] = 0
         return None
 
 
@@ -458,6 +518,9 @@ BROKEN = [
     ("sigmoid", SigmoidWrongSign, "wrong_sign", "wrong sign"),
     ("tanh", TanhForgotUpstream, "forgot_upstream", "forgot the upstream gradient"),
     ("tanh", TanhAtOutput, "wrong_derivative_point", "wrong point"),
+    ("tanh", TanhInPlace, "in_place", "in place"),
+    ("tanh", TanhWrongSign, "wrong_sign", "wrong sign"),
+    ("sigmoid", SigmoidInPlace, "in_place", "in place"),
     ("relu", ReLUInPlace, "in_place", "in place"),
     ("relu", ReLUForgotUpstream, "forgot_upstream", "forgot the upstream gradient"),
     ("relu", ReLUWrongSign, "wrong_sign", "wrong sign"),
@@ -485,6 +548,11 @@ BROKEN = [
     ("batchnorm1d", BatchNormGammaWrongAxis, "wrong_axis", "wrong axis"),
     ("batchnorm1d", BatchNormAveraged, "averaged", "averaged over the batch where it should be summed"),
     ("batchnorm1d", BatchNormForgotBias, "forgot_parameter_gradient", "forgot the bias gradient"),
+    ("batchnorm1d", BatchNormInPlace, "in_place", "in place"),
+    ("batchnorm1d", BatchNormWrongSign, "wrong_sign", "wrong sign"),
+    ("batchnorm1d", BatchNormForgotUpstream, "forgot_upstream", "forgot the upstream gradient"),
+    ("layernorm", LayerNormForgotBias, "forgot_parameter_gradient", "forgot the bias gradient"),
+    ("layernorm", LayerNormWrongSign, "wrong_sign", "wrong sign"),
     ("layernorm", LayerNormForgotGamma, "forgot_gamma", "forgot γ"),
     ("layernorm", LayerNormConstantStatistics, "constant_statistics", "as constants"),
     ("layernorm", LayerNormMeansOverBatch, "wrong_axis", "over axis 0"),
@@ -492,6 +560,8 @@ BROKEN = [
     ("embedding", EmbeddingRepeatsLost, "repeats_lost", "np.add.at"),
     ("embedding", EmbeddingWrongSign, "wrong_sign", "wrong sign"),
     ("embedding", EmbeddingAveraged, "averaged", "averaged over the batch"),
+    ("embedding", EmbeddingOverwrites, "overwrites_grad", "instead of adding"),
+    ("embedding", EmbeddingInPlace, "in_place", "in place"),
     ("two_layer", two_layer_forgot_x, "forgot_x", "X_ik"),
     ("two_layer", two_layer_preactivation, "wrong_derivative_point", "pre-activation"),
     ("two_layer", two_layer_forgot_n, "forgot_1_over_n", "1/N"),
@@ -541,6 +611,25 @@ def test_an_in_place_write_costs_the_contract_item_only():
     assert by_name["input gradient"].passed
     assert not by_name["grad_output unchanged"].passed
     assert report.score == pytest.approx(2 / 3)
+
+
+def test_what_is_not_a_layer_or_loss_scores_zero_and_says_so():
+    report = check("tanh", object, rng=0)
+    assert report.score == 0.0
+    assert report.mistakes == ["not_a_layer"]
+    report = check("mse_loss", minnet.Tanh, rng=0)
+    assert report.score == 0.0
+    assert report.mistakes == ["not_a_loss"]
+
+
+def test_a_stub_built_with_other_arguments_is_reported():
+    class NoArguments(LinearBase):
+        def __init__(self):
+            super().__init__(3, 5)
+
+    report = check("linear", NoArguments, rng=0)
+    assert report.score == 0.0
+    assert "building the submission raised TypeError" in report.feedback
 
 
 # -- the grader can fail ----------------------------------------------------------------------------------------
@@ -829,6 +918,26 @@ def test_check_file_grades_a_folder(tmp_path):
         (tmp_path / f"{name}.py").write_text(exercises.get(name).source(), encoding="utf-8")
     scores = {path.stem: exercises.check_file(path, rng=0).score for path in sorted(tmp_path.glob("*.py"))}
     assert scores == {"mse_loss": 0.0, "relu": 0.0}
+
+
+def test_check_file_finds_the_only_class_and_takes_the_exercise_by_name(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "import numpy as np\n"
+        "import minnet\n"
+        "class MyTanh(minnet.Layer):\n"
+        "    def forward(self, x):\n"
+        "        self.y = np.tanh(x)\n"
+        "        return self.y\n"
+        "    def backward(self, grad_output):\n"
+        "        return grad_output * (1 - self.y**2)\n",
+        encoding="utf-8",
+    )
+    assert exercises.check_file(path, "tanh", rng=0).score == 1.0
+    with pytest.raises(exercises.SubmissionError, match="does not say which exercise"):
+        exercises.check_file(path)
+    result = run_minnet("exercise", "check", str(path), "--exercise", "tanh")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_stub_is_a_module_that_names_its_exercise():

@@ -220,6 +220,10 @@ def _error_mistake(error: BaseException, source: str | None) -> tuple[str, str]:
     return "raised", f"backward raised {said}{where}"
 
 
+def _what(candidate: Any) -> str:
+    return f"the class {candidate.__name__}" if inspect.isclass(candidate) else type(candidate).__name__
+
+
 def _source_file(candidate: Any) -> str | None:
     try:
         return inspect.getsourcefile(candidate if callable(candidate) else type(candidate))
@@ -295,6 +299,9 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
     except Exception as error:
         run.notes.append(("raised", f"building the submission raised {type(error).__name__}: {error}"))
         return run, None
+    if not isinstance(layer, Layer):
+        run.notes.append(("not_a_layer", f"expected a minnet Layer class, got {_what(candidate)}"))
+        return run, None
     problem = _copy_values(reference, layer)
     if problem:
         run.notes.append(("wrong_parameters", problem))
@@ -359,14 +366,18 @@ def _run_loss(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run, Los
     run = _Run()
     try:
         loss = exercise.build(candidate)
+        if not isinstance(loss, Loss):
+            run.notes.append(("not_a_loss", f"expected a minnet Loss class, got {_what(candidate)}"))
+            return run, None
         value = loss(case.inputs["pred"].copy(), case.inputs["target"].copy())
+        want = case.reference(case.inputs["pred"].copy(), case.inputs["target"].copy())
+        same = bool(np.isclose(value, want, rtol=1e-9))
     except Exception as error:
         run.notes.append(
             ("forward_changed", f"building the loss or its forward raised {type(error).__name__}: {error}")
         )
         return run, None
-    want = case.reference(case.inputs["pred"].copy(), case.inputs["target"].copy())
-    if not np.isclose(value, want, rtol=1e-9):
+    if not same:
         run.notes.append(
             ("forward_changed", "the forward differs from the reference's: leave the given forward as it is")
         )
@@ -432,6 +443,12 @@ def _run_function(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run,
 # -- the kit's check -----------------------------------------------------------------------------------------------
 
 
+def _numeric(loss: Callable[..., float], inputs: Mapping[str, Any], argument: str) -> Array:
+    """∂loss/∂argument by central differences, at a copy of the inputs."""
+    point = {name: np.array(value, dtype=np.float64, copy=True) for name, value in inputs.items()}
+    return partial_derivatives(lambda: float(loss(**point)), point[argument], 1e-4)
+
+
 def _kit(exercise: Exercise, case: Case, submission: Layer | Loss | None, candidate: Any) -> dict[str, bool]:
     """Each gradient item against finite differences (minnet.testing's gradcheck, or of ``loss`` for a function),
     at the case's inputs and parameter values."""
@@ -445,9 +462,7 @@ def _kit(exercise: Exercise, case: Case, submission: Layer | Loss | None, candid
                 argument = exercise.wrt.get(output)
                 if argument is None:
                     continue
-                point = {name: np.array(v, dtype=np.float64, copy=True) for name, v in case.inputs.items()}
-                numeric = partial_derivatives(lambda p=point: float(exercise.loss(**p)), point[argument], 1e-4)  # type: ignore[misc]
-                verdict[output] = _close(value, numeric, 1e-6)
+                verdict[output] = _close(value, _numeric(exercise.loss, case.inputs, argument), 1e-6)
             return verdict
         if submission is None:
             return {}
