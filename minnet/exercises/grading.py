@@ -264,8 +264,8 @@ def _raw(method: Any) -> Any:
 
 def _layer_gradients(layer: Module, returned: Any, items: list[str]) -> dict[str, Any]:
     got: dict[str, Any] = {name: param.grad.copy() for name, param in _named_gradients(layer)}
-    if "input gradient" in items:
-        got["input gradient"] = returned
+    if "input gradient" in items:  # a copy: a second backward may change what the first returned
+        got["input gradient"] = returned.copy() if isinstance(returned, np.ndarray) else returned
     return got
 
 
