@@ -622,6 +622,14 @@ def test_what_is_not_a_layer_or_loss_scores_zero_and_says_so():
     assert report.mistakes == ["not_a_loss"]
 
 
+def test_an_instance_instead_of_its_class_is_reported():
+    for name, instance in [("tanh", minnet.Tanh()), ("mse_loss", minnet.MSELoss())]:
+        report = check(name, instance, rng=0)
+        assert report.score == 0.0
+        assert report.mistakes == ["not_a_class"]
+        assert f"pass {type(instance).__name__}" in report.feedback
+
+
 def test_a_stub_built_with_other_arguments_is_reported():
     class NoArguments(LinearBase):
         def __init__(self):

@@ -221,7 +221,10 @@ def _error_mistake(error: BaseException, source: str | None) -> tuple[str, str]:
 
 
 def _what(candidate: Any) -> str:
-    return f"the class {candidate.__name__}" if inspect.isclass(candidate) else type(candidate).__name__
+    """A submission in words: a class by its name, anything else by its type's (an instance's class)."""
+    if inspect.isclass(candidate):
+        return f"the class {candidate.__name__}"
+    return f"{type(candidate).__name__}" if isinstance(candidate, Module) else f"a {type(candidate).__name__}"
 
 
 def _source_file(candidate: Any) -> str | None:
@@ -294,6 +297,9 @@ def _copy_values(source: Module, target: Module) -> str:
 def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer) -> tuple[_Run, Layer | None]:
     run = _Run()
     items = exercise.gradient_items()
+    if isinstance(candidate, Module):
+        run.notes.append(("not_a_class", f"expected the class, got an instance of it: pass {_what(candidate)}"))
+        return run, None
     try:
         layer = exercise.build(candidate)
     except Exception as error:
@@ -364,6 +370,9 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
 
 def _run_loss(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run, Loss | None]:
     run = _Run()
+    if isinstance(candidate, Module):
+        run.notes.append(("not_a_class", f"expected the class, got an instance of it: pass {_what(candidate)}"))
+        return run, None
     try:
         loss = exercise.build(candidate)
         if not isinstance(loss, Loss):
