@@ -2,7 +2,7 @@
 
 minnet's import name is ``minnet``, but its distribution (the name ``pip`` installs) is
 ``minnet-nn``: the name ``minnet`` on the public package index belongs to an unrelated
-project, so ``pip install minnet`` would install something else. Every install hint
+project, which pip would install under that name instead. Every install hint
 minnet prints comes from :func:`install_hint`:
 
 - run from a checkout of the repository (an editable install, or the package imported
