@@ -1,0 +1,273 @@
+"""Trace.to_html: one self-contained page to step through a pass, loaded in a real headless Chromium.
+
+The browser tests (marked ``browser``) drive Debian's ``chromium`` through Playwright; they skip where
+either is missing, and under CI such a skip fails (tests/conftest.py)."""
+
+import importlib.util
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minnet
+from minnet.derivation import build_network, make_data, trace
+from minnet.inspect.html import FULL_LIMIT, HEAT_CELLS, page
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+ACTIVE_RGB = (255, 213, 79)  # the highlighted node's fill, #ffd54f
+
+
+def derivation_trace():
+    X, Y = make_data()
+    model = build_network(0)
+    return model, trace(model, minnet.MSELoss(), X, Y)
+
+
+def wide_model_trace():
+    """A Residual and a Concat, and arrays too large to show in full (heat maps)."""
+    model = minnet.Sequential(
+        minnet.Linear(3, 4, rng=0),
+        minnet.Residual(minnet.Sequential(minnet.Linear(4, 4, rng=1), minnet.Tanh())),
+        minnet.Concat(minnet.Linear(4, 2, rng=2), minnet.Sequential(minnet.Linear(4, 30, rng=3), minnet.ReLU())),
+        minnet.Linear(32, 1, rng=4),
+    )
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((40, 3)), rng.standard_normal((40, 1))
+    return model, minnet.explain(model, minnet.MSELoss(), X, Y)
+
+
+def embedded(text):
+    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)[1])
+
+
+# -- the file itself -----------------------------------------------------------------------------------
+
+
+def test_the_page_is_one_file_that_fetches_nothing(tmp_path):
+    _, steps = derivation_trace()
+    path = steps.to_html(tmp_path / "pass.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    # no external script, style, image or font: the only URL is the SVG namespace
+    assert re.findall(r"https?://[^\s\"')]+", text) == ["http://www.w3.org/2000/svg"] * text.count(
+        "http://www.w3.org/2000/svg"
+    )
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", text)
+    assert "@import" not in text
+    data = embedded(text)
+    assert len(data["steps"]) == 4 + 1 + 5  # four layers forward, the loss, five chain-rule steps back
+    assert data["loss"] == f"{steps.loss:.4g}"
+    assert text.count('class="node layer"') == 4
+
+
+def test_the_page_draws_the_models_containers_given_the_model(tmp_path):
+    model, steps = wide_model_trace()
+    with_model, without = page(steps, model), page(steps)
+    assert with_model.count('class="node join"') == 2  # the Residual's + and the Concat's join
+    assert without.count('class="node join"') == 0  # the trace alone: the layers in forward order
+    for text in (with_model, without):
+        assert text.count('class="node layer"') == 7
+        assert 'class="container" data-path="1.block"' in text
+
+
+def test_to_html_refuses_another_suffix(tmp_path):
+    _, steps = derivation_trace()
+    with pytest.raises(ValueError, match=r"to_html: path must end in \.html"):
+        steps.to_html(tmp_path / "pass.svg")
+
+
+def test_large_arrays_become_heat_maps_and_small_ones_are_shown_in_full():
+    _, steps = wide_model_trace()
+    arrays = [a for step in embedded(page(steps))["steps"] for a in step["arrays"] + step["params"]]
+    full = [a for a in arrays if "cells" in a]
+    heat = [a for a in arrays if "heat" in a]
+    assert full
+    assert heat
+    assert all(sum(len(row) for row in a["cells"]) <= FULL_LIMIT for a in full)
+    assert all(len(a["heat"]) <= HEAT_CELLS and len(a["heat"][0]) <= HEAT_CELLS for a in heat)
+    # the block means keep the sign and scale: the heat map's extremes are the array's
+    row = next(row for row in steps if row.name == "2.1.1")  # the ReLU passes on a (40, 30) gradient
+    big = next(a for a in heat if a["label"] == "∂L/∂input" and a["shape"] == "(40, 30)")
+    assert big["low"] == pytest.approx(row.grad_input.min())
+    assert big["high"] == pytest.approx(row.grad_input.max())
+
+
+# -- in the browser ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("needs Playwright: pip install playwright (the test extra); no `playwright install` needed")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Chromium: apt-get install chromium (Debian) or set it on PATH")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),  # a fresh user-data-dir
+            executable_path=CHROMIUM,
+            args=ARGS,
+            headless=True,
+            viewport=VIEWPORT,
+        )
+        yield context
+        context.close()
+
+
+class Loaded:
+    """A page opened in the browser, with what it logged and what it requested."""
+
+    def __init__(self, context, path):
+        self.errors, self.requests = [], []
+        self.page = context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(path.as_uri())
+
+    def text(self, selector):
+        return self.page.locator(selector).inner_text()
+
+    def all_text(self, selector):
+        return self.page.locator(selector).all_inner_texts()
+
+    def active(self):
+        return self.page.locator("#graph .node.active")
+
+    def screenshot(self):
+        from matplotlib.image import imread
+
+        return (imread(io.BytesIO(self.page.screenshot()), format="png")[..., :3] * 255).round().astype(int)
+
+
+def open_page(browser, tmp_path, model_and_trace, with_model=True):
+    model, steps = model_and_trace
+    path = steps.to_html(tmp_path / "pass.html", model=model if with_model else None)
+    return Loaded(browser, path), steps
+
+
+@pytest.mark.browser
+def test_the_page_loads_with_no_console_error_and_no_network_request(browser, tmp_path):
+    loaded, _ = open_page(browser, tmp_path, wide_model_trace())
+    for _ in range(20):  # every step, heat maps included
+        loaded.page.keyboard.press("ArrowRight")
+    assert loaded.errors == []
+    assert loaded.requests == [(tmp_path / "pass.html").as_uri()]  # the file itself, nothing else
+    loaded.page.close()
+
+
+def check_backward_step(loaded, row):
+    """The step's text and numbers are the trace row's."""
+    assert loaded.text("#formula") == row.formula.replace(";  ", "\n")
+    arrived = [v for v in row.grad_outputs if v.grad is not None]
+    passed = [v for v in row.grad_inputs if v.grad is not None]
+    assert loaded.all_text("#arrays .array[data-role=arrived] .norm") == [f"{v.norm:.4g}" for v in arrived]
+    assert loaded.all_text("#arrays .array[data-role=passed] .norm") == [f"{v.norm:.4g}" for v in passed]
+    assert loaded.all_text("#params .array .norm") == [f"{p.norm:.4g}" for p in row.params]
+    assert loaded.all_text("#params .array .label") == [f"∂L/∂{p.symbol or p.name}" for p in row.params]
+    boxes = loaded.page.locator("#arrays .array, #params .array")
+    grads = [v.grad for v in arrived] + [v.grad for v in passed] + [p.grad for p in row.params]
+    assert boxes.count() == len(grads)
+    for i, grad in enumerate(grads):
+        box = boxes.nth(i)
+        assert box.locator(".shape").inner_text() == str(tuple(np.shape(grad)))
+        if np.size(grad) <= FULL_LIMIT:  # every number, row by row
+            cells = box.locator("td").all_inner_texts()
+            assert cells == [f"{v:.4g}" for v in np.ravel(grad)]
+        else:
+            rows = min(np.shape(grad)[0], HEAT_CELLS)
+            assert box.locator("svg.heat rect").count() == rows * min(np.size(grad) // np.shape(grad)[0], HEAT_CELLS)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("which", ["derivation", "residual and concat"])
+def test_stepping_through_every_step_shows_the_numbers_explain_computes(browser, tmp_path, which):
+    model_and_trace = derivation_trace() if which == "derivation" else wide_model_trace()
+    loaded, steps = open_page(browser, tmp_path, model_and_trace)
+    layers = [row for row in reversed(steps.rows) if row.name != "loss"]
+    total = len(layers) + 1 + len(steps)
+    active_paths = []
+    for i in range(total):
+        if i:
+            # the keys and the button both step forward
+            (loaded.page.keyboard.press if i % 2 else lambda _: loaded.page.click("#next"))("ArrowRight")
+        assert loaded.text("#counter") == f"step {i + 1} of {total}"
+        assert loaded.active().count() == 1
+        active_paths.append(loaded.active().get_attribute("data-path"))
+        if i < len(layers):  # forward through the layers
+            row = layers[i]
+            assert loaded.text("#phase") == "FORWARD PASS"
+            assert row.layer in loaded.text("#heading")
+            assert active_paths[-1] == row.name
+        elif i == len(layers):  # the loss
+            assert f"L = {steps.loss:.4g}" in loaded.text("#flow")
+            assert "loss" in loaded.active().get_attribute("class")
+        else:  # backward through the chain rule, the trace's rows in order
+            row = steps[i - len(layers) - 1]
+            assert loaded.text("#phase") == "BACKWARD PASS (CHAIN RULE)"
+            assert loaded.text("#heading").startswith(f"Backward {row.step} of {len(steps)}")
+            assert active_paths[-1] == ("" if row.name == "loss" else row.name)
+            check_backward_step(loaded, row)
+    assert loaded.page.locator("#next").is_disabled()
+    loaded.page.keyboard.press("ArrowLeft")
+    assert loaded.text("#counter") == f"step {total - 1} of {total}"
+    loaded.page.keyboard.press("Home")
+    assert loaded.text("#counter") == f"step 1 of {total}"
+    assert loaded.page.locator("#prev").is_disabled()
+    assert loaded.errors == []
+    loaded.page.close()
+
+
+def highlight_centre(image):
+    """The centre (row, column) of the highlighted node's fill in a screenshot; None when there is none."""
+    mask = np.all(np.abs(image - np.array(ACTIVE_RGB)) <= 2, axis=-1)
+    if mask.sum() < 200:
+        return None
+    rows, cols = np.nonzero(mask)
+    return rows.mean(), cols.mean()
+
+
+@pytest.mark.browser
+def test_the_screenshot_shows_the_graph_and_the_highlight_moves_as_you_step(browser, tmp_path):
+    loaded, _ = open_page(browser, tmp_path, derivation_trace())
+    svg = loaded.page.locator("#graph")
+    assert svg.locator(".node.layer").count() == 4  # one node per layer, plus the input and the loss
+    assert svg.locator(".node").count() == 6
+    first = loaded.screenshot()
+    assert first.shape == (VIEWPORT["height"], VIEWPORT["width"], 3)
+    box = svg.bounding_box()
+    drawing = first[int(box["y"]) : int(box["y"] + box["height"]), int(box["x"]) : int(box["x"] + box["width"])]
+    assert (drawing.sum(axis=-1) < 600).mean() > 0.01  # not blank: edges and text
+    assert len(np.unique(drawing.reshape(-1, 3), axis=0)) > 20
+    details = loaded.page.locator("#details").bounding_box()
+    assert details["x"] > box["x"] + box["width"] - 1  # the details beside the drawing
+    centres = [highlight_centre(first)]
+    for _ in range(4 + 1 + 5 - 1):
+        loaded.page.keyboard.press("ArrowRight")
+        centres.append(highlight_centre(loaded.screenshot()))
+    assert all(c is not None for c in centres)
+    heights = [round(c[0]) for c in centres]
+    # forward: down the column, layer by layer to the loss; backward: from the loss back up to the first layer
+    assert heights[:5] == sorted(heights[:5])
+    assert len(set(heights[:5])) == 5
+    assert heights[5:] == sorted(heights[5:], reverse=True)
+    assert heights[5] == heights[4]  # the backward pass starts at the loss
+    assert heights[-1] == heights[0]  # and ends at the first layer
+    loaded.page.close()
