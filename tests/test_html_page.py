@@ -17,6 +17,7 @@ import minnet
 from minnet.derivation import build_network, make_data, trace
 from minnet.inspect.html import FULL_LIMIT, HEAT_CELLS, page
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -270,4 +271,23 @@ def test_the_screenshot_shows_the_graph_and_the_highlight_moves_as_you_step(brow
     assert heights[5:] == sorted(heights[5:], reverse=True)
     assert heights[5] == heights[4]  # the backward pass starts at the loss
     assert heights[-1] == heights[0]  # and ends at the first layer
+    loaded.page.close()
+
+
+@pytest.mark.browser
+def test_the_docs_page_of_the_derivation_steps_through_with_the_derivations_names(browser, tmp_path):
+    """docs/hooks/derivation_page.py writes it into the site; it opens and reads W1, W2 and ∂L/∂X."""
+    spec = importlib.util.spec_from_file_location("derivation_page", ROOT / "docs" / "hooks" / "derivation_page.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    path = tmp_path / hook.PAGE
+    path.write_text(hook.derivation_page(), encoding="utf-8")
+    loaded = Loaded(browser, path)
+    assert loaded.page.title() == hook.TITLE
+    loaded.page.keyboard.press("End")
+    assert loaded.text("#counter") == "step 10 of 10"
+    assert loaded.all_text("#params .array .label") == ["∂L/∂W1"]
+    assert loaded.all_text("#arrays .array .label") == ["∂L/∂H", "∂L/∂X"]
+    assert loaded.text("#formula") == "∂L/∂X = ∂L/∂H W1ᵀ\n∂L/∂W1 = Xᵀ ∂L/∂H"
+    assert loaded.errors == []
     loaded.page.close()
