@@ -205,3 +205,13 @@ def test_without_dot_the_error_says_what_to_install(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match=r"needs Graphviz's dot program.*apt-get install graphviz"):
         graph(mixed_model(), path=tmp_path / "net.svg")
     assert not (tmp_path / "net.svg").exists()
+
+
+def test_a_model_of_one_layer_and_integer_indices():
+    X, Y = data()
+    net = network(minnet.Linear(3, 1, rng=0), X, Y, minnet.MSELoss())
+    assert [n.path for n in net.layers()] == ["0"]  # named as explain names it
+    assert len(net.layers()[0].lines) == 4  # y, ∂L/∂y, weight and bias
+    model = minnet.Sequential(minnet.Embedding(10, 4, rng=0), minnet.Flatten(), minnet.Linear(8, 3, rng=1))
+    net = network(model, np.array([[1, 2], [3, 4]]), np.array([0, 2]), minnet.CrossEntropyLoss())
+    assert net.edges[0].lines == ["(2, 2) indices"]  # no norm, and no gradient flows back into indices

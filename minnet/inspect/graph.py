@@ -316,7 +316,9 @@ def _label(net: Network, builder: _Builder, record: _Pass, X: Any) -> None:
         value = record.calls[id(module)][2] if module is not None and id(module) in record.calls else None
         if tail.kind == "input":
             value = np.asarray(X)
-        if value is not None:
+        if value is not None and np.asarray(_first(value)).dtype.kind in "iub":  # indices: a norm says nothing
+            edge.lines.append(f"{_shape(value)} indices")
+        elif value is not None:
             edge.lines.append(f"{_shape(value)} ‖·‖={_total(value):.4g}")
         grad = _edge_gradient(tail, head, builder, record, loss_row)
         if grad is not None:
