@@ -291,3 +291,11 @@ def test_the_docs_page_of_the_derivation_steps_through_with_the_derivations_name
     assert loaded.text("#formula") == "∂L/∂X = ∂L/∂H W1ᵀ\n∂L/∂W1 = Xᵀ ∂L/∂H"
     assert loaded.errors == []
     loaded.page.close()
+
+
+def test_text_in_the_data_cannot_end_the_script(tmp_path):
+    """A layer's repr or a title holding </script> stays data."""
+    _, steps = derivation_trace()
+    text = page(steps, title="</script><script>alert(1)</script>")
+    assert text.count("</script>") == 2  # the data's and the page's own
+    assert embedded(text)["title"] == "</script><script>alert(1)</script>"

@@ -262,7 +262,7 @@ def page(trace: Trace, model: Module | None = None, title: str = "minnet: one pa
     by_path = {node.path: node.id for node in net.nodes if node.kind == "layer"}
     loss_node = next(node.id for node in net.nodes if node.kind == "loss")
     data = {"title": title, "loss": _number(trace.loss), "steps": _steps(trace, by_path, loss_node)}
-    embedded = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    embedded = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # no </script> or <!-- in the data
     return _TEMPLATE.format(title=html.escape(title), svg=_svg(net), data=embedded, css=_CSS, script=_SCRIPT)
 
 
