@@ -177,6 +177,7 @@ def test_the_page_loads_with_no_console_error_and_no_network_request(browser, tm
 def check_backward_step(loaded, row):
     """The step's text and numbers are the trace row's."""
     assert loaded.text("#formula") == row.formula.replace(";  ", "\n")
+    assert all(f"→ {v.describe()}" in loaded.text("#flow") for v in row.grad_inputs[:1])
     arrived = [v for v in row.grad_outputs if v.grad is not None]
     passed = [v for v in row.grad_inputs if v.grad is not None]
     assert loaded.all_text("#arrays .array[data-role=arrived] .norm") == [f"{v.norm:.4g}" for v in arrived]

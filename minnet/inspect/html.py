@@ -84,6 +84,10 @@ def _values(values: list[Any], fallback: str) -> str:
     return ", ".join(f"{value.name or fallback} {value.value_shape or value.shape}" for value in values)
 
 
+def _gradients(values: list[Any]) -> str:
+    return ", ".join(value.describe() + ("" if value.grad is not None else " none") for value in values)
+
+
 def _steps(trace: Trace, paths: dict[str, str], loss_node: str) -> list[dict[str, Any]]:
     layers = [row for row in trace.rows if row.name != "loss"]
     forward: list[dict[str, Any]] = []
@@ -118,7 +122,7 @@ def _steps(trace: Trace, paths: dict[str, str], loss_node: str) -> list[dict[str
             "heading": f"Backward {row.step} of {len(trace.rows)}: "
             + (row.layer if row.name == "loss" else f"{row.name}: {row.layer}"),
             "flow": ("the gradient joins another path here (+ other paths); " if row.joined else "")
-            + f"{_values(row.grad_outputs, 'output')} → {_values(row.grad_inputs, 'input')}",
+            + f"{_gradients(row.grad_outputs)} → {_gradients(row.grad_inputs)}",
             "formula": row.formula,
             "arrays": _backward_arrays(row),
             "params": [_array(f"∂L/∂{p.symbol or p.name}", "param", p.grad) for p in row.params],
@@ -338,6 +342,7 @@ svg text { font: 12px monospace; text-anchor: middle; fill: #222; }
 .array { display: inline-block; vertical-align: top; margin: 0 12px 12px 0; padding: 6px;
          background: white; border: 1px solid #ddd; }
 .array .caption { font-size: 13px; margin-bottom: 4px; }
+.array .role { color: #777; font-size: 11px; }
 .array table { border-collapse: collapse; font: 11px monospace; }
 .array td { border: 1px solid #eee; padding: 1px 4px; text-align: right; }
 .none { color: #888; font-style: italic; }
@@ -351,6 +356,7 @@ _SCRIPT = r"""
   let current = 0;
   const byId = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg";
+  const ROLES = { arrived: "arrived:", passed: "passed on:", param: "added to .grad:" };
 
   function colour(value, low, high) {
     if (value === null) return "#000";
@@ -383,7 +389,9 @@ _SCRIPT = r"""
     box.dataset.role = array.role;
     const caption = document.createElement("div");
     caption.className = "caption";
-    caption.innerHTML = "<b class=\"label\"></b> <span class=\"shape\"></span> ‖·‖=<span class=\"norm\"></span>";
+    caption.innerHTML = "<span class=\"role\"></span> <b class=\"label\"></b> <span class=\"shape\"></span> " +
+      "‖·‖=<span class=\"norm\"></span>";
+    caption.querySelector(".role").textContent = ROLES[array.role];
     caption.querySelector(".label").textContent = array.label;
     caption.querySelector(".shape").textContent = array.shape;
     caption.querySelector(".norm").textContent = array.norm;
