@@ -36,7 +36,7 @@ ACTIVE_RGB = (255, 213, 79)  # the highlighted node's fill, #ffd54f
 def derivation_trace():
     X, Y = make_data()
     model = build_network(0)
-    return model, trace(model, minnet.MSELoss(), X, Y)
+    return model, trace(model, minnet.MSELoss(), X, Y), X
 
 
 def wide_model_trace():
@@ -49,7 +49,7 @@ def wide_model_trace():
     )
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((40, 3)), rng.standard_normal((40, 1))
-    return model, minnet.explain(model, minnet.MSELoss(), X, Y)
+    return model, minnet.explain(model, minnet.MSELoss(), X, Y), X
 
 
 def embedded(text):
@@ -60,7 +60,7 @@ def embedded(text):
 
 
 def test_the_page_is_one_file_that_fetches_nothing(tmp_path):
-    _, steps = derivation_trace()
+    _, steps, _ = derivation_trace()
     path = steps.to_html(tmp_path / "pass.html")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
@@ -77,7 +77,7 @@ def test_the_page_is_one_file_that_fetches_nothing(tmp_path):
 
 
 def test_the_page_draws_the_models_containers_given_the_model(tmp_path):
-    model, steps = wide_model_trace()
+    model, steps, _ = wide_model_trace()
     with_model, without = page(steps, model), page(steps)
     assert with_model.count('class="node join"') == 2  # the Residual's + and the Concat's join
     assert without.count('class="node join"') == 0  # the trace alone: the layers in forward order
@@ -87,13 +87,13 @@ def test_the_page_draws_the_models_containers_given_the_model(tmp_path):
 
 
 def test_to_html_refuses_another_suffix(tmp_path):
-    _, steps = derivation_trace()
+    _, steps, _ = derivation_trace()
     with pytest.raises(ValueError, match=r"to_html: path must end in \.html"):
         steps.to_html(tmp_path / "pass.svg")
 
 
 def test_large_arrays_become_heat_maps_and_small_ones_are_shown_in_full():
-    _, steps = wide_model_trace()
+    _, steps, _ = wide_model_trace()
     arrays = [a for step in embedded(page(steps))["steps"] for a in step["arrays"] + step["params"]]
     full = [a for a in arrays if "cells" in a]
     heat = [a for a in arrays if "heat" in a]
@@ -158,9 +158,9 @@ class Loaded:
         return (imread(io.BytesIO(self.page.screenshot()), format="png")[..., :3] * 255).round().astype(int)
 
 
-def open_page(browser, tmp_path, model_and_trace, with_model=True):
-    model, steps = model_and_trace
-    path = steps.to_html(tmp_path / "pass.html", model=model if with_model else None)
+def open_page(browser, tmp_path, model_trace_x):
+    model, steps, X = model_trace_x
+    path = steps.to_html(tmp_path / "pass.html", model=model, X=X)
     return Loaded(browser, path), steps
 
 
@@ -184,25 +184,46 @@ def check_backward_step(loaded, row):
     assert loaded.all_text("#arrays .array[data-role=passed] .norm") == [f"{v.norm:.4g}" for v in passed]
     assert loaded.all_text("#params .array .norm") == [f"{p.norm:.4g}" for p in row.params]
     assert loaded.all_text("#params .array .label") == [f"∂L/∂{p.symbol or p.name}" for p in row.params]
-    boxes = loaded.page.locator("#arrays .array, #params .array")
     grads = [v.grad for v in arrived] + [v.grad for v in passed] + [p.grad for p in row.params]
-    assert boxes.count() == len(grads)
-    for i, grad in enumerate(grads):
+    check_arrays(loaded, "#arrays .array, #params .array", grads)
+
+
+def check_arrays(loaded, selector, arrays):
+    """The boxes show these arrays: shape and norm, and every number (row by row) or a heat map."""
+    boxes = loaded.page.locator(selector)
+    assert boxes.count() == len(arrays)
+    for i, array in enumerate(arrays):
         box = boxes.nth(i)
-        assert box.locator(".shape").inner_text() == str(tuple(np.shape(grad)))
-        if np.size(grad) <= FULL_LIMIT:  # every number, row by row
+        assert box.locator(".shape").inner_text() == str(tuple(np.shape(array)))
+        assert box.locator(".norm").inner_text() == f"{np.linalg.norm(np.ravel(array)):.4g}"
+        if np.size(array) <= FULL_LIMIT:
             cells = box.locator("td").all_inner_texts()
-            assert cells == [f"{v:.4g}" for v in np.ravel(grad)]
+            assert cells == [f"{v:.4g}" for v in np.ravel(array)]
         else:
-            rows = min(np.shape(grad)[0], HEAT_CELLS)
-            assert box.locator("svg.heat rect").count() == rows * min(np.size(grad) // np.shape(grad)[0], HEAT_CELLS)
+            rows = min(np.shape(array)[0], HEAT_CELLS)
+            assert box.locator("svg.heat rect").count() == rows * min(np.size(array) // np.shape(array)[0], HEAT_CELLS)
+
+
+def record_forward(model, X):
+    """Each layer's (inputs, output) in a plain forward pass, computed here apart from the page's."""
+    calls = []
+    handles = [
+        layer.register_forward_hook(lambda _, inputs, output: calls.append((inputs, output)))
+        for _, layer in model.named_layers()
+        if not list(layer.children())
+    ]
+    model(X)
+    for handle in handles:
+        handle.remove()
+    return calls
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("which", ["derivation", "residual and concat"])
 def test_stepping_through_every_step_shows_the_numbers_explain_computes(browser, tmp_path, which):
-    model_and_trace = derivation_trace() if which == "derivation" else wide_model_trace()
-    loaded, steps = open_page(browser, tmp_path, model_and_trace)
+    model, steps, X = derivation_trace() if which == "derivation" else wide_model_trace()
+    loaded, _ = open_page(browser, tmp_path, (model, steps, X))
+    forward_values = record_forward(model, X)
     layers = [row for row in reversed(steps.rows) if row.name != "loss"]
     total = len(layers) + 1 + len(steps)
     active_paths = []
@@ -218,8 +239,13 @@ def test_stepping_through_every_step_shows_the_numbers_explain_computes(browser,
             assert loaded.text("#phase") == "FORWARD PASS"
             assert row.layer in loaded.text("#heading")
             assert active_paths[-1] == row.name
+            inputs, output = forward_values[i]  # the layer's input and output, in full or as heat map
+            check_arrays(loaded, "#arrays .array", [inputs[0], output])
+            names = [v.name or "input" for v in row.grad_inputs[:1]] + [v.name or "output" for v in row.grad_outputs]
+            assert loaded.all_text("#arrays .array .label") == names
         elif i == len(layers):  # the loss
             assert f"L = {steps.loss:.4g}" in loaded.text("#flow")
+            check_arrays(loaded, "#arrays .array", [model(X)])
             assert "loss" in loaded.active().get_attribute("class")
         else:  # backward through the chain rule, the trace's rows in order
             row = steps[i - len(layers) - 1]
@@ -296,7 +322,30 @@ def test_the_docs_page_of_the_derivation_steps_through_with_the_derivations_name
 
 def test_text_in_the_data_cannot_end_the_script(tmp_path):
     """A layer's repr or a title holding </script> stays data."""
-    _, steps = derivation_trace()
+    _, steps, _ = derivation_trace()
     text = page(steps, title="</script><script>alert(1)</script>")
     assert text.count("</script>") == 2  # the data's and the page's own
     assert embedded(text)["title"] == "</script><script>alert(1)</script>"
+
+
+def test_the_forward_values_are_those_of_the_traced_pass_even_with_dropout():
+    """to_html's forward pass replays explain's: the same random generators, so the same units dropped."""
+    model = minnet.Sequential(minnet.Linear(3, 5, rng=0), minnet.Dropout(0.5, rng=1))
+    X, Y = np.random.default_rng(2).standard_normal((4, 3)), np.zeros((4, 5))
+    steps = minnet.explain(model, minnet.MSELoss(), X, Y)
+    text = page(steps, model, X)
+    assert page(steps, model, X) == text  # the pass left the generators as they were
+    dropout_forward = embedded(text)["steps"][1]
+    output = next(a for a in dropout_forward["arrays"] if a["role"] == "output")
+    dropped = np.array([[float(cell) == 0 for cell in row] for row in output["cells"]])
+    assert dropped.any()
+    assert not dropped.all()
+    np.testing.assert_array_equal(dropped, steps[1].grad_input == 0)  # no gradient through a dropped unit
+
+
+def test_x_without_the_model_or_for_another_model_is_refused():
+    model, steps, X = derivation_trace()
+    with pytest.raises(ValueError, match="X needs the model too"):
+        page(steps, X=X)
+    with pytest.raises(ValueError, match="the model made 2 layer calls on X, the trace holds 4"):
+        page(steps, minnet.Sequential(model[0], model[1]), X)

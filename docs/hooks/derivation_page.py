@@ -2,8 +2,8 @@
 
 The page is ``derivation-steps.html`` at the site's root: :meth:`minnet.inspect.Trace.to_html` of
 :func:`minnet.derivation.trace`, the pass traced with the derivation's names (X, H, Z, O, ŷ, W1, W2),
-drawn with the network. It is built from the code each time, so it cannot drift from it; the docs link
-to it as ``derivation-steps.html``.
+drawn with the network, its forward values included. It is built from the code each time, so it
+cannot drift from it; the docs link to it as ``derivation-steps.html``.
 """
 
 import sys
@@ -25,7 +25,7 @@ def derivation_page() -> str:
 
     X, Y = make_data()
     model = build_network(0)
-    return page(trace(model, minnet.MSELoss(), X, Y), model, TITLE)
+    return page(trace(model, minnet.MSELoss(), X, Y), model, X, TITLE)
 
 
 def on_files(files: Any, config: Any) -> Any:

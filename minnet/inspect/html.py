@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ..nn.module import Module
+from ..nn.snapshot import preserved
+from .common import named_leaves
 from .graph import Edge, Network, Node, network
 from .trace import Trace, TraceRow
 
@@ -88,7 +90,61 @@ def _gradients(values: list[Any]) -> str:
     return ", ".join(value.describe() + ("" if value.grad is not None else " none") for value in values)
 
 
-def _steps(trace: Trace, paths: dict[str, str], loss_node: str) -> list[dict[str, Any]]:
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, (tuple, list)):
+        return [array for part in value for array in _flat(part)]
+    return [] if value is None else [value]
+
+
+def _forward_values(model: Module, X: ArrayLike, count: int) -> tuple[list[tuple[tuple[Any, ...], Any]], Any]:
+    """Each call of a layer without children, ``(inputs, output)`` in call order, from one forward pass
+    that leaves no trace. It runs in the model's mode with its random generators as they are (see
+    :func:`~minnet.nn.snapshot.preserved`), so for the model :func:`~minnet.explain` traced, unchanged
+    since, it is the forward of that pass; ``count`` calls are expected (one per row). Returns the calls and
+    the model's output."""
+    calls: list[tuple[tuple[Any, ...], Any]] = []
+
+    def record(layer: Module, inputs: tuple[Any, ...], output: Any) -> None:
+        calls.append((inputs, output))
+
+    handles = [layer.register_forward_hook(record) for _, layer in named_leaves(model)]
+    try:
+        with preserved(model):
+            prediction = model(X)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if len(calls) != count:
+        raise ValueError(
+            f"Trace.to_html: the model made {len(calls)} layer calls on X, the trace holds {count}; "
+            "give the model and the X that explain traced"
+        )
+    return calls, prediction
+
+
+def _forward_arrays(row: TraceRow, call: tuple[tuple[Any, ...], Any] | None) -> list[dict[str, Any]]:
+    if call is None:
+        return []
+    inputs, output = call
+    arrays = [
+        _array(value.name or "input", "input", array)
+        for value, array in zip(row.grad_inputs, _flat(inputs), strict=False)
+        if isinstance(array, np.ndarray)
+    ]
+    return arrays + [
+        _array(value.name or "output", "output", array)
+        for value, array in zip(row.grad_outputs, _flat(output), strict=False)
+        if isinstance(array, np.ndarray)
+    ]
+
+
+def _steps(
+    trace: Trace,
+    paths: dict[str, str],
+    loss_node: str,
+    forward_values: tuple[list[tuple[tuple[Any, ...], Any]], Any] | None,
+) -> list[dict[str, Any]]:
+    calls, prediction = forward_values if forward_values is not None else (None, None)
     layers = [row for row in trace.rows if row.name != "loss"]
     forward: list[dict[str, Any]] = []
     for i, row in enumerate(reversed(layers)):
@@ -99,7 +155,8 @@ def _steps(trace: Trace, paths: dict[str, str], loss_node: str) -> list[dict[str
                 "heading": f"Forward {i + 1} of {len(layers)}: {row.name}: {row.layer}",
                 "flow": f"{_values(row.grad_inputs, 'input')} → {_values(row.grad_outputs, 'output')}",
                 "formula": row.formula,
-                "arrays": [],
+                "arrays": _forward_arrays(row, calls[i] if calls is not None else None),
+                "empty": "the values: give to_html the model and X",
                 "params": [],
             }
         )
@@ -111,7 +168,10 @@ def _steps(trace: Trace, paths: dict[str, str], loss_node: str) -> list[dict[str
             "heading": f"Forward: the loss {loss_row.layer}",
             "flow": f"{_values(loss_row.grad_inputs, 'prediction')} → L = {_number(trace.loss)}",
             "formula": loss_row.formula,
-            "arrays": [],
+            "arrays": []
+            if calls is None
+            else [_array(loss_row.grad_inputs[0].name or "prediction", "input", _flat(prediction)[0])],
+            "empty": "the prediction: give to_html the model and X",
             "params": [],
         }
     )
@@ -125,6 +185,7 @@ def _steps(trace: Trace, paths: dict[str, str], loss_node: str) -> list[dict[str
             + f"{_gradients(row.grad_outputs)} → {_gradients(row.grad_inputs)}",
             "formula": row.formula,
             "arrays": _backward_arrays(row),
+            "empty": "none",
             "params": [_array(f"∂L/∂{p.symbol or p.name}", "param", p.grad) for p in row.params],
         }
         for row in trace.rows
@@ -255,8 +316,17 @@ def _name_values(net: Network, trace: Trace) -> None:
             node.title = f"{node.title} → {_values(row.grad_outputs, 'y')}"
 
 
-def page(trace: Trace, model: Module | None = None, title: str = "minnet: one pass, step by step") -> str:
+def page(
+    trace: Trace,
+    model: Module | None = None,
+    X: ArrayLike | None = None,
+    title: str = "minnet: one pass, step by step",
+) -> str:
     """The HTML of the step-through page (see :meth:`~minnet.inspect.Trace.to_html`)."""
+    if X is not None and model is None:
+        raise ValueError("Trace.to_html: X needs the model too (the forward values come from running it)")
+    layer_rows = sum(1 for row in trace.rows if row.name != "loss")
+    values = _forward_values(model, X, layer_rows) if model is not None and X is not None else None
     net = network(model) if model is not None else _from_trace(trace)
     if model is not None:  # the drawing of the model, and the loss below it
         loss = Node(f"n{len(net.nodes)}", "loss", "", trace.rows[0].layer)
@@ -265,17 +335,23 @@ def page(trace: Trace, model: Module | None = None, title: str = "minnet: one pa
     _name_values(net, trace)
     by_path = {node.path: node.id for node in net.nodes if node.kind == "layer"}
     loss_node = next(node.id for node in net.nodes if node.kind == "loss")
-    data = {"title": title, "loss": _number(trace.loss), "steps": _steps(trace, by_path, loss_node)}
+    data = {"title": title, "loss": _number(trace.loss), "steps": _steps(trace, by_path, loss_node, values)}
     embedded = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # no </script> or <!-- in the data
     return _TEMPLATE.format(title=html.escape(title), svg=_svg(net), data=embedded, css=_CSS, script=_SCRIPT)
 
 
-def write(trace: Trace, path: str | Path, model: Module | None = None, title: str | None = None) -> Path:
+def write(
+    trace: Trace,
+    path: str | Path,
+    model: Module | None = None,
+    X: ArrayLike | None = None,
+    title: str | None = None,
+) -> Path:
     """Write :func:`page` to ``path`` (UTF-8) and return the path."""
     target = Path(path)
     if target.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"Trace.to_html: path must end in .html, got {str(path)!r}")
-    text = page(trace, model) if title is None else page(trace, model, title)
+    text = page(trace, model, X) if title is None else page(trace, model, X, title)
     target.write_text(text, encoding="utf-8")
     return target
 
@@ -356,7 +432,7 @@ _SCRIPT = r"""
   let current = 0;
   const byId = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg";
-  const ROLES = { arrived: "arrived:", passed: "passed on:", param: "added to .grad:" };
+  const ROLES = { input: "in:", output: "out:", arrived: "arrived:", passed: "passed on:", param: "added to .grad:" };
 
   function colour(value, low, high) {
     if (value === null) return "#000";
@@ -433,7 +509,7 @@ _SCRIPT = r"""
     byId("heading").textContent = step.heading;
     byId("flow").textContent = step.flow;
     byId("formula").textContent = step.formula.split(";  ").join("\n");
-    fill(byId("arrays"), step.arrays, step.phase === "forward" ? "the gradients come on the way back" : "none");
+    fill(byId("arrays"), step.arrays, step.empty);
     fill(byId("params"), step.params, "none in this step");
     document.querySelectorAll("#graph .node").forEach((node) => {
       node.classList.toggle("active", node.dataset.id === step.node);
