@@ -5,7 +5,8 @@ fetched, no server is needed): the network drawn as SVG, and a control (buttons,
 steps forward through the layers, then backward through the chain rule, one row of the trace at a
 time. Each step highlights its layer and shows the local derivative (the trace's text for that row),
 the gradients that arrived and were passed on, and the parameter gradients: small arrays in full,
-larger ones as their shape, norm and a heat map.
+larger ones as their shape, norm and a heat map. Given the model and the input the trace was made
+with, the forward steps show each layer's input and output as well.
 """
 
 from __future__ import annotations
