@@ -12,11 +12,12 @@ import pytest
 import minnet
 import minnet.derivation
 import minnet.plot
+from minnet._install import install_hint
 from minnet.inspect.graph import graph, network
 
 needs_dot = pytest.mark.skipif(
     importlib.util.find_spec("graphviz") is None or shutil.which("dot") is None,
-    reason="needs the graphviz package (pip install 'minnet[graph]') and Graphviz's dot (apt-get install graphviz)",
+    reason="needs the graphviz package (the graph extra) and Graphviz's dot (apt-get install graphviz)",
 )
 
 
@@ -167,7 +168,7 @@ def test_bad_arguments_are_named():
 
 def test_without_the_graphviz_package_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz raises ImportError
-    with pytest.raises(ImportError, match=re.escape('pip install "minnet[graph]"')):
+    with pytest.raises(ImportError, match=re.escape(install_hint("graph"))):
         graph(mixed_model())
 
 

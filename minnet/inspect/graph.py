@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._install import install_hint
 from ..nn.container import Concat, Residual, Sequential
 from ..nn.loss import Loss
 from ..nn.module import HookHandle, Module
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Edge", "Network", "Node", "graph", "network"]
 
 _GRAPHVIZ_MISSING = (
-    'minnet.plot.graph needs the graphviz Python package: pip install "minnet[graph]" '
+    "minnet.plot.graph needs the graphviz Python package: {hint} "
     "(it also needs Graphviz's dot program: apt-get install graphviz, brew install graphviz or "
     "https://graphviz.org/download/)"
 )
@@ -359,7 +360,7 @@ def to_digraph(net: Network) -> graphviz.Digraph:
     try:
         import graphviz
     except ImportError as error:
-        raise ImportError(_GRAPHVIZ_MISSING) from error
+        raise ImportError(_GRAPHVIZ_MISSING.format(hint=install_hint("graph"))) from error
     dot = graphviz.Digraph(
         "minnet",
         graph_attr={"rankdir": "TB", "fontname": "Helvetica", "fontsize": "10", "nodesep": "0.3"},
