@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 
 from .inspect import Trace
 from .inspect.common import named_leaves, record_outputs
+from .inspect.graph import graph  # the layer graph, drawn by Graphviz (the graph extra), not matplotlib
 from .nn.layer import Layer
 from .nn.snapshot import preserved
 
@@ -32,7 +33,7 @@ except ImportError as error:  # pragma: no cover - only without the extra
 
     raise ImportError(f"minnet.plot needs matplotlib: {install_hint('plot')}") from error
 
-__all__ = ["activation_histograms", "decision_boundary", "feature_maps", "gradient_flow", "loss_curve"]
+__all__ = ["activation_histograms", "decision_boundary", "feature_maps", "gradient_flow", "graph", "loss_curve"]
 
 PathLike = str | Path
 
