@@ -101,16 +101,20 @@ def hidden_activations(model, X):
 def backpropagated_gradients(model, loss_fn, X, y):
     """Each hidden layer's ∂L/∂s (s its pre-activation) for the batch, input side first. Parameter
     gradients are cleared afterwards."""
-    grads, handles = {}, []
-    for i, layer in enumerate(model):
-        if isinstance(layer, (minnet.Sigmoid, minnet.Tanh)):
-            handles.append(layer.register_backward_hook(lambda lay, g_out, g_in, i=i: grads.__setitem__(i, g_in)))
+    grads = []
+
+    def keep(layer, grad_output, grad_input):  # grad_input: what the activation's backward returned, ∂L/∂s
+        grads.append(grad_input)
+
+    handles = [
+        layer.register_backward_hook(keep) for layer in model if isinstance(layer, (minnet.Sigmoid, minnet.Tanh))
+    ]
     loss_fn(model(X), y)
     model.backward(loss_fn.backward())
     for handle in handles:
         handle.remove()
     model.zero_grad()
-    return [grads[i] for i in sorted(grads)]
+    return grads[::-1]  # backward ran from the top layer down
 
 
 def run(activation, initialisation, data, *, width, depth, updates, record_every, lr=0.1, batch_size=10, seed=0):
@@ -161,8 +165,9 @@ def report(record):
     lines = [f"{name}: test accuracy {record['test_accuracy']:.1%}"]
     header = "  updates  " + "  ".join(f"layer {i + 1:<2}" for i in range(record["depth"]))
     lines.append(header + "   (mean activation on 300 test images)")
+    shown = marks(record)
     for update, means in zip(record["updates"], record["mean"], strict=True):
-        if update in marks(record):
+        if update in shown:
             lines.append(f"  {update:7d}  " + "  ".join(f"{m:8.3f}" for m in means))
     stds = record["grad_std"]
     lines.append(
