@@ -27,6 +27,7 @@ FIGURES = {
     "tutorials/digits-cnn.md": ["digits_cnn_feature_maps.png"],
     "tutorials/sequences.md": ["sequence_gradients.png"],
     "tutorials/char-lm.md": ["char_lm_loss.png"],
+    "tutorials/glorot-bengio.md": ["glorot_gradients.png", "glorot_activations.png"],
 }
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
