@@ -72,6 +72,8 @@ def test_mkdocs_build_strict(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "tutorials" / "derivation-to-code" / "index.html").exists()
+    steps = (tmp_path / "site" / "derivation-steps.html").read_text(encoding="utf-8")  # docs/hooks/derivation_page.py
+    assert "∂L/∂O = ∂L/∂ŷ ⊙ ŷ ⊙ (1 − ŷ)" in steps
     api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
     assert "register_forward_hook" in api
     assert "∂y/∂x" in api
@@ -103,14 +105,19 @@ def test_the_tutorials_come_first_in_the_navigation():
     assert top[:3] == ["Home", "Install", "Tutorials"], top
 
 
+#: Modules that are not API: the exercises' reference solutions and the stub files a learner is given.
+NOT_API = ("minnet.exercises.catalog", "minnet.exercises.stubs.")
+
+
 def public_modules() -> list[str]:
     """Every module of minnet a user may import: no part of its dotted name begins with an underscore
-    (a package is documented through its modules, whose names it re-exports)."""
+    (a package is documented through its modules, whose names it re-exports), less :data:`NOT_API`."""
     names = []
     for path in sorted((ROOT / "minnet").rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
-        if not any(part.startswith("_") for part in parts):
-            names.append(".".join(parts))
+        name = ".".join(parts)
+        if not any(part.startswith("_") for part in parts) and not name.startswith(NOT_API):
+            names.append(name)
     return names
 
 
