@@ -157,7 +157,7 @@ def run_demo(steps: int = 500, lr: float = 5.0, seed: int = 0, echo: Callable[[s
     echo(
         "∂L/∂W1 by the derivation's final formula as printed (X_ik left out):\n"
         f"{dW1_without_x}\nlargest difference from backprop: {np.abs(dW1_backprop - dW1_without_x).max():.3e}"
-        "  <- does not match: ∂H_il/∂W1_kl = X_ik (step 5) belongs in every term\n"
+        "  <- does not match:\n∂H_il/∂W1_kl = X_ik (step 5) belongs in every term\n"
     )
 
     echo("the backward pass as it runs, one row per step of the derivation (1: the loss ... 5: ∂H/∂W1):")

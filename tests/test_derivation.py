@@ -59,6 +59,7 @@ def test_demo_prints_both_gradients_and_trains(capsys):
     assert "% lower" in falls[0]
     percent = float(falls[0].split("(")[1].split("%")[0])
     assert percent > 90
+    assert max(len(line) for line in out.splitlines()) <= 100  # the demo reads in a 100-column terminal
 
 
 def test_python_dash_m_minnet_demo_runs():
