@@ -59,16 +59,16 @@ class Parameter:
         ((2, 3), 0.0)
     """
 
+    #: what ``version`` reads, and the number of the last write in the count of all Parameters' writes
+    _version = 0
+    _changed_at = 0
+
     def __init__(self, data: ArrayLike, dtype: DTypeLike | None = None) -> None:
         array = np.array(data, dtype=dtype, copy=True)
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
         self.data = array
         self.grad: NDArray[np.floating] = np.zeros_like(array)
-
-    #: what ``version`` reads, and the number of the last write in the count of all Parameters' writes
-    _version = 0
-    _changed_at = 0
 
     def _set_data(self, value: NDArray[np.floating]) -> None:
         first = "_data" not in self.__dict__  # set by __init__: version 0

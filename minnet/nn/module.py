@@ -474,8 +474,11 @@ class Module:
     minnet's own: the input's dtype rule, ``grad_output`` checked against the
     forward's output, the returned gradient checked against the forward's
     input, backward refused until a forward has completed (a forward that
-    raised leaves the module, and every container above it, without one),
-    and the hooks. :class:`~minnet.nn.layer.Layer` and
+    raised leaves the module, and every container above it, without one)
+    and refused when one of the module's own Parameters was changed after
+    its forward (:class:`~minnet.errors.StaleWeightsError`, unless inside
+    :func:`minnet.allow_stale_weights`), the nan and inf checks of
+    :func:`minnet.detect_anomaly`, and the hooks. :class:`~minnet.nn.layer.Layer` and
     :class:`~minnet.nn.loss.Loss` say what each check is for them.
 
     **Threads.** One model is used by one thread at a time (a forward and its
