@@ -137,15 +137,21 @@ def _checksum(array: np.ndarray[Any, Any]) -> int:
 
 
 def record_checksums(module: Module) -> None:
-    """In anomaly mode, at forward: a checksum of each own Parameter's data."""
-    module.__dict__["_checksums"] = {name: _checksum(param.data) for name, param in own_parameters(module)}
+    """In anomaly mode, at forward: a checksum of each own Parameter's data, with the forward's
+    ``_input_specs`` (a new list at every forward of a layer), which tells a later forward run
+    outside anomaly mode, that recorded none, from this one."""
+    state = module.__dict__
+    sums = {name: _checksum(param.data) for name, param in own_parameters(module)}
+    state["_checksums"] = (state.get("_input_specs"), sums)
 
 
 def compare_checksums(module: Module) -> None:
     """In anomaly mode, at backward: refuse Parameters whose data changed since forward without a version."""
-    if stale_allowed[0]:
-        return
-    sums = module.__dict__.get("_checksums") or {}
+    state = module.__dict__
+    recorded = state.get("_checksums")
+    if stale_allowed[0] or recorded is None or recorded[0] is None or recorded[0] is not state.get("_input_specs"):
+        return  # allowed, or no checksum of the last forward (it ran outside anomaly mode)
+    sums = recorded[1]
     for name, param in own_parameters(module):
         if name in sums and _checksum(param.data) != sums[name]:
             _refuse(

@@ -174,6 +174,16 @@ def test_a_raw_in_place_write_is_not_seen_outside_anomaly_mode_but_is_inside():
         layer.backward(np.ones((4, 2)))  # no write: runs
 
 
+def test_checksums_of_an_older_forward_are_not_compared():
+    layer = Linear(3, 2, rng=0)
+    with detect_anomaly():
+        layer(X)  # checksums of these weights
+    minnet.init.constant_(layer.weight, 0.5)
+    layer(X)  # outside anomaly mode: no checksums
+    with detect_anomaly():
+        layer.backward(np.ones((4, 2)))  # the forward before saw the new weights: runs
+
+
 def test_a_new_forward_after_the_change_makes_backward_run():
     model = make_model()
     forward_and_loss(model)
