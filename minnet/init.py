@@ -47,6 +47,7 @@ def _fill(param: Parameter, values: NDArray[Any] | float) -> Parameter:
     if not isinstance(param, Parameter):
         raise TypeError(f"init: expected a minnet.Parameter, got {type(param).__name__}")
     param.data[...] = values  # in place, in the parameter's own dtype
+    param.mark_changed()
     return param
 
 
