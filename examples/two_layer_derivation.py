@@ -12,15 +12,13 @@ Run:  python examples/two_layer_derivation.py
 import numpy as np
 
 import minnet
-from minnet.derivation import closed_form_gradients, formula_without_x, make_data
+from minnet.derivation import build_network, closed_form_gradients, formula_without_x, make_data
 
 X, Y = make_data()  # the corners of {−1, 1}³ and their majority vote
-model = minnet.Sequential(
-    minnet.Linear(3, 4, bias=False, rng=0),  # step 5: H = X W1
-    minnet.Sigmoid(),  # step 4: Z = σ(H)
-    minnet.Linear(4, 1, bias=False, rng=1),  # step 3: O = Z W2
-    minnet.Sigmoid(),  # step 2: ŷ = σ(O)
-)
+# the network of `minnet demo` and docs/derivation.md, with the same seed, so the same weights:
+# Linear(3, 4, bias=False) (step 5: H = X W1) -> Sigmoid (step 4: Z = σ(H))
+# -> Linear(4, 1, bias=False) (step 3: O = Z W2) -> Sigmoid (step 2: ŷ = σ(O))
+model = build_network(0)
 loss_fn = minnet.MSELoss()  # step 1: L = 1/(2N) Σ (Y − ŷ)²
 
 # Modular backprop: the loss starts the chain, Sequential walks the layers in reverse.

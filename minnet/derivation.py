@@ -143,7 +143,8 @@ def run_demo(steps: int = 500, lr: float = 5.0, seed: int = 0, echo: Callable[[s
     X, Y = make_data()
     model, loss_fn = build_network(seed), MSELoss()
     echo("minnet demo: the two-layer sigmoid network of the derivation")
-    echo(f"{model}\nloss: {loss_fn}  L = 1/(2N) Σ (Y − ŷ)²,  N = {X.shape[0]}\n")
+    echo(f"{model}\nloss: {loss_fn}  L = 1/(2N) Σ (Y − ŷ)²,  N = {X.shape[0]}")
+    echo(f"loss L = {loss_fn(model(X), Y):.6f}\n")
 
     W1, W2 = model[0].weight.data, model[2].weight.data
     dW1_backprop, dW2_backprop = backprop_gradients(model, loss_fn, X, Y)
@@ -156,7 +157,7 @@ def run_demo(steps: int = 500, lr: float = 5.0, seed: int = 0, echo: Callable[[s
     echo(
         "∂L/∂W1 by the derivation's final formula as printed (X_ik left out):\n"
         f"{dW1_without_x}\nlargest difference from backprop: {np.abs(dW1_backprop - dW1_without_x).max():.3e}"
-        "  <- does not match: ∂H_il/∂W1_kl = X_ik (step 5) belongs in every term\n"
+        "  <- does not match:\n∂H_il/∂W1_kl = X_ik (step 5) belongs in every term\n"
     )
 
     echo("the backward pass as it runs, one row per step of the derivation (1: the loss ... 5: ∂H/∂W1):")

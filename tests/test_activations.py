@@ -1,12 +1,15 @@
 """Sigmoid."""
 
 import math
+import re
 import warnings
 
 import numpy as np
 import pytest
 
+import minnet
 from minnet import Sigmoid
+from minnet.nn.layer import Layer
 
 
 def test_values():
@@ -151,8 +154,8 @@ def test_reprs_and_arguments():
     assert repr(Softmax(axis=0)) == "Softmax(axis=0)"
     assert repr(LogSoftmax()) == "LogSoftmax(axis=-1)"
     assert repr(GELU("none")) == "GELU(approximate='none')"
-    assert GELU("none").local_derivatives() == {"∂y/∂x": "Φ(x) + x φ(x)"}
-    assert GELU().local_derivatives()["∂y/∂x"].endswith("t = tanh(u)")
+    assert GELU("none").local_derivatives() == {"∂L/∂x": "g ⊙ (Φ(x) + x φ(x))"}
+    assert GELU().local_derivatives()["∂L/∂x"].endswith("t = tanh(u)")
     assert repr(Hardtanh(-2.0, 0.5)) == "Hardtanh(min_val=-2.0, max_val=0.5)"
     with pytest.raises(ValueError, match=r"GELU: approximate must be 'none' or 'tanh', got 'erf'"):
         GELU(approximate="erf")
@@ -164,7 +167,16 @@ def test_reprs_and_arguments():
 def test_every_activation_states_its_local_derivative(case):
     formulas = case.build().local_derivatives()
     assert formulas
-    assert all(lhs.startswith("∂") and "/∂x" in lhs for lhs in formulas)
+    assert all(lhs == "∂L/∂x" and re.search(r"\bg\b", formula) for lhs, formula in formulas.items())  # a rule on g
+
+
+def test_every_layer_states_the_rule_backward_applies_not_a_jacobian():
+    """One form in the trace's "backward applies" column: ∂L/∂(input or parameter) in terms of g, never ∂y/∂x."""
+    layers = [c for c in vars(minnet).values() if isinstance(c, type) and issubclass(c, Layer) and c is not Layer]
+    assert len(layers) > 20
+    for cls in layers:
+        for lhs in cls.local_derivative or {}:
+            assert lhs.startswith("∂L/∂"), f"{cls.__name__}.local_derivative: {lhs!r} is not a backward rule ∂L/∂…"
 
 
 @pytest.mark.parametrize(("cls", "axis"), [(Softmax, 2), (LogSoftmax, -3)])

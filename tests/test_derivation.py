@@ -59,6 +59,7 @@ def test_demo_prints_both_gradients_and_trains(capsys):
     assert "% lower" in falls[0]
     percent = float(falls[0].split("(")[1].split("%")[0])
     assert percent > 90
+    assert max(len(line) for line in out.splitlines()) <= 100  # the demo reads in a 100-column terminal
 
 
 def test_python_dash_m_minnet_demo_runs():
@@ -101,3 +102,37 @@ def test_demo_plot_without_matplotlib_fails_before_running(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert install_hint("plot") in result.stderr  # pip install -e "<this checkout>[plot]"
+
+
+def test_one_network_everywhere_the_same_loss(capsys):
+    """`minnet demo`, docs/derivation.md, the tutorial, the example and the README's ten lines build the
+    derivation's network with build_network(0) and show the same starting loss."""
+    import re
+
+    loss = re.compile(r"loss L = (\d\.\d{6})")
+    assert main(["demo", "--steps", "0"]) == 0
+    demo = loss.findall(capsys.readouterr().out)[0]
+    page = (ROOT / "docs" / "derivation.md").read_text(encoding="utf-8")
+    tutorial = (ROOT / "docs" / "tutorials" / "derivation-to-code.md").read_text(encoding="utf-8")
+    example = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "two_layer_derivation.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ten_lines = readme.split("## Ten lines")[1].split("```")[1]
+    shown = {
+        "docs/derivation.md": loss.findall(page),
+        "docs/tutorials/derivation-to-code.md": loss.findall(tutorial),
+        "examples/two_layer_derivation.py": loss.findall(example)[:1],
+        "README.md": re.findall(r"step 0: (\d\.\d{6}), as `minnet demo`", ten_lines),
+    }
+    for where, losses in shown.items():
+        assert losses, f"{where} shows no starting loss"
+        assert set(losses) == {demo}, f"{where} shows the loss {losses}, minnet demo {demo}"
+    for code in (page, ten_lines, (ROOT / "examples" / "two_layer_derivation.py").read_text(encoding="utf-8")):
+        assert "build_network(0)" in code
+        assert "minnet.Linear(" not in code  # no second copy of the network, with other seeds or biases
+    X, Y = make_data()
+    assert f"{MSELoss()(build_network(0)(X), Y):.6f}" == demo

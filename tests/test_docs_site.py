@@ -73,7 +73,7 @@ def test_mkdocs_build_strict(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "tutorials" / "derivation-to-code" / "index.html").exists()
     steps = (tmp_path / "site" / "derivation-steps.html").read_text(encoding="utf-8")  # docs/hooks/derivation_page.py
-    assert "∂ŷ/∂O = ŷ ⊙ (1 − ŷ)" in steps
+    assert "∂L/∂O = ∂L/∂ŷ ⊙ ŷ ⊙ (1 − ŷ)" in steps
     api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
     assert "register_forward_hook" in api
     assert "∂y/∂x" in api
@@ -96,3 +96,35 @@ def test_the_home_page_trace_tells_the_two_weight_matrices_apart():
     assert "∂L/∂W1 = Xᵀ ∂L/∂H" in shown
     assert "∂L/∂W2 = Zᵀ ∂L/∂O" in shown
     assert "| call | what it shows |" in page  # the tools table has a header a reader can read
+
+
+def test_the_tutorials_come_first_in_the_navigation():
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    nav = config.split("\nnav:\n")[1]
+    top = re.findall(r"^  - ([^:\n]+):", nav, re.M)
+    assert top[:3] == ["Home", "Install", "Tutorials"], top
+
+
+#: Modules that are not API: the exercises' reference solutions and the stub files a learner is given.
+NOT_API = ("minnet.exercises.catalog", "minnet.exercises.stubs.")
+
+
+def public_modules() -> list[str]:
+    """Every module of minnet a user may import: no part of its dotted name begins with an underscore
+    (a package is documented through its modules, whose names it re-exports), less :data:`NOT_API`."""
+    names = []
+    for path in sorted((ROOT / "minnet").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts)
+        if not any(part.startswith("_") for part in parts) and not name.startswith(NOT_API):
+            names.append(name)
+    return names
+
+
+def test_the_api_reference_documents_every_public_module():
+    api = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^::: ([\w.]+)\s*$", api, re.M))
+    modules = public_modules()
+    assert {"minnet.errors", "minnet.derivation", "minnet.testing.broken", "minnet.testing.strategies"} <= set(modules)
+    missing = [name for name in modules if name not in documented]
+    assert not missing, f"docs/api.md has no '::: name' for {missing}"

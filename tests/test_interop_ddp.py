@@ -34,5 +34,5 @@ def test_training_continues_in_torch_and_under_ddp_and_comes_back():
     assert accuracy["PyTorch, after training"] >= 90.0, out
     difference = float(re.search(r"largest weight difference ([\d.e+-]+)", out).group(1))
     assert difference <= 1e-6, out
-    assert "local derivative applied" in out, out  # explain's table of the imported model
+    assert "backward applies" in out, out  # explain's table of the imported model
     assert workers_running() == before, "a DDP worker was left running"

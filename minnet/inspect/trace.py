@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,32 +256,63 @@ class TraceRow:
         return len(self.grad_outputs) > 1 or len(self.grad_inputs) > 1
 
     def _cells(self) -> list[str | list[str]]:
+        """The row's cells for the table: the layer by its path and class (its full repr is in the legend
+        below the table), each formula on a line, the gradient that arrived above the one passed on, and each
+        parameter's name and shape above its norm, so that the table stays narrow."""
+
         def grad(name: str | None, shape: tuple[int, ...]) -> str:
             return f"∂L/∂{name} {shape}" if name else str(shape)
 
-        joined = " (+ other paths)" if self.joined else ""
-        params = [f"{p.symbol or p.name} {p.shape} ‖·‖={p.norm:.4g}" for p in self.params] or ["—"]
+        params = [line for p in self.params for line in (f"{p.symbol or p.name} {p.shape}", f"‖·‖={p.norm:.4g}")]
         if self._several:
-            arrived = ", ".join(v.describe() for v in self.grad_outputs if v.grad is not None) or "none"
-            passed = ", ".join(v.describe() + ("" if v.grad is not None else " none") for v in self.grad_inputs)
-            arrow = f"{arrived}{joined} → {passed}"
-            norms = ", ".join(f"{v.norm:.4g}" if v.grad is not None else "—" for v in self.grad_inputs)
+            arrived = [v.describe() for v in self.grad_outputs if v.grad is not None] or ["none"]
+            passed = [v.describe() + ("" if v.grad is not None else " none") for v in self.grad_inputs]
+            norms = [f"{v.norm:.4g}" if v.grad is not None else "—" for v in self.grad_inputs]
         else:
-            arrived = grad(self.output_name, self.grad_output_shape) + joined
+            arrived = [grad(self.output_name, self.grad_output_shape)]
             passed_on = self.grad_input is not None  # None: integer indices (an embedding's), which have no gradient
-            arrow = f"{arrived} → {grad(self.input_name, self.grad_input_shape) if passed_on else 'none (indices)'}"
-            norms = f"{self.grad_input_norm:.4g}" if passed_on else "—"
+            passed = [grad(self.input_name, self.grad_input_shape) if passed_on else "none (indices)"]
+            norms = [f"{self.grad_input_norm:.4g}" if passed_on else "—"]
+        if self.joined:
+            arrived.append("(+ other paths)")
         return [
             str(self.step),
-            self.layer if self.name == "loss" else f"{self.name}: {self.layer}",
+            self._label(),
             self.formula.split(";  "),
-            arrow,
-            norms,
-            params,
+            [*arrived, *(f"→ {item}" for item in passed)],
+            [""] * len(arrived) + norms,  # each norm on the line of the gradient it measures
+            params or ["—"],
         ]
 
+    def _label(self) -> str:
+        """``"loss"`` or ``"2: Linear"``: where the layer sits and its class (:attr:`layer` is its repr)."""
+        return "loss" if self.name == "loss" else f"{self.name}: {self.layer.split('(', 1)[0]}"
 
-_HEADERS = ["step", "layer", "local derivative applied", "gradient in → out", "‖out‖", "parameter gradients"]
+
+#: The widest line of ``str(trace)``: it reads in a 100-column terminal and in a docs page without scrolling.
+WIDTH = 100
+_HEADERS = ["step", "layer", "backward applies", "gradient in → out", "‖out‖", "parameter gradients"]
+_WRAPPED = (1, 2, 3, 5)  # the columns whose lines may wrap to make the table fit WIDTH (not step and norm)
+
+
+def _fit(cells: list[list[str | list[str]]], width: int) -> list[list[str | list[str]]]:
+    """The rows with the lines of the widest wrappable columns wrapped at spaces (continuation lines
+    indented by two), narrowing one column at a time until the table, two spaces between columns, fits
+    ``width``. A column is never narrowed below its header or 12 characters."""
+    rows = [[c if isinstance(c, list) else [c] for c in row] for row in cells]
+    widths = [max([len(h), *(len(line) for row in rows for line in row[i])]) for i, h in enumerate(_HEADERS)]
+    floor = [max(len(h), 12) for h in _HEADERS]
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        narrowable = [i for i in _WRAPPED if widths[i] > floor[i]]
+        if not narrowable:
+            break
+        widths[max(narrowable, key=lambda i: widths[i])] -= 1
+    wrap = textwrap.TextWrapper(subsequent_indent="  ", break_on_hyphens=False)
+    for row in rows:
+        for i in _WRAPPED:
+            wrap.width = widths[i]
+            row[i] = [part for line in row[i] for part in (wrap.wrap(line) if len(line) > widths[i] else [line])]
+    return rows  # type: ignore[return-value]
 
 
 @dataclass
@@ -319,8 +351,22 @@ class Trace:
             notes.append(f"marked (no local_derivative text on the class): {', '.join(missing)}")
         return "\n".join(notes)
 
+    def _legend(self) -> list[str]:
+        """Each layer of the table with its repr, ``"2: Linear(in_features=4, out_features=1, bias=False)"``:
+        the table names it only by its path and class."""
+        legend = {row._label().split(":")[0]: row.layer for row in self.rows}  # a layer called several times: once
+        return [f"{name}: {layer}" for name, layer in legend.items()]
+
     def __str__(self) -> str:
-        return f"{_table(_HEADERS, [row._cells() for row in self.rows])}\n{self._footer()}"
+        """The table, at most :data:`WIDTH` (100) characters wide, the layers' reprs below it.
+
+        The width is fixed rather than read from the terminal, so the same trace prints the same
+        everywhere (the docs show it, and tests compare it); a long formula or name wraps inside its cell."""
+        table = _table(_HEADERS, _fit([row._cells() for row in self.rows], WIDTH))
+        wrap = textwrap.TextWrapper(WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+        legend = [part for line in self._legend() for part in wrap.wrap(line)]
+        footer = [part for line in self._footer().splitlines() for part in wrap.wrap(line)]
+        return "\n".join([table, *legend, *footer])
 
     def to_html(
         self, path: str | Path, model: Module | None = None, X: ArrayLike | None = None, title: str | None = None
@@ -340,7 +386,8 @@ class Trace:
 
     def to_markdown(self) -> str:
         body = _markdown_table(_HEADERS, [row._cells() for row in self.rows])
-        return body + "\n\n" + self._footer().replace("\n", "  \n")
+        legend = "  \n".join(line.replace("|", "\\|") for line in self._legend())
+        return body + "\n\n" + legend + "  \n" + self._footer().replace("\n", "  \n")
 
 
 def explain(
@@ -378,7 +425,7 @@ def explain(
             number of layer calls plus one). The derivative texts are then
             written with them: for the derivation's network,
             ``names=("X", "H", "Z", "O", "ŷ")`` turns Sigmoid's
-            ``∂y/∂x = y ⊙ (1 − y)`` into ``∂Z/∂H = Z ⊙ (1 − Z)``. A call that
+            ``∂L/∂x = g ⊙ y ⊙ (1 − y)`` into ``∂L/∂H = ∂L/∂Z ⊙ Z ⊙ (1 − Z)``. A call that
             returns a tuple is named by a tuple in the same nesting (an LSTM's
             ``("out", ("h_n", "c_n"))``) or by one string, which names its
             first array. Every input array a layer receives that an earlier
@@ -403,7 +450,7 @@ def explain(
         >>> X, Y = make_data()
         >>> trace = explain(build_network(0), MSELoss(), X, Y, names=("X", "H", "Z", "O", "ŷ"))
         >>> trace[1].formula
-        '∂ŷ/∂O = ŷ ⊙ (1 − ŷ)'
+        '∂L/∂O = ∂L/∂ŷ ⊙ ŷ ⊙ (1 − ŷ)'
         >>> trace[4].grad_input_shape
         (8, 3)
     """

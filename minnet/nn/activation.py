@@ -42,7 +42,7 @@ class Sigmoid(Layer):
         array([0. , 0.5, 1. ])
     """
 
-    local_derivative = {"∂y/∂x": "y ⊙ (1 − y)"}
+    local_derivative = {"∂L/∂x": "g ⊙ y ⊙ (1 − y)"}
     saturation_bounds = (0.0, 1.0)
 
     def __init__(self) -> None:
@@ -75,7 +75,7 @@ class ReLU(Layer):
         array([0., 0., 3.])
     """
 
-    local_derivative = {"∂y/∂x": "[x > 0]"}
+    local_derivative = {"∂L/∂x": "g ⊙ [x > 0]"}
     dies_at_zero = True
 
     def __init__(self) -> None:
@@ -106,7 +106,7 @@ class LeakyReLU(Layer):
         array([-0.2,  3. ])
     """
 
-    local_derivative = {"∂y/∂x": "1 if x > 0 else negative_slope"}
+    local_derivative = {"∂L/∂x": "g ⊙ (1 if x > 0 else negative_slope)"}
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = float(negative_slope)
@@ -141,7 +141,7 @@ class ELU(Layer):
         array([0., 2.])
     """
 
-    local_derivative = {"∂y/∂x": "1 if x > 0 else α exp(x)"}
+    local_derivative = {"∂L/∂x": "g ⊙ (1 if x > 0 else α exp(x))"}
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = float(alpha)
@@ -172,7 +172,7 @@ class Tanh(Layer):
         array([0., 1.])
     """
 
-    local_derivative = {"∂y/∂x": "1 − y²"}
+    local_derivative = {"∂L/∂x": "g ⊙ (1 − y²)"}
     saturation_bounds = (-1.0, 1.0)
 
     def __init__(self) -> None:
@@ -206,7 +206,7 @@ class Softplus(Layer):
         array([  0.693147, 100.      ])
     """
 
-    local_derivative = {"∂y/∂x": "σ(β x), 1 where β x > threshold"}
+    local_derivative = {"∂L/∂x": "g ⊙ σ(β x), g where β x > threshold"}
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         self.beta, self.threshold = float(beta), float(threshold)
@@ -266,9 +266,9 @@ class GELU(Layer):
     """
 
     local_derivative = {
-        "∂y/∂x": {
-            "approximate='none'": "Φ(x) + x φ(x)",
-            "approximate='tanh'": "½(1 + t) + ½ x (1 − t²) √(2/π) (1 + 0.134145 x²),  t = tanh(u)",
+        "∂L/∂x": {
+            "approximate='none'": "g ⊙ (Φ(x) + x φ(x))",
+            "approximate='tanh'": "g ⊙ (½(1 + t) + ½ x (1 − t²) √(2/π) (1 + 0.134145 x²)),  t = tanh(u)",
         }
     }
     K = math.sqrt(2.0 / math.pi)
@@ -323,7 +323,7 @@ class SELU(Layer):
         array([0.      , 1.050701])
     """
 
-    local_derivative = {"∂y/∂x": "λ if x > 0 else λ α exp(x)"}
+    local_derivative = {"∂L/∂x": "g ⊙ (λ if x > 0 else λ α exp(x))"}
     ALPHA = 1.6732632423543772848170429916717
     SCALE = 1.0507009873554804934193349852946
 
@@ -359,7 +359,7 @@ class Hardtanh(Layer):
         array([-1. ,  0.5,  1. ])
     """
 
-    local_derivative = {"∂y/∂x": "[min_val < x < max_val]"}
+    local_derivative = {"∂L/∂x": "g ⊙ [min_val < x < max_val]"}
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
         if not max_val > min_val:
@@ -394,7 +394,7 @@ class Hardsigmoid(Layer):
         array([0.  , 0.5 , 0.75, 1.  ])
     """
 
-    local_derivative = {"∂y/∂x": "1/6 if −3 < x < 3 else 0"}
+    local_derivative = {"∂L/∂x": "g ⊙ (1/6 if −3 < x < 3 else 0)"}
     saturation_bounds = (0.0, 1.0)
     ONE_SIXTH = float(np.float32(1.0) / np.float32(6.0))  # PyTorch's backward multiplies by this
 

@@ -121,7 +121,7 @@ class Identity(Layer):
         array([ 1., -2.])
     """
 
-    local_derivative = {"∂y/∂x": "1"}
+    local_derivative = {"∂L/∂x": "g"}
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         return x
