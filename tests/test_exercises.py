@@ -954,3 +954,35 @@ def test_every_stub_is_a_module_that_names_its_exercise():
         exercise = exercises.get(module.EXERCISE)
         assert exercise.stub.__module__ == module.__name__
         assert "NotImplementedError" in exercise.source()
+
+
+# -- submissions that try to leave early -----------------------------------------------------------------------------
+
+
+def test_a_submission_that_exits_at_import_is_refused_not_passed(tmp_path):
+    path = tmp_path / "sigmoid.py"
+    path.write_text("import sys\nEXERCISE = 'sigmoid'\nsys.exit(0)\n", encoding="utf-8")
+    result = run_minnet("exercise", "check", str(path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "SystemExit" in result.stderr
+    with pytest.raises(exercises.SubmissionError, match="SystemExit"):
+        exercises.check_file(path)
+
+
+def test_a_backward_that_exits_scores_zero_and_is_named(tmp_path):
+    path = tmp_path / "sigmoid.py"
+    path.write_text(
+        "import sys\n"
+        "from minnet.exercises.stubs.sigmoid import Sigmoid as Stub\n"
+        "EXERCISE = 'sigmoid'\n"
+        "class Sigmoid(Stub):\n"
+        "    def backward(self, grad_output):\n"
+        "        sys.exit(0)\n",
+        encoding="utf-8",
+    )
+    report = exercises.check_file(path, rng=0)  # the grader's process goes on
+    assert report.score == 0.0
+    assert "SystemExit" in report.feedback
+    result = run_minnet("exercise", "check", str(path), "--seed", "0")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "score 0.00" in result.stdout

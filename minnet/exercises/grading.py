@@ -21,6 +21,10 @@ from .exercise import CONTRACT_ITEMS, Array, Case, Exercise, Mistake, get
 
 Values = Literal["drawn", "initial"]
 
+#: What a submission's code may raise and the grader reports: any error, and SystemExit (a ``sys.exit()`` in a
+#: backward ends neither the grading nor a teacher's session, and never passes for a success).
+_SUBMISSION_ERRORS = (Exception, SystemExit)
+
 
 @dataclass
 class ItemResult:
@@ -302,7 +306,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
         return run, None
     try:
         layer = exercise.build(candidate)
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.notes.append(("raised", f"building the submission raised {type(error).__name__}: {error}"))
         return run, None
     if not isinstance(layer, Layer):
@@ -316,7 +320,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
     x = case.x.copy()
     try:
         out = layer(x)
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.notes.append(("forward_changed", f"the forward raised {type(error).__name__}: {error}"))
         return run, None
     want_out = reference(case.x.copy())
@@ -330,7 +334,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
         try:
             returned = backward(layer, _read_only(g))
             wrote = False
-        except Exception as error:
+        except _SUBMISSION_ERRORS as error:
             if not _wrote_read_only(error):
                 raise
             wrote = True
@@ -362,7 +366,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
             )
             if not added:
                 run.notes.append(("overwrites_grad", "backward assigns .grad (=) instead of adding into it (+=)"))
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.error = error
         return run, None
     return run, layer
@@ -381,7 +385,7 @@ def _run_loss(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run, Los
         value = loss(case.inputs["pred"].copy(), case.inputs["target"].copy())
         want = case.reference(case.inputs["pred"].copy(), case.inputs["target"].copy())
         same = bool(np.isclose(value, want, rtol=1e-9))
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.notes.append(
             ("forward_changed", f"building the loss or its forward raised {type(error).__name__}: {error}")
         )
@@ -395,7 +399,7 @@ def _run_loss(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run, Los
         first = backward(loss)
         first = first.copy() if isinstance(first, np.ndarray) else first
         second = backward(loss)
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.error = error
         return run, None
     run.got = {"prediction gradient": first}
@@ -423,12 +427,12 @@ def _run_function(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run,
         try:
             result = candidate(**given)
             wrote = False
-        except Exception as error:
+        except _SUBMISSION_ERRORS as error:
             if not _wrote_read_only(error):
                 raise
             wrote = True
             result = candidate(**{name: np.array(value, copy=True) for name, value in case.inputs.items()})
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.error = error
         return run, None
     outputs = list(exercise.outputs)
@@ -479,7 +483,7 @@ def _kit(exercise: Exercise, case: Case, submission: Layer | Loss | None, candid
             result = gradcheck(submission, case.inputs["pred"], case.inputs["target"], values=("initial",))
         else:
             result = gradcheck(submission, case.x, grad_output=case.grad_output, values=("initial",))
-    except Exception:
+    except _SUBMISSION_ERRORS:
         return {}
     names = {"input": "input gradient" if exercise.kind == "layer" else "prediction gradient"}
     return {names.get(check.name, f"{check.name} gradient"): check.passed for check in result.checks}

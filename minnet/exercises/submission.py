@@ -30,7 +30,7 @@ def import_file(path: str | Path) -> ModuleType:
     sys.modules[name] = module  # dataclasses and typing look classes' modules up here
     try:
         spec.loader.exec_module(module)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a sys.exit() at import is a file that does not import
         del sys.modules[name]
         raise SubmissionError(f"importing {path} raised {type(error).__name__}: {error}") from error
     return module
