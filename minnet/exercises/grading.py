@@ -545,7 +545,7 @@ def _diagnose(exercise: Exercise, case: Case, name: str, got: Any) -> tuple[str,
             variant = mistake.variant(case).get(name)
         except Exception:  # a variant that does not apply to this case
             continue
-        if variant is not None and _close(got, np.asarray(variant, dtype=np.float64), 1e-6):
+        if variant is not None and _close(got, np.asarray(variant, dtype=np.float64), max(1e-6, exercise.tolerance)):
             return mistake.id, mistake.message
     return None
 
