@@ -1028,3 +1028,48 @@ def test_a_float32_backward_is_still_held_to_its_mistakes():
     report = check("linear", Averaged, rng=0)
     assert report.mistakes == ["averaged"]
     assert [item.name for item in report.items if not item.passed] == ["weight gradient", "bias gradient"]
+
+
+# -- submissions that hand the work to minnet ----------------------------------------------------------------------
+
+
+class _InheritsMinnetsLayerNorm(minnet.LayerNorm):
+    """No backward of its own: minnet's LayerNorm.backward is what would be graded."""
+
+
+class _CallsMinnetsSigmoid(sigmoid.Sigmoid):
+    def backward(self, grad_output):
+        return minnet.Sigmoid.backward(self, grad_output)
+
+
+class _CallsMinnetsLoss(mse_loss.MSELoss):
+    def backward(self, grad_output=None):
+        return minnet.MSELoss.backward(self)
+
+
+def _two_layer_by_minnet(X, Y, W1, W2):
+    return two_layer_reference(X, Y, W1, W2)
+
+
+@pytest.mark.parametrize(
+    ("name", "submission"),
+    [
+        ("layernorm", _InheritsMinnetsLayerNorm),
+        ("sigmoid", _CallsMinnetsSigmoid),
+        ("mse_loss", _CallsMinnetsLoss),
+        ("two_layer", _two_layer_by_minnet),
+    ],
+)
+def test_a_submission_that_hands_the_backward_to_minnet_scores_zero(name, submission):
+    report = check(name, submission, rng=0)
+    assert report.score == 0.0
+    assert report.mistakes == ["uses_minnet"]
+    assert "the reference's own" in report.feedback
+
+
+def test_a_submission_may_use_minnet_outside_the_backward():
+    class UsesMinnetsForward(minnet.Sigmoid):  # minnet's forward, its own backward
+        def backward(self, grad_output):
+            return grad_output * self.y * (1.0 - self.y)
+
+    assert check("sigmoid", UsesMinnetsForward, rng=0).score == 1.0

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import inspect
 import secrets
+import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Literal
 
 import numpy as np
@@ -239,6 +242,31 @@ def _source_file(candidate: Any) -> str | None:
 
 
 # -- running a submission ----------------------------------------------------------------------------------------
+
+
+def _reference_code(exercise: Exercise) -> Any:
+    """The code object of the reference's backward (a layer or loss) or of the reference function."""
+    function = _raw(exercise.reference.backward) if exercise.kind != "function" else exercise.reference
+    return getattr(function, "__code__", None)
+
+
+@contextmanager
+def _reference_runs(exercise: Exercise, called: list[str]) -> Iterator[None]:
+    """Record in ``called`` each run of the reference's own backward (or function) inside the block: a submission
+    that inherits it, or calls it, hands the exercise's work to the reference. Only that code is watched, so a
+    submission may use the rest of minnet (a teacher's exercise may ask for a block built of minnet's layers)."""
+    code = _reference_code(exercise)
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is code:
+            called.append(getattr(code, "co_qualname", code.co_name))
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
 
 
 @dataclass
@@ -596,12 +624,23 @@ def check(
     seed = secrets.randbits(63) if rng is None else int(rng)
     case = _make_case(exercise, np.random.default_rng(seed), parameter_values)
     submission: Layer | Loss | None
-    if exercise.kind == "layer":
-        run, submission = _run_layer(exercise, candidate, case, case.reference)
-    elif exercise.kind == "loss":
-        run, submission = _run_loss(exercise, candidate, case)
-    else:
-        run, submission = _run_function(exercise, candidate, case)
+    called: list[str] = []  # runs of the reference's code by the submission (the reference itself may: a self-check)
+    with _reference_runs(exercise, called) if candidate is not exercise.reference else nullcontext():
+        if exercise.kind == "layer":
+            run, submission = _run_layer(exercise, candidate, case, case.reference)
+        elif exercise.kind == "loss":
+            run, submission = _run_loss(exercise, candidate, case)
+        else:
+            run, submission = _run_function(exercise, candidate, case)
+    if called:
+        run.got, submission = {}, None
+        run.notes.insert(
+            0,
+            (
+                "uses_minnet",
+                f"the submission runs the reference's own {called[0]}: write the gradient yourself",
+            ),
+        )
     found: dict[str, tuple[list[str], str]] = {}  # mistake id -> (the items it explains, what it is)
     for mistake_id, message in run.notes:
         found.setdefault(mistake_id, ([], message))
@@ -621,6 +660,8 @@ def check(
             message = "matches the reference and finite differences"
         elif right[item]:
             message = "matches the reference, but not finite differences (minnet.gradcheck)"
+        elif called:
+            message = f"not graded: the submission runs the reference's own {called[0]}"
         elif run.error is not None:
             message = f"not graded: backward raised ({_error_mistake(run.error, _source_file(candidate))[0]})"
         else:
