@@ -141,6 +141,26 @@ class SigmoidAtOutput(sigmoid.Sigmoid):
         return grad_output * s * (1 - s)
 
 
+class SigmoidOfPreactivation(sigmoid.Sigmoid):
+    """σ'(x) written as y(1 − y) with the pre-activation x in place of the output y."""
+
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        return grad_output * self.x * (1 - self.x)
+
+
+class TanhOfPreactivation(tanh.Tanh):
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        return grad_output * (1 - self.x**2)
+
+
 class SigmoidWrongSign(sigmoid.Sigmoid):
     def backward(self, grad_output):
         return -grad_output * self.y * (1 - self.y)
@@ -516,6 +536,8 @@ BROKEN = [
     ("sigmoid", SigmoidForgotUpstream, "forgot_upstream", "forgot the upstream gradient"),
     ("sigmoid", SigmoidAtOutput, "wrong_derivative_point", "wrong point"),
     ("sigmoid", SigmoidWrongSign, "wrong_sign", "wrong sign"),
+    ("sigmoid", SigmoidOfPreactivation, "wrong_derivative_point", "pre-activation"),
+    ("tanh", TanhOfPreactivation, "wrong_derivative_point", "pre-activation"),
     ("tanh", TanhForgotUpstream, "forgot_upstream", "forgot the upstream gradient"),
     ("tanh", TanhAtOutput, "wrong_derivative_point", "wrong point"),
     ("tanh", TanhInPlace, "in_place", "in place"),

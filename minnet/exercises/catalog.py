@@ -59,6 +59,12 @@ SIGMOID_MISTAKES = (
         "σ(x); from the cached output, ∂y/∂x = y (1 − y)",
         lambda case: {"input gradient": case.g * _sigmoid(_output(case)) * (1 - _sigmoid(_output(case)))},
     ),
+    Mistake(
+        "wrong_derivative_point",
+        "the derivative is taken of the pre-activation: x(1 − x) puts the input x where σ' = y(1 − y) needs the "
+        "output y = σ(x)",
+        lambda case: {"input gradient": case.g * case.x * (1 - case.x)},
+    ),
 )
 
 TANH_MISTAKES = (
@@ -67,6 +73,12 @@ TANH_MISTAKES = (
         "the derivative is taken at the wrong point: 1 − tanh²(y) applies tanh' to the output y, which is already "
         "tanh(x); from the cached output, ∂y/∂x = 1 − y²",
         lambda case: {"input gradient": case.g * (1 - np.tanh(_output(case)) ** 2)},
+    ),
+    Mistake(
+        "wrong_derivative_point",
+        "the derivative is taken of the pre-activation: 1 − x² puts the input x where tanh' = 1 − y² needs the "
+        "output y = tanh(x)",
+        lambda case: {"input gradient": case.g * (1 - case.x**2)},
     ),
     Mistake(
         "wrong_derivative",
