@@ -125,6 +125,10 @@ def test_a_backward_that_does_nothing_scores_zero(name, kind):
     if kind == "stub":
         assert report.mistakes == ["not_implemented"]
         assert "NotImplementedError" in report.feedback
+    has_input_gradient = exercise.kind != "function" and "input gradient" in exercise.gradient_items()
+    if kind != "stub" and (exercise.kind == "loss" or has_input_gradient):  # named, whatever the shapes
+        named = {"zeros": "zeros", "identity": "returns_input", "upstream": "returns_upstream"}[kind]
+        assert report.mistakes[0] == named, str(report)
 
 
 # -- one broken submission per mistake ------------------------------------------------------------------------
@@ -625,6 +629,17 @@ def test_the_right_base_classes_of_the_broken_submissions_score_one():
     """The broken submissions change one line of these: they are right before the change."""
     for name, base in [("linear", LinearBase), ("batchnorm1d", BatchNormBase), ("layernorm", LayerNormBase)]:
         assert check(name, base, rng=0).score == 1.0
+
+
+def test_zeros_of_the_upstream_gradients_shape_are_named_zeros():
+    class ZerosLikeUpstream(LinearBase):
+        def backward(self, grad_output):
+            super().backward(grad_output)
+            return np.zeros_like(grad_output)  # (N, out_features), where ∂L/∂x is (N, in_features)
+
+    report = check("linear", ZerosLikeUpstream, rng=0)
+    assert report.mistakes == ["zeros"], str(report)
+    assert report.score == pytest.approx(5 / 7)
 
 
 def test_an_in_place_write_costs_the_contract_item_only():

@@ -135,6 +135,11 @@ LOSS_MISTAKES = (
         lambda case: {"prediction gradient": case.x},
     ),
     Mistake(
+        "returns_upstream",
+        "backward returns ones, as if passing ∂L/∂L = 1 on: a loss's backward starts the chain with ∂L/∂ŷ",
+        lambda case: {"prediction gradient": np.ones_like(case.x)},
+    ),
+    Mistake(
         "forgot_1_over_n",
         "forgot the 1/N: the loss is a mean over the N rows of the batch, so is its gradient",
         lambda case: _scaled(case, lambda c: float(c.batch_size)),
@@ -556,7 +561,7 @@ def _make_case(exercise: Exercise, generator: np.random.Generator, values: Value
 
 def _diagnose(exercise: Exercise, case: Case, name: str, got: Any) -> tuple[str, str] | None:
     want = case.expected[name]
-    all_zero = isinstance(got, np.ndarray) and got.shape == want.shape and not np.any(got)
+    all_zero = isinstance(got, np.ndarray) and got.size > 0 and not np.any(got)  # of any shape: zeros_like(G)
     if all_zero and np.abs(want).max(initial=0.0) > 0:
         if name in ("input gradient", "prediction gradient") or exercise.kind == "function":
             return "zeros", "the gradient is all zeros: backward returns zeros instead of the gradient"
@@ -565,6 +570,9 @@ def _diagnose(exercise: Exercise, case: Case, name: str, got: Any) -> tuple[str,
             "forgot_parameter_gradient",
             f"{parameter}.grad stays zero: backward forgot the {parameter} gradient (add it with +=)",
         )
+    g = case.grad_output
+    if isinstance(got, np.ndarray) and g is not None and got.shape == g.shape != want.shape and np.array_equal(got, g):
+        return LAYER_MISTAKES[0].id, LAYER_MISTAKES[0].message  # grad_output passed on, of the output's shape
     shape = _shape_mistake(got, want)
     if shape is not None:
         return shape
