@@ -1110,3 +1110,44 @@ def test_a_submission_may_use_minnet_outside_the_backward():
             return grad_output * self.y * (1.0 - self.y)
 
     assert check("sigmoid", UsesMinnetsForward, rng=0).score == 1.0
+
+
+# -- submissions that never return ---------------------------------------------------------------------------------
+
+_ENDLESS_BACKWARD = (
+    "from minnet.exercises.stubs.sigmoid import Sigmoid as Stub\n"
+    "EXERCISE = 'sigmoid'\n"
+    "class Sigmoid(Stub):\n"
+    "    def backward(self, grad_output):\n"
+    "        while True:\n"
+    "            pass\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [(_ENDLESS_BACKWARD, "stdout"), ("EXERCISE = 'sigmoid'\nwhile True:\n    pass\n", "stderr")],
+    ids=["in backward", "at import"],
+)
+def test_cli_a_submission_that_never_returns_is_stopped_and_fails(tmp_path, text, where):
+    path = tmp_path / "sigmoid.py"
+    path.write_text(text, encoding="utf-8")
+    result = run_minnet("exercise", "check", str(path), "--timeout", "1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ran longer than 1 s" in getattr(result, where), result.stdout + result.stderr
+
+
+def test_check_file_stops_a_backward_that_never_returns(tmp_path):
+    path = tmp_path / "sigmoid.py"
+    path.write_text(_ENDLESS_BACKWARD, encoding="utf-8")
+    report = exercises.check_file(path, rng=0, timeout=0.5)
+    assert report.score == 0.0
+    assert "ran longer than 0.5 s" in report.feedback
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
+def test_cli_timeout_must_be_positive(tmp_path, value):
+    (tmp_path / "tanh.py").write_text(exercises.get("tanh").source(), encoding="utf-8")
+    result = run_minnet("exercise", "check", str(tmp_path / "tanh.py"), "--timeout", value)
+    assert result.returncode == 2
+    assert "argument --timeout: expected a number of seconds > 0" in result.stderr

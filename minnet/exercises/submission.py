@@ -5,9 +5,13 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import itertools
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from .exercise import Exercise, get
@@ -17,6 +21,31 @@ _count = itertools.count()
 
 class SubmissionError(Exception):
     """A submission file that cannot be graded: it does not import, or holds nothing to grade."""
+
+
+class SubmissionTimeout(Exception):
+    """Raised inside a submission that runs past its time limit, so that it is graded as an error."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`SubmissionTimeout` in whatever runs once ``seconds`` (wall clock) have passed: a submission
+    that never returns is graded as one that raised. ``None``: no limit. The limit needs a Unix signal in the
+    main thread; elsewhere the block runs without one."""
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise SubmissionTimeout(f"ran longer than {seconds:g} s (an endless loop?)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def import_file(path: str | Path) -> ModuleType:
@@ -72,13 +101,16 @@ def find_candidate(module: ModuleType, exercise: Exercise) -> Any:
     )
 
 
-def check_file(path: str | Path, name: str | None = None, **options: Any) -> Any:
+def check_file(path: str | Path, name: str | None = None, *, timeout: float | None = None, **options: Any) -> Any:
     """Grade a submission file: import it, find its exercise and what to grade, and return
     :func:`~minnet.exercises.check`'s report (``options`` are passed on: ``weights``, ``rng``).
 
+    ``timeout``: seconds the import and the grading may take together (default: no limit; see
+    :func:`time_limit`); a submission still running then is stopped and graded as one that raised.
     A file that does not import, or holds nothing to grade, raises :class:`SubmissionError`."""
     from .grading import check
 
-    module = import_file(path)
-    exercise = exercise_of(module, name)
-    return check(exercise.name, find_candidate(module, exercise), **options)
+    with time_limit(timeout):
+        module = import_file(path)
+        exercise = exercise_of(module, name)
+        return check(exercise.name, find_candidate(module, exercise), **options)
