@@ -1151,3 +1151,23 @@ def test_cli_timeout_must_be_positive(tmp_path, value):
     result = run_minnet("exercise", "check", str(tmp_path / "tanh.py"), "--timeout", value)
     assert result.returncode == 2
     assert "argument --timeout: expected a number of seconds > 0" in result.stderr
+
+
+def test_a_file_of_several_classes_names_them(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "import numpy as np\n"
+        "from minnet import Layer\n"
+        "EXERCISE = 'sigmoid'\n"
+        "class First(Layer):\n"
+        "    def forward(self, x):\n"
+        "        return x\n"
+        "class Second(First):\n"
+        "    pass\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(exercises.SubmissionError, match=r"no class named Sigmoid, and 2 others: First, Second"):
+        exercises.check_file(path)
+    (tmp_path / "empty.py").write_text("EXERCISE = 'sigmoid'\n", encoding="utf-8")
+    with pytest.raises(exercises.SubmissionError, match=r"no class named Sigmoid, and no other Layer class"):
+        exercises.check_file(tmp_path / "empty.py")

@@ -96,8 +96,10 @@ def find_candidate(module: ModuleType, exercise: Exercise) -> Any:
     if len(mine) == 1:
         return mine[0]
     what = "function" if exercise.kind == "function" else "class"
+    kind = "function" if exercise.kind == "function" else f"{inspect.getmro(exercise.stub)[1].__name__} class"
+    others = f"{len(mine)} others: {', '.join(v.__name__ for v in mine)}" if mine else f"no other {kind}"
     raise SubmissionError(
-        f"{module.__file__} holds no {what} named {stub_name} (and {len(mine)} other candidates): keep the stub's name"
+        f"{module.__file__} holds no {what} named {stub_name}, and {others}: name the one to grade {stub_name}"
     )
 
 
