@@ -1171,3 +1171,27 @@ def test_a_file_of_several_classes_names_them(tmp_path):
     (tmp_path / "empty.py").write_text("EXERCISE = 'sigmoid'\n", encoding="utf-8")
     with pytest.raises(exercises.SubmissionError, match=r"no class named Sigmoid, and no other Layer class"):
         exercises.check_file(tmp_path / "empty.py")
+
+
+# -- a submission that the test kit's run breaks -------------------------------------------------------------------
+
+
+class _SigmoidOnlyOnce(sigmoid.Sigmoid):
+    """Right on the grader's first call, then raises: what a backward that fails in normal use looks like (or
+    one that read the hidden answer off the grader's stack and cannot find it again)."""
+
+    calls = 0
+
+    def backward(self, grad_output):
+        type(self).calls += 1
+        if type(self).calls > 1:
+            raise RuntimeError("only once")
+        return grad_output * self.y * (1 - self.y)
+
+
+def test_a_backward_that_raises_in_the_test_kits_run_fails():
+    _SigmoidOnlyOnce.calls = 0
+    report = check("sigmoid", _SigmoidOnlyOnce, rng=0)
+    assert report.score == 0.0, str(report)
+    assert "minnet.gradcheck" in report.items[0].message
+    assert "RuntimeError: only once" in report.items[0].message

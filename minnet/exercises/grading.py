@@ -495,29 +495,46 @@ def _numeric(loss: Callable[..., float], inputs: Mapping[str, Any], argument: st
     return partial_derivatives(lambda: float(loss(**point)), point[argument], 1e-4)
 
 
-def _kit(exercise: Exercise, case: Case, submission: Layer | Loss | None, candidate: Any) -> dict[str, bool]:
+def _kit(
+    exercise: Exercise, case: Case, submission: Layer | Loss | None, candidate: Any
+) -> tuple[dict[str, bool], str]:
     """Each gradient item against finite differences (minnet.testing's gradcheck, or of ``loss`` for a function),
-    at the case's inputs and parameter values."""
+    at the case's inputs and parameter values; and, when the submission's own code raised during that run, what
+    it raised (every gradient item then fails: a backward that works only when the grader calls it does not
+    work). An error of the kit's own (a float32 gradient refused by its dtype rule) leaves the items to the
+    comparison with the reference."""
     try:
-        if exercise.kind == "function":
-            if exercise.loss is None:
-                return {}
-            verdict = {}
-            result = candidate(**{name: np.array(value, copy=True) for name, value in case.inputs.items()})
-            for output, value in zip(exercise.outputs, result, strict=False):
-                argument = exercise.wrt.get(output)
-                if argument is None:
-                    continue
-                verdict[output] = _close(value, _numeric(exercise.loss, case.inputs, argument), 1e-6)
-            return verdict
-        if submission is None:
+        return _kit_verdict(exercise, case, submission, candidate), ""
+    except _SUBMISSION_ERRORS as error:
+        source = _source_file(candidate)
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == source]
+        if not frames:
+            return {}, ""
+        line = (frames[-1].line or "").strip()
+        raised = f"{type(error).__name__}: {error}" + (f" (in `{line}`)" if line else "")
+        return dict.fromkeys(exercise.gradient_items(), False), raised
+
+
+def _kit_verdict(exercise: Exercise, case: Case, submission: Layer | Loss | None, candidate: Any) -> dict[str, bool]:
+    if exercise.kind == "function":
+        if exercise.loss is None:
             return {}
-        if exercise.kind == "loss":
-            result = gradcheck(submission, case.inputs["pred"], case.inputs["target"], values=("initial",))
-        else:
-            result = gradcheck(submission, case.x, grad_output=case.grad_output, values=("initial",))
-    except _SUBMISSION_ERRORS:
+        verdict = {}
+        result = candidate(**{name: np.array(value, copy=True) for name, value in case.inputs.items()})
+        for output, value in zip(exercise.outputs, result, strict=False):
+            argument = exercise.wrt.get(output)
+            if argument is None:
+                continue
+            verdict[output] = _close(
+                value, _numeric(exercise.loss, case.inputs, argument), max(1e-6, exercise.tolerance)
+            )
+        return verdict
+    if submission is None:
         return {}
+    if exercise.kind == "loss":
+        result = gradcheck(submission, case.inputs["pred"], case.inputs["target"], values=("initial",))
+    else:
+        result = gradcheck(submission, case.x, grad_output=case.grad_output, values=("initial",))
     names = {"input": "input gradient" if exercise.kind == "layer" else "prediction gradient"}
     return {names.get(check.name, f"{check.name} gradient"): check.passed for check in result.checks}
 
@@ -659,13 +676,15 @@ def check(
         item: run.error is None and _close(run.got.get(item), case.expected[item], exercise.tolerance)
         for item in exercise.gradient_items()
     }
-    kit = _kit(exercise, case, submission, candidate) if any(right.values()) else {}
+    kit, kit_raised = _kit(exercise, case, submission, candidate) if any(right.values()) else ({}, "")
     items = []
     for item in exercise.gradient_items():
         want = case.expected[item]
         passed = right[item] and kit.get(item, True)
         if passed:
             message = "matches the reference and finite differences"
+        elif right[item] and kit_raised:
+            message = f"matches the reference, but minnet.gradcheck's run of the backward raised {kit_raised}"
         elif right[item]:
             message = "matches the reference, but not finite differences (minnet.gradcheck)"
         elif called:
