@@ -639,7 +639,7 @@ def test_zeros_of_the_upstream_gradients_shape_are_named_zeros():
 
     report = check("linear", ZerosLikeUpstream, rng=0)
     assert report.mistakes == ["zeros"], str(report)
-    assert report.score == pytest.approx(5 / 7)
+    assert report.score == pytest.approx(6 / 8)
 
 
 def test_an_in_place_write_costs_the_contract_item_only():
@@ -647,7 +647,7 @@ def test_an_in_place_write_costs_the_contract_item_only():
     by_name = {item.name: item for item in report.items}
     assert by_name["input gradient"].passed
     assert not by_name["grad_output unchanged"].passed
-    assert report.score == pytest.approx(2 / 3)
+    assert report.score == pytest.approx(3 / 4)  # input 2, cache 1 of 4
 
 
 def test_what_is_not_a_layer_or_loss_scores_zero_and_says_so():
@@ -719,9 +719,9 @@ def test_the_hidden_case_is_drawn_at_grading_time():
 
 def test_teachers_weights_change_the_score():
     default = check("linear", LinearForgotBias, rng=0)
-    assert default.score == pytest.approx(6 / 7)  # input 2, weight 2, contract 1 + 1 of 7
+    assert default.score == pytest.approx(7 / 8)  # input 2, weight 2, contract 1 + 1 + 1 of 8
     heavy = check("linear", LinearForgotBias, rng=0, weights={"bias gradient": 6})
-    assert heavy.score == pytest.approx(6 / 12)
+    assert heavy.score == pytest.approx(7 / 13)
     ignored = check("linear", LinearForgotBias, rng=0, weights={"bias gradient": 0})
     assert ignored.score == 1.0
     assert ignored  # an item of weight 0 does not count
@@ -804,7 +804,7 @@ def test_a_teacher_registers_an_exercise(square_exercise):
     report = check("teacher_square", SquareHalf, rng=0)
     assert report.mistakes == ["forgot_2"]
     assert "the 2 of d(x²)/dx" in report.feedback
-    assert [item.weight for item in report.items] == [3.0, 1.0]
+    assert [item.weight for item in report.items] == [3.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="exists"):
         exercises.register(square_exercise)
 
@@ -1177,15 +1177,15 @@ def test_a_file_of_several_classes_names_them(tmp_path):
 
 
 class _SigmoidOnlyOnce(sigmoid.Sigmoid):
-    """Right on the grader's first call, then raises: what a backward that fails in normal use looks like (or
+    """Right on the grader's own two calls, then raises: what a backward that fails in normal use looks like (or
     one that read the hidden answer off the grader's stack and cannot find it again)."""
 
     calls = 0
 
     def backward(self, grad_output):
         type(self).calls += 1
-        if type(self).calls > 1:
-            raise RuntimeError("only once")
+        if type(self).calls > 2:
+            raise RuntimeError("only twice")
         return grad_output * self.y * (1 - self.y)
 
 
@@ -1194,4 +1194,40 @@ def test_a_backward_that_raises_in_the_test_kits_run_fails():
     report = check("sigmoid", _SigmoidOnlyOnce, rng=0)
     assert report.score == 0.0, str(report)
     assert "minnet.gradcheck" in report.items[0].message
-    assert "RuntimeError: only once" in report.items[0].message
+    assert "RuntimeError: only twice" in report.items[0].message
+
+
+# -- a layer's backward that changes its cache ---------------------------------------------------------------------
+
+
+class _SigmoidOverwritesItsOutput(sigmoid.Sigmoid):
+    """σ' computed in the cached output itself: the y forward returned (the next layer's input) changes."""
+
+    def backward(self, grad_output):
+        d = self.y
+        d *= 1 - self.y
+        return grad_output * d
+
+
+class _LinearOverwritesItsInput(LinearBase):
+    def backward(self, grad_output):
+        grad_input = super().backward(grad_output)
+        self.x *= 2.0  # the cached input, the caller's array
+        return grad_input
+
+
+@pytest.mark.parametrize(
+    ("name", "submission"), [("sigmoid", _SigmoidOverwritesItsOutput), ("linear", _LinearOverwritesItsInput)]
+)
+def test_a_layers_backward_that_changes_its_cache_fails_the_cache_item(name, submission):
+    report = check(name, submission, rng=0)
+    by_name = {item.name: item for item in report.items}
+    assert by_name["input gradient"].passed
+    assert not by_name["cache unchanged"].passed, str(report)
+    assert "in_place" in report.mistakes
+    assert not report
+
+
+@pytest.mark.parametrize("name", [n for n in BUILT_IN if exercises.get(n).kind == "layer"])
+def test_every_layer_exercise_checks_the_cache(name):
+    assert "cache unchanged" in exercises.get(name).contract_items()

@@ -26,7 +26,8 @@ GRADIENT_WEIGHT, BIAS_WEIGHT, CONTRACT_WEIGHT = 2.0, 1.0, 1.0
 CONTRACT_ITEMS = {
     "grad_output unchanged": "backward leaves the grad_output it was given unchanged",
     "adds into .grad": "backward adds (+=) into each .grad: a second backward adds as much again",
-    "cache unchanged": "backward leaves its cache unchanged: a second backward returns the same gradient",
+    "cache unchanged": "backward leaves its cache unchanged: a second backward returns the same gradient (and a "
+    "layer's input and output are left as they were)",
     "inputs unchanged": "the function leaves the arrays it is given unchanged",
 }
 
@@ -89,7 +90,7 @@ class Exercise:
     - a :class:`~minnet.Layer` class: a submission is a layer class built as ``cls(*args, **kwargs)``;
       ``make_input(rng)`` returns the hidden input x. Items: ``"input gradient"`` (unless the input is integer
       indices), ``"<parameter> gradient"`` for each parameter (``"weight gradient"``), and the contract items
-      ``"grad_output unchanged"`` and (with parameters) ``"adds into .grad"``.
+      ``"grad_output unchanged"``, (with parameters) ``"adds into .grad"`` and ``"cache unchanged"``.
     - a :class:`~minnet.Loss` class: ``make_input(rng)`` returns ``(prediction, target)``. Items:
       ``"prediction gradient"`` and ``"cache unchanged"``.
     - a function returning a tuple of gradients: ``make_input(rng)`` returns its keyword arguments, ``outputs``
@@ -118,7 +119,7 @@ class Exercise:
         >>> ex = Exercise(name="my_tanh", reference=minnet.Tanh, stub=minnet.Tanh,
         ...               make_input=lambda rng: rng.standard_normal((6, 3)))
         >>> ex.kind, ex.item_names()
-        ('layer', ['input gradient', 'grad_output unchanged'])
+        ('layer', ['input gradient', 'grad_output unchanged', 'cache unchanged'])
     """
 
     name: str
@@ -166,7 +167,7 @@ class Exercise:
         if self.kind == "loss":
             return ["cache unchanged"]
         has_parameters = any(name != "input gradient" for name in self.gradient_items())
-        return ["grad_output unchanged", *(["adds into .grad"] if has_parameters else [])]
+        return ["grad_output unchanged", *(["adds into .grad"] if has_parameters else []), "cache unchanged"]
 
     def item_names(self) -> list[str]:
         """Every item, gradient items first."""

@@ -331,6 +331,22 @@ def _copy_values(source: Module, target: Module) -> str:
     return ""
 
 
+def _snapshot(value: Any) -> Any:
+    """A copy of an array, or of the arrays of a tuple or list, to tell later whether they changed."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_snapshot(part) for part in value)
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _same(value: Any, before: Any) -> bool:
+    """Whether ``value`` still holds what its :func:`_snapshot` ``before`` held."""
+    if isinstance(value, (tuple, list)):
+        return isinstance(before, (tuple, list)) and len(value) == len(before) and all(map(_same, value, before))
+    if isinstance(value, np.ndarray):
+        return isinstance(before, np.ndarray) and value.shape == before.shape and np.array_equal(value, before)
+    return True
+
+
 def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer) -> tuple[_Run, Layer | None]:
     run = _Run()
     items = exercise.gradient_items()
@@ -363,6 +379,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
         )
     backward = _raw(type(layer).backward)
     g = case.grad_output
+    out_before = _snapshot(out)
     try:
         try:
             returned = backward(layer, _read_only(g))
@@ -388,8 +405,28 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
             )
         else:
             run.contract["grad_output unchanged"] = (True, "grad_output is left as it was")
+        again = backward(layer, np.array(g, copy=True))
+        same_gradient = not isinstance(returned, np.ndarray) or (
+            isinstance(again, np.ndarray)
+            and again.shape == returned.shape
+            and np.array_equal(again, first["input gradient"])
+        )
+        if same_gradient and _same(out, out_before) and _same(x, case.x):
+            run.contract["cache unchanged"] = (True, "the cache, the input and the output are left as they were")
+        else:
+            run.contract["cache unchanged"] = (
+                False,
+                "backward changed its cache in place: the output forward returned, the input it cached, or what a "
+                "second backward reads",
+            )
+            run.notes.append(
+                (
+                    "in_place",
+                    "backward changed an array it cached in place (the output y is also the next layer's input): "
+                    "build a new array, e.g. d = self.y * (1 - self.y), not d = self.y; d *= ...",
+                )
+            )
         if "adds into .grad" in exercise.contract_items():
-            backward(layer, np.array(g, copy=True))
             twice = _layer_gradients(layer, None, [])
             added = all(_close(twice[name] - first[name], first[name], 1e-9) for name in twice if name in first)
             run.contract["adds into .grad"] = (
