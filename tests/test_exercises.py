@@ -1231,3 +1231,15 @@ def test_a_layers_backward_that_changes_its_cache_fails_the_cache_item(name, sub
 @pytest.mark.parametrize("name", [n for n in BUILT_IN if exercises.get(n).kind == "layer"])
 def test_every_layer_exercise_checks_the_cache(name):
     assert "cache unchanged" in exercises.get(name).contract_items()
+
+
+def test_cli_a_file_naming_an_unknown_exercise_is_a_usage_error(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text("EXERCISE = 'sigmoidd'\n", encoding="utf-8")
+    result = run_minnet("exercise", "check", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "EXERCISE = 'sigmoidd' names no exercise" in result.stderr
+    assert "'sigmoid'" in result.stderr  # the names there are
+    with pytest.raises(exercises.SubmissionError, match="names no exercise"):
+        exercises.check_file(path)

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
-from .exercise import Exercise, get
+from .exercise import Exercise, get, names
 
 _count = itertools.count()
 
@@ -67,13 +67,20 @@ def import_file(path: str | Path) -> ModuleType:
 
 def exercise_of(module: ModuleType, name: str | None = None) -> Exercise:
     """The exercise a module answers: ``name``, else the module's ``EXERCISE = "..."`` (a SubmissionError says
-    when there is neither; a KeyError when the name is unknown)."""
-    named = name if name is not None else getattr(module, "EXERCISE", None)
+    when there is neither, or when the module's names no exercise; a KeyError when ``name`` is unknown)."""
+    if name is not None:
+        return get(name)
+    named = getattr(module, "EXERCISE", None)
     if not isinstance(named, str):
         raise SubmissionError(
             f'{module.__file__} does not say which exercise it answers (no EXERCISE = "..." line): name it'
         )
-    return get(named)
+    try:
+        return get(named)
+    except KeyError:
+        raise SubmissionError(
+            f"{module.__file__}: its EXERCISE = {named!r} names no exercise (the exercises are {names()}): name one"
+        ) from None
 
 
 def find_candidate(module: ModuleType, exercise: Exercise) -> Any:
