@@ -495,18 +495,28 @@ class EmbeddingAveraged(embedding.Embedding):
         return None
 
 
-def _two_layer(X, Y, W1, W2, *, x_factor=True, preactivation=False, n_factor=True, sign=1.0, transpose=False):
+def _two_layer(
+    X, Y, W1, W2, *, x_factor=True, preactivation=False, n_factor=True, sign=1.0, transpose=False, at=("H", "O")
+):
     n = X.shape[0]
     H = X @ W1
     Z = 1 / (1 + np.exp(-H))
     O = Z @ W2
     y_hat = 1 / (1 + np.exp(-O))
     d_y = (y_hat - Y) / (n if n_factor else 1)
-    d_O = d_y * (O * (1 - O) if preactivation else y_hat * (1 - y_hat))
+    d_O = d_y * (O * (1 - O) if preactivation and "O" in at else y_hat * (1 - y_hat))
     dW2 = Z.T @ d_O
-    d_H = (d_O @ W2.T) * (H * (1 - H) if preactivation else Z * (1 - Z))
+    d_H = (d_O @ W2.T) * (H * (1 - H) if preactivation and "H" in at else Z * (1 - Z))
     dW1 = X.T @ d_H if x_factor else np.ones((3, 1)) * d_H.sum(axis=0)
     return sign * (dW1.T if transpose else dW1), sign * dW2
+
+
+def two_layer_preactivation_hidden(X, Y, W1, W2):
+    return _two_layer(X, Y, W1, W2, preactivation=True, at=("H",))
+
+
+def two_layer_preactivation_output(X, Y, W1, W2):
+    return _two_layer(X, Y, W1, W2, preactivation=True, at=("O",))
 
 
 def two_layer_forgot_x(X, Y, W1, W2):
@@ -590,6 +600,8 @@ BROKEN = [
     ("embedding", EmbeddingInPlace, "in_place", "in place"),
     ("two_layer", two_layer_forgot_x, "forgot_x", "X_ik"),
     ("two_layer", two_layer_preactivation, "wrong_derivative_point", "pre-activation"),
+    ("two_layer", two_layer_preactivation_hidden, "wrong_derivative_point", "H(1 − H)"),
+    ("two_layer", two_layer_preactivation_output, "wrong_derivative_point", "O(1 − O)"),
     ("two_layer", two_layer_forgot_n, "forgot_1_over_n", "1/N"),
     ("two_layer", two_layer_wrong_sign, "wrong_sign", "wrong sign"),
     ("two_layer", two_layer_transposed, "wrong_transpose", "wrong transpose"),
