@@ -1255,3 +1255,9 @@ def test_cli_a_file_naming_an_unknown_exercise_is_a_usage_error(tmp_path):
     assert "'sigmoid'" in result.stderr  # the names there are
     with pytest.raises(exercises.SubmissionError, match="names no exercise"):
         exercises.check_file(path)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "7", True])
+def test_a_seed_that_is_not_a_whole_number_from_0_is_refused_by_name(seed):
+    with pytest.raises(ValueError, match=r"check: rng must be a seed, an integer >= 0, or None"):
+        check("tanh", minnet.Tanh, rng=seed)

@@ -683,6 +683,8 @@ def check(
     item_weights = exercise.weights(weights)
     if parameter_values not in ("drawn", "initial"):
         raise ValueError(f"check: parameter_values must be 'drawn' or 'initial', got {parameter_values!r}")
+    if rng is not None and not (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
+        raise ValueError(f"check: rng must be a seed, an integer >= 0, or None, got {rng!r}")
     seed = secrets.randbits(63) if rng is None else int(rng)
     case = _make_case(exercise, np.random.default_rng(seed), parameter_values)
     submission: Layer | Loss | None
