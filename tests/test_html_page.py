@@ -365,3 +365,14 @@ def test_x_without_the_model_or_for_another_model_is_refused():
         page(steps, X=X)
     with pytest.raises(ValueError, match="the model made 2 layer calls on X, the trace holds 4"):
         page(steps, minnet.Sequential(model[0], model[1]), X)
+
+
+def test_integer_indices_are_shown_as_indices_without_a_norm():
+    model = minnet.Sequential(minnet.Embedding(10, 4, rng=0), minnet.Flatten(), minnet.Linear(12, 2, rng=1))
+    X, Y = np.array([[1, 2, 2], [3, 4, 9]]), np.array([0, 1])
+    steps = minnet.explain(model, minnet.CrossEntropyLoss(), X, Y)
+    first = embedded(page(steps, model, X))["steps"][0]
+    indices = next(array for array in first["arrays"] if array["role"] == "input")
+    assert indices["shape"] == "(2, 3) indices"
+    assert indices["norm"] == "–"  # a norm of indices says nothing
+    assert indices["cells"] == [["1", "2", "2"], ["3", "4", "9"]]

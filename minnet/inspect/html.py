@@ -54,9 +54,12 @@ def _heat(matrix: NDArray[np.float64]) -> list[list[float | None]]:
 def _array(label: str, role: str, array: Any) -> dict[str, Any]:
     """An array as the page shows it: its label, shape and norm, all its numbers when it is small,
     else a heat map."""
+    indices = np.asarray(array).dtype.kind in "iub"  # an Embedding's input: a norm of indices says nothing
     values = np.asarray(array, dtype=np.float64)
     shown: dict[str, Any] = {"label": label, "role": role, "shape": str(tuple(values.shape))}
     shown["norm"] = _number(float(np.sqrt(np.sum(values * values)))) if values.size else "0"
+    if indices:
+        shown["shape"], shown["norm"] = f"{shown['shape']} indices", "–"
     matrix = _matrix(values)
     if values.size <= FULL_LIMIT:
         shown["cells"] = [[_number(v) for v in row] for row in matrix]
