@@ -44,6 +44,16 @@ def _seed(text: str) -> int:
     return _whole_number(text, "a seed", 0)
 
 
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text}")
+    return value
+
+
 def _learning_rate(text: str) -> float:
     try:
         value = float(text)
@@ -123,7 +133,26 @@ def _add_exercise_commands(commands: Any) -> dict[str, argparse.ArgumentParser]:
         "--exercise", type=_exercise_name, help="the exercise FILE answers (default: its EXERCISE = '...' line)"
     )
     check.add_argument("--seed", type=_seed, help="the seed of the hidden inputs (default: a fresh one)")
+    check.add_argument(
+        "--timeout",
+        type=_timeout,
+        default=60.0,
+        help="seconds the submission may run before it is stopped and fails (default 60)",
+    )
     return {"list": listing, "start": start, "check": check}
+
+
+def _grade_file(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
+    """Import the file, find what to grade in it, grade it (a SubmissionError says why it cannot be graded)."""
+    from . import exercises
+
+    module = exercises.submission.import_file(args.file)
+    try:
+        exercise = exercises.submission.exercise_of(module, args.exercise)
+    except exercises.SubmissionError as error:
+        parser.error(f"argument FILE: {error} with --exercise NAME")
+    candidate = exercises.submission.find_candidate(module, exercise)
+    return exercises.check(exercise.name, candidate, rng=args.seed)
 
 
 def _exercise(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -141,20 +170,11 @@ def _exercise(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"wrote {path}: write the backward, then run: minnet exercise check {path}")
         return 0
     try:
-        module = exercises.submission.import_file(args.file)
-    except exercises.SubmissionError as error:
+        with exercises.submission.time_limit(args.timeout):
+            report = _grade_file(args, parser)
+    except (exercises.SubmissionError, exercises.submission.SubmissionTimeout) as error:
         print(f"minnet exercise check: error: {error}".replace("\n", " "), file=sys.stderr)
         return 1
-    try:
-        exercise = exercises.submission.exercise_of(module, args.exercise)
-    except exercises.SubmissionError as error:
-        parser.error(f"argument FILE: {error} with --exercise NAME")
-    try:
-        candidate = exercises.submission.find_candidate(module, exercise)
-    except exercises.SubmissionError as error:
-        print(f"minnet exercise check: error: {error}", file=sys.stderr)
-        return 1
-    report = exercises.check(exercise.name, candidate, rng=args.seed)
     print(report)
     print(f"(hidden case: --seed {report.seed})")
     return 0 if report else 1

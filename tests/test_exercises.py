@@ -125,6 +125,10 @@ def test_a_backward_that_does_nothing_scores_zero(name, kind):
     if kind == "stub":
         assert report.mistakes == ["not_implemented"]
         assert "NotImplementedError" in report.feedback
+    has_input_gradient = exercise.kind != "function" and "input gradient" in exercise.gradient_items()
+    if kind != "stub" and (exercise.kind == "loss" or has_input_gradient):  # named, whatever the shapes
+        named = {"zeros": "zeros", "identity": "returns_input", "upstream": "returns_upstream"}[kind]
+        assert report.mistakes[0] == named, str(report)
 
 
 # -- one broken submission per mistake ------------------------------------------------------------------------
@@ -139,6 +143,26 @@ class SigmoidAtOutput(sigmoid.Sigmoid):
     def backward(self, grad_output):
         s = 1 / (1 + np.exp(-self.y))
         return grad_output * s * (1 - s)
+
+
+class SigmoidOfPreactivation(sigmoid.Sigmoid):
+    """σ'(x) written as y(1 − y) with the pre-activation x in place of the output y."""
+
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        return grad_output * self.x * (1 - self.x)
+
+
+class TanhOfPreactivation(tanh.Tanh):
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        return grad_output * (1 - self.x**2)
 
 
 class SigmoidWrongSign(sigmoid.Sigmoid):
@@ -471,18 +495,28 @@ class EmbeddingAveraged(embedding.Embedding):
         return None
 
 
-def _two_layer(X, Y, W1, W2, *, x_factor=True, preactivation=False, n_factor=True, sign=1.0, transpose=False):
+def _two_layer(
+    X, Y, W1, W2, *, x_factor=True, preactivation=False, n_factor=True, sign=1.0, transpose=False, at=("H", "O")
+):
     n = X.shape[0]
     H = X @ W1
     Z = 1 / (1 + np.exp(-H))
     O = Z @ W2
     y_hat = 1 / (1 + np.exp(-O))
     d_y = (y_hat - Y) / (n if n_factor else 1)
-    d_O = d_y * (O * (1 - O) if preactivation else y_hat * (1 - y_hat))
+    d_O = d_y * (O * (1 - O) if preactivation and "O" in at else y_hat * (1 - y_hat))
     dW2 = Z.T @ d_O
-    d_H = (d_O @ W2.T) * (H * (1 - H) if preactivation else Z * (1 - Z))
+    d_H = (d_O @ W2.T) * (H * (1 - H) if preactivation and "H" in at else Z * (1 - Z))
     dW1 = X.T @ d_H if x_factor else np.ones((3, 1)) * d_H.sum(axis=0)
     return sign * (dW1.T if transpose else dW1), sign * dW2
+
+
+def two_layer_preactivation_hidden(X, Y, W1, W2):
+    return _two_layer(X, Y, W1, W2, preactivation=True, at=("H",))
+
+
+def two_layer_preactivation_output(X, Y, W1, W2):
+    return _two_layer(X, Y, W1, W2, preactivation=True, at=("O",))
 
 
 def two_layer_forgot_x(X, Y, W1, W2):
@@ -516,6 +550,8 @@ BROKEN = [
     ("sigmoid", SigmoidForgotUpstream, "forgot_upstream", "forgot the upstream gradient"),
     ("sigmoid", SigmoidAtOutput, "wrong_derivative_point", "wrong point"),
     ("sigmoid", SigmoidWrongSign, "wrong_sign", "wrong sign"),
+    ("sigmoid", SigmoidOfPreactivation, "wrong_derivative_point", "pre-activation"),
+    ("tanh", TanhOfPreactivation, "wrong_derivative_point", "pre-activation"),
     ("tanh", TanhForgotUpstream, "forgot_upstream", "forgot the upstream gradient"),
     ("tanh", TanhAtOutput, "wrong_derivative_point", "wrong point"),
     ("tanh", TanhInPlace, "in_place", "in place"),
@@ -564,6 +600,8 @@ BROKEN = [
     ("embedding", EmbeddingInPlace, "in_place", "in place"),
     ("two_layer", two_layer_forgot_x, "forgot_x", "X_ik"),
     ("two_layer", two_layer_preactivation, "wrong_derivative_point", "pre-activation"),
+    ("two_layer", two_layer_preactivation_hidden, "wrong_derivative_point", "H(1 − H)"),
+    ("two_layer", two_layer_preactivation_output, "wrong_derivative_point", "O(1 − O)"),
     ("two_layer", two_layer_forgot_n, "forgot_1_over_n", "1/N"),
     ("two_layer", two_layer_wrong_sign, "wrong_sign", "wrong sign"),
     ("two_layer", two_layer_transposed, "wrong_transpose", "wrong transpose"),
@@ -605,12 +643,23 @@ def test_the_right_base_classes_of_the_broken_submissions_score_one():
         assert check(name, base, rng=0).score == 1.0
 
 
+def test_zeros_of_the_upstream_gradients_shape_are_named_zeros():
+    class ZerosLikeUpstream(LinearBase):
+        def backward(self, grad_output):
+            super().backward(grad_output)
+            return np.zeros_like(grad_output)  # (N, out_features), where ∂L/∂x is (N, in_features)
+
+    report = check("linear", ZerosLikeUpstream, rng=0)
+    assert report.mistakes == ["zeros"], str(report)
+    assert report.score == pytest.approx(6 / 8)
+
+
 def test_an_in_place_write_costs_the_contract_item_only():
     report = check("relu", ReLUInPlace, rng=0)
     by_name = {item.name: item for item in report.items}
     assert by_name["input gradient"].passed
     assert not by_name["grad_output unchanged"].passed
-    assert report.score == pytest.approx(2 / 3)
+    assert report.score == pytest.approx(3 / 4)  # input 2, cache 1 of 4
 
 
 def test_what_is_not_a_layer_or_loss_scores_zero_and_says_so():
@@ -682,9 +731,9 @@ def test_the_hidden_case_is_drawn_at_grading_time():
 
 def test_teachers_weights_change_the_score():
     default = check("linear", LinearForgotBias, rng=0)
-    assert default.score == pytest.approx(6 / 7)  # input 2, weight 2, contract 1 + 1 of 7
+    assert default.score == pytest.approx(7 / 8)  # input 2, weight 2, contract 1 + 1 + 1 of 8
     heavy = check("linear", LinearForgotBias, rng=0, weights={"bias gradient": 6})
-    assert heavy.score == pytest.approx(6 / 12)
+    assert heavy.score == pytest.approx(7 / 13)
     ignored = check("linear", LinearForgotBias, rng=0, weights={"bias gradient": 0})
     assert ignored.score == 1.0
     assert ignored  # an item of weight 0 does not count
@@ -767,7 +816,7 @@ def test_a_teacher_registers_an_exercise(square_exercise):
     report = check("teacher_square", SquareHalf, rng=0)
     assert report.mistakes == ["forgot_2"]
     assert "the 2 of d(x²)/dx" in report.feedback
-    assert [item.weight for item in report.items] == [3.0, 1.0]
+    assert [item.weight for item in report.items] == [3.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="exists"):
         exercises.register(square_exercise)
 
@@ -954,3 +1003,261 @@ def test_every_stub_is_a_module_that_names_its_exercise():
         exercise = exercises.get(module.EXERCISE)
         assert exercise.stub.__module__ == module.__name__
         assert "NotImplementedError" in exercise.source()
+
+
+# -- submissions that try to leave early -----------------------------------------------------------------------------
+
+
+def test_a_submission_that_exits_at_import_is_refused_not_passed(tmp_path):
+    path = tmp_path / "sigmoid.py"
+    path.write_text("import sys\nEXERCISE = 'sigmoid'\nsys.exit(0)\n", encoding="utf-8")
+    result = run_minnet("exercise", "check", str(path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "SystemExit" in result.stderr
+    with pytest.raises(exercises.SubmissionError, match="SystemExit"):
+        exercises.check_file(path)
+
+
+def test_a_backward_that_exits_scores_zero_and_is_named(tmp_path):
+    path = tmp_path / "sigmoid.py"
+    path.write_text(
+        "import sys\n"
+        "from minnet.exercises.stubs.sigmoid import Sigmoid as Stub\n"
+        "EXERCISE = 'sigmoid'\n"
+        "class Sigmoid(Stub):\n"
+        "    def backward(self, grad_output):\n"
+        "        sys.exit(0)\n",
+        encoding="utf-8",
+    )
+    report = exercises.check_file(path, rng=0)  # the grader's process goes on
+    assert report.score == 0.0
+    assert "SystemExit" in report.feedback
+    result = run_minnet("exercise", "check", str(path), "--seed", "0")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "score 0.00" in result.stdout
+
+
+# -- correct work written in float32 -----------------------------------------------------------------------------------
+
+
+class _LayerNormInFloat32(layernorm.LayerNorm):
+    def backward(self, grad_output):
+        n = grad_output.shape[1]
+        g, x_hat = grad_output.astype(np.float32), self.x_hat.astype(np.float32)
+        self.weight.grad += (g * x_hat).sum(axis=0)
+        self.bias.grad += g.sum(axis=0)
+        g_hat = g * self.weight.data.astype(np.float32)
+        mean_g, mean_gx = g_hat.sum(axis=1, keepdims=True), (g_hat * x_hat).sum(axis=1, keepdims=True)
+        return self.r.astype(np.float32) / n * (n * g_hat - mean_g - x_hat * mean_gx)
+
+
+class _LinearInFloat32(linear.Linear):
+    def backward(self, grad_output):
+        g, x, w = (a.astype(np.float32) for a in (grad_output, self.x, self.weight.data))
+        self.weight.grad += x.T @ g
+        self.bias.grad += g.sum(axis=0)
+        return g @ w.T
+
+
+@pytest.mark.parametrize(("name", "submission"), [("layernorm", _LayerNormInFloat32), ("linear", _LinearInFloat32)])
+def test_a_correct_backward_in_float32_scores_one_at_every_seed(name, submission):
+    # float32 rounds at 6e-8 relative: at the old tolerance 1e-7, 17% of seeds failed this LayerNorm, 4% this Linear
+    scores = {seed: check(name, submission, rng=seed).score for seed in range(40)}
+    assert scores == dict.fromkeys(range(40), 1.0)
+
+
+def test_a_float32_backward_is_still_held_to_its_mistakes():
+    class Averaged(linear.Linear):
+        def backward(self, grad_output):
+            g = grad_output.astype(np.float32)
+            self.weight.grad += self.x.T.astype(np.float32) @ g / len(g)
+            self.bias.grad += g.mean(axis=0)
+            return g @ self.weight.data.T.astype(np.float32)
+
+    report = check("linear", Averaged, rng=0)
+    assert report.mistakes == ["averaged"]
+    assert [item.name for item in report.items if not item.passed] == ["weight gradient", "bias gradient"]
+
+
+# -- submissions that hand the work to minnet ----------------------------------------------------------------------
+
+
+class _InheritsMinnetsLayerNorm(minnet.LayerNorm):
+    """No backward of its own: minnet's LayerNorm.backward is what would be graded."""
+
+
+class _CallsMinnetsSigmoid(sigmoid.Sigmoid):
+    def backward(self, grad_output):
+        return minnet.Sigmoid.backward(self, grad_output)
+
+
+class _CallsMinnetsLoss(mse_loss.MSELoss):
+    def backward(self, grad_output=None):
+        return minnet.MSELoss.backward(self)
+
+
+def _two_layer_by_minnet(X, Y, W1, W2):
+    return two_layer_reference(X, Y, W1, W2)
+
+
+@pytest.mark.parametrize(
+    ("name", "submission"),
+    [
+        ("layernorm", _InheritsMinnetsLayerNorm),
+        ("sigmoid", _CallsMinnetsSigmoid),
+        ("mse_loss", _CallsMinnetsLoss),
+        ("two_layer", _two_layer_by_minnet),
+    ],
+)
+def test_a_submission_that_hands_the_backward_to_minnet_scores_zero(name, submission):
+    report = check(name, submission, rng=0)
+    assert report.score == 0.0
+    assert report.mistakes == ["uses_minnet"]
+    assert "the reference's own" in report.feedback
+
+
+def test_a_submission_may_use_minnet_outside_the_backward():
+    class UsesMinnetsForward(minnet.Sigmoid):  # minnet's forward, its own backward
+        def backward(self, grad_output):
+            return grad_output * self.y * (1.0 - self.y)
+
+    assert check("sigmoid", UsesMinnetsForward, rng=0).score == 1.0
+
+
+# -- submissions that never return ---------------------------------------------------------------------------------
+
+_ENDLESS_BACKWARD = (
+    "from minnet.exercises.stubs.sigmoid import Sigmoid as Stub\n"
+    "EXERCISE = 'sigmoid'\n"
+    "class Sigmoid(Stub):\n"
+    "    def backward(self, grad_output):\n"
+    "        while True:\n"
+    "            pass\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [(_ENDLESS_BACKWARD, "stdout"), ("EXERCISE = 'sigmoid'\nwhile True:\n    pass\n", "stderr")],
+    ids=["in backward", "at import"],
+)
+def test_cli_a_submission_that_never_returns_is_stopped_and_fails(tmp_path, text, where):
+    path = tmp_path / "sigmoid.py"
+    path.write_text(text, encoding="utf-8")
+    result = run_minnet("exercise", "check", str(path), "--timeout", "1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ran longer than 1 s" in getattr(result, where), result.stdout + result.stderr
+
+
+def test_check_file_stops_a_backward_that_never_returns(tmp_path):
+    path = tmp_path / "sigmoid.py"
+    path.write_text(_ENDLESS_BACKWARD, encoding="utf-8")
+    report = exercises.check_file(path, rng=0, timeout=0.5)
+    assert report.score == 0.0
+    assert "ran longer than 0.5 s" in report.feedback
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
+def test_cli_timeout_must_be_positive(tmp_path, value):
+    (tmp_path / "tanh.py").write_text(exercises.get("tanh").source(), encoding="utf-8")
+    result = run_minnet("exercise", "check", str(tmp_path / "tanh.py"), "--timeout", value)
+    assert result.returncode == 2
+    assert "argument --timeout: expected a number of seconds > 0" in result.stderr
+
+
+def test_a_file_of_several_classes_names_them(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "import numpy as np\n"
+        "from minnet import Layer\n"
+        "EXERCISE = 'sigmoid'\n"
+        "class First(Layer):\n"
+        "    def forward(self, x):\n"
+        "        return x\n"
+        "class Second(First):\n"
+        "    pass\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(exercises.SubmissionError, match=r"no class named Sigmoid, and 2 others: First, Second"):
+        exercises.check_file(path)
+    (tmp_path / "empty.py").write_text("EXERCISE = 'sigmoid'\n", encoding="utf-8")
+    with pytest.raises(exercises.SubmissionError, match=r"no class named Sigmoid, and no other Layer class"):
+        exercises.check_file(tmp_path / "empty.py")
+
+
+# -- a submission that the test kit's run breaks -------------------------------------------------------------------
+
+
+class _SigmoidOnlyOnce(sigmoid.Sigmoid):
+    """Right on the grader's own two calls, then raises: what a backward that fails in normal use looks like (or
+    one that read the hidden answer off the grader's stack and cannot find it again)."""
+
+    calls = 0
+
+    def backward(self, grad_output):
+        type(self).calls += 1
+        if type(self).calls > 2:
+            raise RuntimeError("only twice")
+        return grad_output * self.y * (1 - self.y)
+
+
+def test_a_backward_that_raises_in_the_test_kits_run_fails():
+    _SigmoidOnlyOnce.calls = 0
+    report = check("sigmoid", _SigmoidOnlyOnce, rng=0)
+    assert report.score == 0.0, str(report)
+    assert "minnet.gradcheck" in report.items[0].message
+    assert "RuntimeError: only twice" in report.items[0].message
+
+
+# -- a layer's backward that changes its cache ---------------------------------------------------------------------
+
+
+class _SigmoidOverwritesItsOutput(sigmoid.Sigmoid):
+    """σ' computed in the cached output itself: the y forward returned (the next layer's input) changes."""
+
+    def backward(self, grad_output):
+        d = self.y
+        d *= 1 - self.y
+        return grad_output * d
+
+
+class _LinearOverwritesItsInput(LinearBase):
+    def backward(self, grad_output):
+        grad_input = super().backward(grad_output)
+        self.x *= 2.0  # the cached input, the caller's array
+        return grad_input
+
+
+@pytest.mark.parametrize(
+    ("name", "submission"), [("sigmoid", _SigmoidOverwritesItsOutput), ("linear", _LinearOverwritesItsInput)]
+)
+def test_a_layers_backward_that_changes_its_cache_fails_the_cache_item(name, submission):
+    report = check(name, submission, rng=0)
+    by_name = {item.name: item for item in report.items}
+    assert by_name["input gradient"].passed
+    assert not by_name["cache unchanged"].passed, str(report)
+    assert "in_place" in report.mistakes
+    assert not report
+
+
+@pytest.mark.parametrize("name", [n for n in BUILT_IN if exercises.get(n).kind == "layer"])
+def test_every_layer_exercise_checks_the_cache(name):
+    assert "cache unchanged" in exercises.get(name).contract_items()
+
+
+def test_cli_a_file_naming_an_unknown_exercise_is_a_usage_error(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text("EXERCISE = 'sigmoidd'\n", encoding="utf-8")
+    result = run_minnet("exercise", "check", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "EXERCISE = 'sigmoidd' names no exercise" in result.stderr
+    assert "'sigmoid'" in result.stderr  # the names there are
+    with pytest.raises(exercises.SubmissionError, match="names no exercise"):
+        exercises.check_file(path)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "7", True])
+def test_a_seed_that_is_not_a_whole_number_from_0_is_refused_by_name(seed):
+    with pytest.raises(ValueError, match=r"check: rng must be a seed, an integer >= 0, or None"):
+        check("tanh", minnet.Tanh, rng=seed)

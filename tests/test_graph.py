@@ -216,3 +216,34 @@ def test_a_model_of_one_layer_and_integer_indices():
     model = minnet.Sequential(minnet.Embedding(10, 4, rng=0), minnet.Flatten(), minnet.Linear(8, 3, rng=1))
     net = network(model, np.array([[1, 2], [3, 4]]), np.array([0, 2]), minnet.CrossEntropyLoss())
     assert net.edges[0].lines == ["(2, 2) indices"]  # no norm, and no gradient flows back into indices
+
+
+class TwoCells(minnet.Layer):
+    """A container of the user's: h1 = c1(x[:, :3]); y = c2(x[:, 3:], h1), the state passed between cells."""
+
+    def __init__(self):
+        self.c1 = minnet.RNNCell(3, 4, rng=0)
+        self.c2 = minnet.RNNCell(3, 4, rng=1)
+
+    def forward(self, x):
+        return self.c2(x[:, 3:], self.c1(x[:, :3]))
+
+    def backward(self, grad_output):
+        grad_x2, grad_h1 = self.c2.backward(grad_output)
+        return np.concatenate([self.c1.backward(grad_h1), grad_x2], axis=1)
+
+
+def test_an_edge_into_a_layer_of_several_inputs_carries_the_gradient_of_its_own_input():
+    X = np.random.default_rng(0).standard_normal((5, 6))
+    Y = np.random.default_rng(1).standard_normal((5, 1))
+    model, loss_fn = minnet.Sequential(TwoCells(), minnet.Linear(4, 1, rng=2)), minnet.MSELoss()
+    net = network(model, X, Y, loss_fn)
+    rows = {row.name: row for row in minnet.explain(model, loss_fn, X, Y)}
+    state = next(e for e in net.edges if net.node(e.tail).path == "0.c1" and net.node(e.head).path == "0.c2")
+    grad_x2, grad_h1 = rows["0.c2"].grad_inputs  # c2's inputs: x[:, 3:], then the state h1
+    assert state.lines[-1] == f"∂L ‖·‖={grad_h1.norm:.4g}"  # what flows back to h1, not c2's ∂L/∂x
+    assert grad_h1.norm != pytest.approx(grad_x2.norm)
+    assert not state.guessed  # c1's output is the array c2 reads: a real edge, drawn solid
+    computed = [e for e in net.edges if net.node(e.head).path == "0.c2" and e.guessed]  # x[:, 3:], from X
+    assert [net.node(e.tail).kind for e in computed] == ["input"]
+    assert computed[0].lines[-1] == f"∂L ‖·‖={grad_x2.norm:.4g}"

@@ -204,27 +204,14 @@ def check_arrays(loaded, selector, arrays):
             assert box.locator("svg.heat rect").count() == rows * min(np.size(array) // np.shape(array)[0], HEAT_CELLS)
 
 
-def record_forward(model, X):
-    """Each layer's (inputs, output) in a plain forward pass, computed here apart from the page's."""
-    calls = []
-    handles = [
-        layer.register_forward_hook(lambda _, inputs, output: calls.append((inputs, output)))
-        for _, layer in model.named_layers()
-        if not list(layer.children())
-    ]
-    model(X)
-    for handle in handles:
-        handle.remove()
-    return calls
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("which", ["derivation", "residual and concat"])
 def test_stepping_through_every_step_shows_the_numbers_explain_computes(browser, tmp_path, which):
     model, steps, X = derivation_trace() if which == "derivation" else wide_model_trace()
     loaded, _ = open_page(browser, tmp_path, (model, steps, X))
-    forward_values = record_forward(model, X)
-    layers = [row for row in reversed(steps.rows) if row.name != "loss"]
+    forward_values = [(inputs, output) for _, inputs, output in record_forward_by_path(model, X)]
+    rows = {row.name: row for row in steps.rows}
+    layers = [rows[path] for path, _, _ in record_forward_by_path(model, X)]  # in the order forward ran them
     total = len(layers) + 1 + len(steps)
     active_paths = []
     for i in range(total):
@@ -343,9 +330,49 @@ def test_the_forward_values_are_those_of_the_traced_pass_even_with_dropout():
     np.testing.assert_array_equal(dropped, steps[1].grad_input == 0)  # no gradient through a dropped unit
 
 
+def record_forward_by_path(model, X):
+    """Each layer's (path, inputs, output) in a plain forward pass, in call order, computed here apart from the
+    page's."""
+    calls = []
+    handles = [
+        layer.register_forward_hook(lambda _, inputs, output, path=path: calls.append((path, inputs, output)))
+        for path, layer in model.named_layers()
+        if not list(layer.children())
+    ]
+    model(X)
+    for handle in handles:
+        handle.remove()
+    return calls
+
+
+def test_the_forward_steps_follow_the_forward_pass_through_a_concat():
+    """A Concat's backward runs its branches first to last, so the reversed backward order is not the forward
+    one: each forward step shows its own layer's input and output, in the order the forward ran them."""
+    model, steps, X = wide_model_trace()
+    forward = [step for step in embedded(page(steps, model, X))["steps"] if step["phase"] == "forward"][:-1]
+    calls = record_forward_by_path(model, X)
+    assert [step["heading"].split(": ")[1] for step in forward] == [path for path, _, _ in calls]
+    for step, (path, inputs, output) in zip(forward, calls, strict=True):
+        shown = {array["role"]: array for array in step["arrays"]}
+        assert shown["input"]["shape"] == str(inputs[0].shape), path
+        assert shown["output"]["shape"] == str(output.shape), path
+        assert shown["output"]["norm"] == f"{np.linalg.norm(output):.4g}", path
+
+
 def test_x_without_the_model_or_for_another_model_is_refused():
     model, steps, X = derivation_trace()
     with pytest.raises(ValueError, match="X needs the model too"):
         page(steps, X=X)
     with pytest.raises(ValueError, match="the model made 2 layer calls on X, the trace holds 4"):
         page(steps, minnet.Sequential(model[0], model[1]), X)
+
+
+def test_integer_indices_are_shown_as_indices_without_a_norm():
+    model = minnet.Sequential(minnet.Embedding(10, 4, rng=0), minnet.Flatten(), minnet.Linear(12, 2, rng=1))
+    X, Y = np.array([[1, 2, 2], [3, 4, 9]]), np.array([0, 1])
+    steps = minnet.explain(model, minnet.CrossEntropyLoss(), X, Y)
+    first = embedded(page(steps, model, X))["steps"][0]
+    indices = next(array for array in first["arrays"] if array["role"] == "input")
+    assert indices["shape"] == "(2, 3) indices"
+    assert indices["norm"] == "–"  # a norm of indices says nothing
+    assert indices["cells"] == [["1", "2", "2"], ["3", "4", "9"]]

@@ -59,6 +59,12 @@ SIGMOID_MISTAKES = (
         "σ(x); from the cached output, ∂y/∂x = y (1 − y)",
         lambda case: {"input gradient": case.g * _sigmoid(_output(case)) * (1 - _sigmoid(_output(case)))},
     ),
+    Mistake(
+        "wrong_derivative_point",
+        "the derivative is taken of the pre-activation: x(1 − x) puts the input x where σ' = y(1 − y) needs the "
+        "output y = σ(x)",
+        lambda case: {"input gradient": case.g * case.x * (1 - case.x)},
+    ),
 )
 
 TANH_MISTAKES = (
@@ -67,6 +73,12 @@ TANH_MISTAKES = (
         "the derivative is taken at the wrong point: 1 − tanh²(y) applies tanh' to the output y, which is already "
         "tanh(x); from the cached output, ∂y/∂x = 1 − y²",
         lambda case: {"input gradient": case.g * (1 - np.tanh(_output(case)) ** 2)},
+    ),
+    Mistake(
+        "wrong_derivative_point",
+        "the derivative is taken of the pre-activation: 1 − x² puts the input x where tanh' = 1 − y² needs the "
+        "output y = tanh(x)",
+        lambda case: {"input gradient": case.g * (1 - case.x**2)},
     ),
     Mistake(
         "wrong_derivative",
@@ -226,24 +238,24 @@ def two_layer_loss(X: Array, Y: Array, W1: Array, W2: Array) -> float:
 
 
 def _two_layer_by_hand(
-    X: Array, Y: Array, W1: Array, W2: Array, *, at_preactivation: bool = False, with_x: bool = True
+    X: Array, Y: Array, W1: Array, W2: Array, *, at_preactivation: str = "", with_x: bool = True
 ) -> tuple[Array, Array]:
     """The gradients written by hand, or with one of two mistakes: σ' taken as a(1 − a) of the pre-activations
-    (H, O) instead of the outputs (Z, ŷ), or the step-5 factor X_ik left out of ∂L/∂W1 (the derivation's printed
-    formula, :func:`minnet.derivation.formula_without_x`)."""
+    named in ``at_preactivation`` (``"H"``, ``"O"`` or ``"HO"``) instead of the outputs (Z, ŷ), or the step-5
+    factor X_ik left out of ∂L/∂W1 (the derivation's printed formula, :func:`minnet.derivation.formula_without_x`)."""
     n = X.shape[0]
     H = X @ W1
     Z = _sigmoid(H)
     O = Z @ W2
     y_hat = _sigmoid(O)
-    d_O = (y_hat - Y) / n * ((O * (1 - O)) if at_preactivation else (y_hat * (1 - y_hat)))
+    d_O = (y_hat - Y) / n * ((O * (1 - O)) if "O" in at_preactivation else (y_hat * (1 - y_hat)))
     dW2 = Z.T @ d_O
-    d_H = (d_O @ W2.T) * ((H * (1 - H)) if at_preactivation else (Z * (1 - Z)))
+    d_H = (d_O @ W2.T) * ((H * (1 - H)) if "H" in at_preactivation else (Z * (1 - Z)))
     dW1 = X.T @ d_H if with_x else np.tile(d_H.sum(axis=0), (W1.shape[0], 1))
     return dW1, dW2
 
 
-def _by_hand(case: Case, *, at_preactivation: bool = False, with_x: bool = True) -> dict[str, Array]:
+def _by_hand(case: Case, *, at_preactivation: str = "", with_x: bool = True) -> dict[str, Array]:
     dW1, dW2 = _two_layer_by_hand(**case.inputs, at_preactivation=at_preactivation, with_x=with_x)
     return {"dW1": dW1, "dW2": dW2}
 
@@ -259,7 +271,13 @@ TWO_LAYER_MISTAKES = (
         "wrong_derivative_point",
         "σ' is taken of the pre-activation: H(1 − H) and O(1 − O) where the derivative from the outputs is "
         "Z(1 − Z) and ŷ(1 − ŷ)",
-        lambda case: _by_hand(case, at_preactivation=True),
+        lambda case: _by_hand(case, at_preactivation="HO"),
+    ),
+    Mistake(
+        "wrong_derivative_point",
+        "σ' of the hidden layer is taken of the pre-activation: H(1 − H) where the derivative from the output is "
+        "Z(1 − Z)",
+        lambda case: _by_hand(case, at_preactivation="H"),
     ),
 )
 

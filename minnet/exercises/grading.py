@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import inspect
 import secrets
+import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Literal
 
 import numpy as np
@@ -20,6 +23,10 @@ from ..testing.values import draw_values
 from .exercise import CONTRACT_ITEMS, Array, Case, Exercise, Mistake, get
 
 Values = Literal["drawn", "initial"]
+
+#: What a submission's code may raise and the grader reports: any error, and SystemExit (a ``sys.exit()`` in a
+#: backward ends neither the grading nor a teacher's session, and never passes for a success).
+_SUBMISSION_ERRORS = (Exception, SystemExit)
 
 
 @dataclass
@@ -126,6 +133,11 @@ LOSS_MISTAKES = (
         "returns_input",
         "backward returns the prediction itself: the gradient is made from what forward cached",
         lambda case: {"prediction gradient": case.x},
+    ),
+    Mistake(
+        "returns_upstream",
+        "backward returns ones, as if passing ∂L/∂L = 1 on: a loss's backward starts the chain with ∂L/∂ŷ",
+        lambda case: {"prediction gradient": np.ones_like(case.x)},
     ),
     Mistake(
         "forgot_1_over_n",
@@ -237,6 +249,31 @@ def _source_file(candidate: Any) -> str | None:
 # -- running a submission ----------------------------------------------------------------------------------------
 
 
+def _reference_code(exercise: Exercise) -> Any:
+    """The code object of the reference's backward (a layer or loss) or of the reference function."""
+    function = _raw(exercise.reference.backward) if exercise.kind != "function" else exercise.reference
+    return getattr(function, "__code__", None)
+
+
+@contextmanager
+def _reference_runs(exercise: Exercise, called: list[str]) -> Iterator[None]:
+    """Record in ``called`` each run of the reference's own backward (or function) inside the block: a submission
+    that inherits it, or calls it, hands the exercise's work to the reference. Only that code is watched, so a
+    submission may use the rest of minnet (a teacher's exercise may ask for a block built of minnet's layers)."""
+    code = _reference_code(exercise)
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is code:
+            called.append(getattr(code, "co_qualname", code.co_name))
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+
+
 @dataclass
 class _Run:
     """What a submission did on the case: its gradients by item name, the error it raised, contract findings."""
@@ -294,6 +331,22 @@ def _copy_values(source: Module, target: Module) -> str:
     return ""
 
 
+def _snapshot(value: Any) -> Any:
+    """A copy of an array, or of the arrays of a tuple or list, to tell later whether they changed."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_snapshot(part) for part in value)
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _same(value: Any, before: Any) -> bool:
+    """Whether ``value`` still holds what its :func:`_snapshot` ``before`` held."""
+    if isinstance(value, (tuple, list)):
+        return isinstance(before, (tuple, list)) and len(value) == len(before) and all(map(_same, value, before))
+    if isinstance(value, np.ndarray):
+        return isinstance(before, np.ndarray) and value.shape == before.shape and np.array_equal(value, before)
+    return True
+
+
 def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer) -> tuple[_Run, Layer | None]:
     run = _Run()
     items = exercise.gradient_items()
@@ -302,7 +355,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
         return run, None
     try:
         layer = exercise.build(candidate)
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.notes.append(("raised", f"building the submission raised {type(error).__name__}: {error}"))
         return run, None
     if not isinstance(layer, Layer):
@@ -316,7 +369,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
     x = case.x.copy()
     try:
         out = layer(x)
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.notes.append(("forward_changed", f"the forward raised {type(error).__name__}: {error}"))
         return run, None
     want_out = reference(case.x.copy())
@@ -326,11 +379,12 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
         )
     backward = _raw(type(layer).backward)
     g = case.grad_output
+    out_before = _snapshot(out)
     try:
         try:
             returned = backward(layer, _read_only(g))
             wrote = False
-        except Exception as error:
+        except _SUBMISSION_ERRORS as error:
             if not _wrote_read_only(error):
                 raise
             wrote = True
@@ -351,8 +405,28 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
             )
         else:
             run.contract["grad_output unchanged"] = (True, "grad_output is left as it was")
+        again = backward(layer, np.array(g, copy=True))
+        same_gradient = not isinstance(returned, np.ndarray) or (
+            isinstance(again, np.ndarray)
+            and again.shape == returned.shape
+            and np.array_equal(again, first["input gradient"])
+        )
+        if same_gradient and _same(out, out_before) and _same(x, case.x):
+            run.contract["cache unchanged"] = (True, "the cache, the input and the output are left as they were")
+        else:
+            run.contract["cache unchanged"] = (
+                False,
+                "backward changed its cache in place: the output forward returned, the input it cached, or what a "
+                "second backward reads",
+            )
+            run.notes.append(
+                (
+                    "in_place",
+                    "backward changed an array it cached in place (the output y is also the next layer's input): "
+                    "build a new array, e.g. d = self.y * (1 - self.y), not d = self.y; d *= ...",
+                )
+            )
         if "adds into .grad" in exercise.contract_items():
-            backward(layer, np.array(g, copy=True))
             twice = _layer_gradients(layer, None, [])
             added = all(_close(twice[name] - first[name], first[name], 1e-9) for name in twice if name in first)
             run.contract["adds into .grad"] = (
@@ -362,7 +436,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
             )
             if not added:
                 run.notes.append(("overwrites_grad", "backward assigns .grad (=) instead of adding into it (+=)"))
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.error = error
         return run, None
     return run, layer
@@ -381,7 +455,7 @@ def _run_loss(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run, Los
         value = loss(case.inputs["pred"].copy(), case.inputs["target"].copy())
         want = case.reference(case.inputs["pred"].copy(), case.inputs["target"].copy())
         same = bool(np.isclose(value, want, rtol=1e-9))
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.notes.append(
             ("forward_changed", f"building the loss or its forward raised {type(error).__name__}: {error}")
         )
@@ -395,7 +469,7 @@ def _run_loss(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run, Los
         first = backward(loss)
         first = first.copy() if isinstance(first, np.ndarray) else first
         second = backward(loss)
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.error = error
         return run, None
     run.got = {"prediction gradient": first}
@@ -423,12 +497,12 @@ def _run_function(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run,
         try:
             result = candidate(**given)
             wrote = False
-        except Exception as error:
+        except _SUBMISSION_ERRORS as error:
             if not _wrote_read_only(error):
                 raise
             wrote = True
             result = candidate(**{name: np.array(value, copy=True) for name, value in case.inputs.items()})
-    except Exception as error:
+    except _SUBMISSION_ERRORS as error:
         run.error = error
         return run, None
     outputs = list(exercise.outputs)
@@ -458,29 +532,46 @@ def _numeric(loss: Callable[..., float], inputs: Mapping[str, Any], argument: st
     return partial_derivatives(lambda: float(loss(**point)), point[argument], 1e-4)
 
 
-def _kit(exercise: Exercise, case: Case, submission: Layer | Loss | None, candidate: Any) -> dict[str, bool]:
+def _kit(
+    exercise: Exercise, case: Case, submission: Layer | Loss | None, candidate: Any
+) -> tuple[dict[str, bool], str]:
     """Each gradient item against finite differences (minnet.testing's gradcheck, or of ``loss`` for a function),
-    at the case's inputs and parameter values."""
+    at the case's inputs and parameter values; and, when the submission's own code raised during that run, what
+    it raised (every gradient item then fails: a backward that works only when the grader calls it does not
+    work). An error of the kit's own (a float32 gradient refused by its dtype rule) leaves the items to the
+    comparison with the reference."""
     try:
-        if exercise.kind == "function":
-            if exercise.loss is None:
-                return {}
-            verdict = {}
-            result = candidate(**{name: np.array(value, copy=True) for name, value in case.inputs.items()})
-            for output, value in zip(exercise.outputs, result, strict=False):
-                argument = exercise.wrt.get(output)
-                if argument is None:
-                    continue
-                verdict[output] = _close(value, _numeric(exercise.loss, case.inputs, argument), 1e-6)
-            return verdict
-        if submission is None:
+        return _kit_verdict(exercise, case, submission, candidate), ""
+    except _SUBMISSION_ERRORS as error:
+        source = _source_file(candidate)
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == source]
+        if not frames:
+            return {}, ""
+        line = (frames[-1].line or "").strip()
+        raised = f"{type(error).__name__}: {error}" + (f" (in `{line}`)" if line else "")
+        return dict.fromkeys(exercise.gradient_items(), False), raised
+
+
+def _kit_verdict(exercise: Exercise, case: Case, submission: Layer | Loss | None, candidate: Any) -> dict[str, bool]:
+    if exercise.kind == "function":
+        if exercise.loss is None:
             return {}
-        if exercise.kind == "loss":
-            result = gradcheck(submission, case.inputs["pred"], case.inputs["target"], values=("initial",))
-        else:
-            result = gradcheck(submission, case.x, grad_output=case.grad_output, values=("initial",))
-    except Exception:
+        verdict = {}
+        result = candidate(**{name: np.array(value, copy=True) for name, value in case.inputs.items()})
+        for output, value in zip(exercise.outputs, result, strict=False):
+            argument = exercise.wrt.get(output)
+            if argument is None:
+                continue
+            verdict[output] = _close(
+                value, _numeric(exercise.loss, case.inputs, argument), max(1e-6, exercise.tolerance)
+            )
+        return verdict
+    if submission is None:
         return {}
+    if exercise.kind == "loss":
+        result = gradcheck(submission, case.inputs["pred"], case.inputs["target"], values=("initial",))
+    else:
+        result = gradcheck(submission, case.x, grad_output=case.grad_output, values=("initial",))
     names = {"input": "input gradient" if exercise.kind == "layer" else "prediction gradient"}
     return {names.get(check.name, f"{check.name} gradient"): check.passed for check in result.checks}
 
@@ -524,7 +615,7 @@ def _make_case(exercise: Exercise, generator: np.random.Generator, values: Value
 
 def _diagnose(exercise: Exercise, case: Case, name: str, got: Any) -> tuple[str, str] | None:
     want = case.expected[name]
-    all_zero = isinstance(got, np.ndarray) and got.shape == want.shape and not np.any(got)
+    all_zero = isinstance(got, np.ndarray) and got.size > 0 and not np.any(got)  # of any shape: zeros_like(G)
     if all_zero and np.abs(want).max(initial=0.0) > 0:
         if name in ("input gradient", "prediction gradient") or exercise.kind == "function":
             return "zeros", "the gradient is all zeros: backward returns zeros instead of the gradient"
@@ -533,6 +624,9 @@ def _diagnose(exercise: Exercise, case: Case, name: str, got: Any) -> tuple[str,
             "forgot_parameter_gradient",
             f"{parameter}.grad stays zero: backward forgot the {parameter} gradient (add it with +=)",
         )
+    g = case.grad_output
+    if isinstance(got, np.ndarray) and g is not None and got.shape == g.shape != want.shape and np.array_equal(got, g):
+        return LAYER_MISTAKES[0].id, LAYER_MISTAKES[0].message  # grad_output passed on, of the output's shape
     shape = _shape_mistake(got, want)
     if shape is not None:
         return shape
@@ -541,7 +635,7 @@ def _diagnose(exercise: Exercise, case: Case, name: str, got: Any) -> tuple[str,
             variant = mistake.variant(case).get(name)
         except Exception:  # a variant that does not apply to this case
             continue
-        if variant is not None and _close(got, np.asarray(variant, dtype=np.float64), 1e-6):
+        if variant is not None and _close(got, np.asarray(variant, dtype=np.float64), max(1e-6, exercise.tolerance)):
             return mistake.id, mistake.message
     return None
 
@@ -589,15 +683,28 @@ def check(
     item_weights = exercise.weights(weights)
     if parameter_values not in ("drawn", "initial"):
         raise ValueError(f"check: parameter_values must be 'drawn' or 'initial', got {parameter_values!r}")
+    if rng is not None and not (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
+        raise ValueError(f"check: rng must be a seed, an integer >= 0, or None, got {rng!r}")
     seed = secrets.randbits(63) if rng is None else int(rng)
     case = _make_case(exercise, np.random.default_rng(seed), parameter_values)
     submission: Layer | Loss | None
-    if exercise.kind == "layer":
-        run, submission = _run_layer(exercise, candidate, case, case.reference)
-    elif exercise.kind == "loss":
-        run, submission = _run_loss(exercise, candidate, case)
-    else:
-        run, submission = _run_function(exercise, candidate, case)
+    called: list[str] = []  # runs of the reference's code by the submission (the reference itself may: a self-check)
+    with _reference_runs(exercise, called) if candidate is not exercise.reference else nullcontext():
+        if exercise.kind == "layer":
+            run, submission = _run_layer(exercise, candidate, case, case.reference)
+        elif exercise.kind == "loss":
+            run, submission = _run_loss(exercise, candidate, case)
+        else:
+            run, submission = _run_function(exercise, candidate, case)
+    if called:
+        run.got, submission = {}, None
+        run.notes.insert(
+            0,
+            (
+                "uses_minnet",
+                f"the submission runs the reference's own {called[0]}: write the gradient yourself",
+            ),
+        )
     found: dict[str, tuple[list[str], str]] = {}  # mistake id -> (the items it explains, what it is)
     for mistake_id, message in run.notes:
         found.setdefault(mistake_id, ([], message))
@@ -608,15 +715,19 @@ def check(
         item: run.error is None and _close(run.got.get(item), case.expected[item], exercise.tolerance)
         for item in exercise.gradient_items()
     }
-    kit = _kit(exercise, case, submission, candidate) if any(right.values()) else {}
+    kit, kit_raised = _kit(exercise, case, submission, candidate) if any(right.values()) else ({}, "")
     items = []
     for item in exercise.gradient_items():
         want = case.expected[item]
         passed = right[item] and kit.get(item, True)
         if passed:
             message = "matches the reference and finite differences"
+        elif right[item] and kit_raised:
+            message = f"matches the reference, but minnet.gradcheck's run of the backward raised {kit_raised}"
         elif right[item]:
             message = "matches the reference, but not finite differences (minnet.gradcheck)"
+        elif called:
+            message = f"not graded: the submission runs the reference's own {called[0]}"
         elif run.error is not None:
             message = f"not graded: backward raised ({_error_mistake(run.error, _source_file(candidate))[0]})"
         else:

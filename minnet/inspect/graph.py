@@ -6,7 +6,8 @@ value's shape and norm and each gradient's norm; drawn by Graphviz (``minnet.plo
 chains its layers, a :class:`Residual` adds a ``+`` node fed by its block and by a dashed skip edge, a
 :class:`Concat` joins its branches in a ``concat`` node. A container of your own is drawn by the arrays
 that pass between its children when ``X`` is given (a child fed an array the container computed itself
-gets a dashed edge from the child before it, and a node named after the container joins the children's
+gets a dashed edge from the child before it, or from the container's input when the child before it
+feeds it another input, such as a cell's state; and a node named after the container joins the children's
 outputs when it returns an array of its own); without ``X``, its children are chained in walk order,
 dashed. Each container is a box around its children.
 """
@@ -238,6 +239,12 @@ class _Builder:
                     if id(later) in made and made[id(later)] not in sources:
                         self.connect(made[id(later)], out)
                         consumed.add(made[id(later)])
+                    elif id(later) in made and guessed:  # the sibling before returned it: that edge is real,
+                        for edge in self.edges[start:]:  # and the computed first input is drawn from the input
+                            if edge.tail == made[id(later)] and edge.head == out:
+                                edge.guessed = False
+                        for feed in feeds:
+                            self.connect(feed, out, guessed=True)
             made[id(_first(calls[id(child)][2]))] = out
             outs.append(out)
             previous = [out]
@@ -336,6 +343,9 @@ def _edge_gradient(tail: Node, head: Node, builder: _Builder, record: _Pass, los
         row = builder.rows.get(head.path)
         if row is None:
             return None
+        index = _input_index(tail, head, builder, record)  # the head's input the edge carries
+        if index < len(row.grad_inputs) and row.grad_inputs[index].grad is not None:
+            return row.grad_inputs[index].norm
         passed = [value for value in row.grad_inputs if value.grad is not None]
         return passed[0].norm if passed else None
     container = builder.module_of[head.id]
@@ -349,6 +359,16 @@ def _edge_gradient(tail: Node, head: Node, builder: _Builder, record: _Pass, los
         return builder.rows[tail.path].grad_output_norm
     grads = record.grads.get(id(producer))
     return None if grads is None else _total(grads[0])
+
+
+def _input_index(tail: Node, head: Node, builder: _Builder, record: _Pass) -> int:
+    """Which of the head layer's inputs is the tail's output (a cell's state after its x): 0 when none is."""
+    producer, consumer = builder.module_of.get(tail.id), builder.module_of.get(head.id)
+    if producer is None or consumer is None or id(producer) not in record.calls or id(consumer) not in record.calls:
+        return 0
+    output = record.calls[id(producer)][2]
+    inputs = record.calls[id(consumer)][1]
+    return next((i for i, value in enumerate(inputs) if value is output or value is _first(output)), 0)
 
 
 def _dot_text(text: str) -> str:

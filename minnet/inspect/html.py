@@ -54,9 +54,12 @@ def _heat(matrix: NDArray[np.float64]) -> list[list[float | None]]:
 def _array(label: str, role: str, array: Any) -> dict[str, Any]:
     """An array as the page shows it: its label, shape and norm, all its numbers when it is small,
     else a heat map."""
+    indices = np.asarray(array).dtype.kind in "iub"  # an Embedding's input: a norm of indices says nothing
     values = np.asarray(array, dtype=np.float64)
     shown: dict[str, Any] = {"label": label, "role": role, "shape": str(tuple(values.shape))}
     shown["norm"] = _number(float(np.sqrt(np.sum(values * values)))) if values.size else "0"
+    if indices:
+        shown["shape"], shown["norm"] = f"{shown['shape']} indices", "–"
     matrix = _matrix(values)
     if values.size <= FULL_LIMIT:
         shown["cells"] = [[_number(v) for v in row] for row in matrix]
@@ -97,18 +100,24 @@ def _flat(value: Any) -> list[Any]:
     return [] if value is None else [value]
 
 
-def _forward_values(model: Module, X: ArrayLike, count: int) -> tuple[list[tuple[tuple[Any, ...], Any]], Any]:
-    """Each call of a layer without children, ``(inputs, output)`` in call order, from one forward pass
+Call = tuple[str, tuple[Any, ...], Any]  # a layer's path (as the trace names it), its inputs and its output
+
+
+def _forward_values(model: Module, X: ArrayLike, count: int) -> tuple[list[Call], Any]:
+    """Each call of a layer without children, ``(path, inputs, output)`` in call order, from one forward pass
     that leaves no trace. It runs in the model's mode with its random generators as they are (see
     :func:`~minnet.nn.snapshot.preserved`), so for the model :func:`~minnet.explain` traced, unchanged
     since, it is the forward of that pass; ``count`` calls are expected (one per row). Returns the calls and
     the model's output."""
-    calls: list[tuple[tuple[Any, ...], Any]] = []
+    calls: list[Call] = []
 
-    def record(layer: Module, inputs: tuple[Any, ...], output: Any) -> None:
-        calls.append((inputs, output))
+    def recorder(path: str) -> Any:
+        def record(layer: Module, inputs: tuple[Any, ...], output: Any) -> None:
+            calls.append((path, inputs, output))
 
-    handles = [layer.register_forward_hook(record) for _, layer in named_leaves(model)]
+        return record
+
+    handles = [layer.register_forward_hook(recorder(path or "0")) for path, layer in named_leaves(model)]
     try:
         with preserved(model):
             prediction = model(X)
@@ -123,10 +132,10 @@ def _forward_values(model: Module, X: ArrayLike, count: int) -> tuple[list[tuple
     return calls, prediction
 
 
-def _forward_arrays(row: TraceRow, call: tuple[tuple[Any, ...], Any] | None) -> list[dict[str, Any]]:
+def _forward_arrays(row: TraceRow, call: Call | None) -> list[dict[str, Any]]:
     if call is None:
         return []
-    inputs, output = call
+    _, inputs, output = call
     arrays = [
         _array(value.name or "input", "input", array)
         for value, array in zip(row.grad_inputs, _flat(inputs), strict=False)
@@ -139,16 +148,31 @@ def _forward_arrays(row: TraceRow, call: tuple[tuple[Any, ...], Any] | None) -> 
     ]
 
 
+def _forward_order(layers: list[TraceRow], calls: list[Call] | None) -> list[tuple[TraceRow, Call | None]]:
+    """Each layer's row with its forward call, in the order forward ran: the calls' order, each matched to a
+    row of its layer (the reversed backward order is not the forward one: a Concat's backward runs its
+    branches first to last). Without the calls, the rows in reversed backward order."""
+    in_forward = list(reversed(layers))
+    if calls is None:
+        return [(row, None) for row in in_forward]
+    rows: dict[str, list[TraceRow]] = {}
+    for row in in_forward:  # a layer called twice: its first call's row first
+        rows.setdefault(row.name, []).append(row)
+    if sorted(path for path, _, _ in calls) != sorted(row.name for row in layers):
+        return list(zip(in_forward, calls, strict=True))  # the names disagree: pair them in order
+    return [(rows[call[0]].pop(0), call) for call in calls]
+
+
 def _steps(
     trace: Trace,
     paths: dict[str, str],
     loss_node: str,
-    forward_values: tuple[list[tuple[tuple[Any, ...], Any]], Any] | None,
+    forward_values: tuple[list[Call], Any] | None,
 ) -> list[dict[str, Any]]:
     calls, prediction = forward_values if forward_values is not None else (None, None)
     layers = [row for row in trace.rows if row.name != "loss"]
     forward: list[dict[str, Any]] = []
-    for i, row in enumerate(reversed(layers)):
+    for i, (row, call) in enumerate(_forward_order(layers, calls)):
         forward.append(
             {
                 "phase": "forward",
@@ -156,7 +180,7 @@ def _steps(
                 "heading": f"Forward {i + 1} of {len(layers)}: {row.name}: {row.layer}",
                 "flow": f"{_values(row.grad_inputs, 'input')} → {_values(row.grad_outputs, 'output')}",
                 "formula": row.formula,
-                "arrays": _forward_arrays(row, calls[i] if calls is not None else None),
+                "arrays": _forward_arrays(row, call),
                 "empty": "the values: give to_html the model and X",
                 "params": [],
             }
