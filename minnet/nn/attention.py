@@ -8,6 +8,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_int, check_real
 from .._rng import RngLike, make_rng
 from ..parameter import Parameter
 from .layer import Layer, float_dtype
@@ -102,7 +103,12 @@ class MultiheadAttention(Layer):
         rng: RngLike = None,
         dtype: Any = np.float64,
     ) -> None:
-        if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
+        embed_dim = check_int("MultiheadAttention", "embed_dim", embed_dim, minimum=1)
+        num_heads = check_int("MultiheadAttention", "num_heads", num_heads, minimum=1)
+        dropout = check_real("MultiheadAttention", "dropout", dropout, 0.0, 1.0)
+        bias = check_bool("MultiheadAttention", "bias", bias)
+        batch_first = check_bool("MultiheadAttention", "batch_first", batch_first)
+        if embed_dim % num_heads:
             raise ValueError(
                 "MultiheadAttention: embed_dim must be a positive multiple of num_heads, "
                 f"got {embed_dim} and {num_heads}"
