@@ -67,9 +67,9 @@ def check_real(
     if low is not None and high is not None:
         expected = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     elif low is not None:
-        expected = f"a finite number {'>' if low_open else '>='} {low:g}"
+        expected = f"a {'' if infinite else 'finite '}number {'>' if low_open else '>='} {low:g}"
     elif high is not None:
-        expected = f"a finite number {'<' if high_open else '<='} {high:g}"
+        expected = f"a {'' if infinite else 'finite '}number {'<' if high_open else '<='} {high:g}"
     else:
         expected = "a number" if infinite else "a finite number"
     if not is_real(value):

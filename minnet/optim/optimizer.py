@@ -92,8 +92,11 @@ class Optimizer:
         name = type(self).__name__
         if isinstance(params, Layer):
             raise TypeError(f"{name}: got the model itself; pass its parameters: model.parameters()")
-        if isinstance(params, (Parameter, Mapping)):
-            raise TypeError(f"{name}: params must be an iterable of Parameters or of parameter groups (dicts)")
+        if isinstance(params, (Parameter, Mapping, str)) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"{name}: params must be an iterable of Parameters or of parameter groups (dicts), "
+                f"got {describe(params)}"
+            )
         self.defaults: dict[str, Any] = self._check_options(dict(defaults), "")
         self.param_groups: list[ParamGroup] = []
         self.state: list[State] = []
