@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._checks import check_real, describe
 from .._rng import RngLike, make_rng
 from ..nn.layer import Layer
 from ..nn.loss import Loss
@@ -520,6 +521,12 @@ def gradcheck(
         >>> bool(result), [check.name for check in result.checks][:3]
         (True, ['input[0]', 'input[1][0]', 'input[1][1]'])
     """
+    if not isinstance(layer, (Layer, Loss)):
+        raise TypeError(f"gradcheck: layer must be a minnet Layer or Loss, got {describe(layer)}")
+    step = check_real("gradcheck", "step", step, 0.0, low_open=True)
+    tolerance = check_real("gradcheck", "tolerance", tolerance, 0.0, low_open=True)
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise TypeError(f"gradcheck: values must be a list naming some of {VALUES}, got {describe(values)}")
     settings = list(dict.fromkeys(values))
     if not settings or set(settings) - set(VALUES):
         raise ValueError(f"gradcheck: values must name some of {VALUES}, got {values!r}")
