@@ -100,7 +100,7 @@ def constant_(param: Parameter, val: float) -> Parameter:
 def normal_(param: Parameter, mean: float = 0.0, std: float = 1.0, *, rng: RngLike = None) -> Parameter:
     """Draw from N(mean, std²)."""
     mean, std = check_real("normal_", "mean", mean), check_real("normal_", "std", std, 0.0)
-    return _fill(param, make_rng(rng).normal(mean, std, _checked(param).data.shape))
+    return _fill(param, make_rng(rng, "init").normal(mean, std, _checked(param).data.shape))
 
 
 def uniform_(param: Parameter, a: float = 0.0, b: float = 1.0, *, rng: RngLike = None) -> Parameter:
@@ -108,7 +108,7 @@ def uniform_(param: Parameter, a: float = 0.0, b: float = 1.0, *, rng: RngLike =
     a, b = check_real("uniform_", "a", a), check_real("uniform_", "b", b)
     if b < a:
         raise ValueError(f"uniform_: b must be >= a, got a={a} and b={b}")
-    return _fill(param, make_rng(rng).uniform(a, b, _checked(param).data.shape))
+    return _fill(param, make_rng(rng, "init").uniform(a, b, _checked(param).data.shape))
 
 
 def xavier_uniform_(param: Parameter, gain: float = 1.0, *, rng: RngLike = None) -> Parameter:

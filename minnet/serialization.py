@@ -443,11 +443,14 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, NDArray[Any]]:
         LoadError: the file is truncated, corrupted, not in the format its name
             says, or holds pickled objects.
     """
-    return _read(Path(check_path("read_state", "path", path)), None)
+    return _read(Path(check_path("read_state", "path", path)), None, "read_state")
 
 
-def _read(path: Path, target: _Target | None) -> dict[str, NDArray[Any]]:
-    data = path.read_bytes()
+def _read(path: Path, target: _Target | None, function: str) -> dict[str, NDArray[Any]]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:  # no such file, a directory, no permission: os's message, led by the function
+        raise type(error)(error.errno, f"{function}: {error.strerror}", error.filename) from error
     reader = _read_safetensors if _is_safetensors(path) else _read_npz
     try:
         return reader(data, target)
@@ -487,7 +490,7 @@ def load(obj: Any, path: str | os.PathLike[str], strict: bool = True) -> Any:
             "key (leave strict at True)"
         )
     target = _Target(type(obj).__name__, obj.state_dict(), strict)
-    state = _read(path, target)
+    state = _read(path, target, "load")
     try:
         if strict:
             obj.load_state_dict(state)

@@ -363,6 +363,27 @@ ONE_BY_ONE: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("Flatten start_dim", lambda: Flatten("1"), TypeError, r"Flatten: start_dim must be an int, got '1' \(str\)"),
     ("Softmax axis", lambda: Softmax(axis=1.0), TypeError, r"Softmax: axis must be an int, got 1.0"),
     ("Concat axis", lambda: Concat(ReLU(), axis=None), TypeError, r"Concat: axis must be an int, got None"),
+    ("Linear rng", lambda: Linear(2, 1, rng=-1), ValueError, r"Linear: rng must be an int seed >= 0, .*, got -1$"),
+    ("Linear rng bool", lambda: Linear(2, 1, rng=True), TypeError, r"Linear: rng must be an int seed, .*, got bool$"),
+    ("Dropout rng", lambda: Dropout(rng="seed"), TypeError, r"Dropout: rng must be an int seed, .*, got str$"),
+    (
+        "Adam betas nested",
+        lambda: Adam([Parameter(np.ones(2))], betas=(np.array([0.1, 0.2]), 0.9)),
+        TypeError,
+        r"Adam: betas must be two numbers in \[0, 1\), got \(array",
+    ),
+    (
+        "gradcheck values nested",
+        lambda: minnet.gradcheck(Linear(2, 1), X, values=[["initial"]]),
+        TypeError,
+        r"gradcheck: values must be a list naming some of .*, got \[\['initial'\]\] \(list\)",
+    ),
+    (
+        "load missing file",
+        lambda: minnet.load(Linear(2, 1), "no-such-weights.npz"),
+        FileNotFoundError,
+        r"load: No such file or directory: 'no-such-weights.npz'",
+    ),
     (
         "Adam betas",
         lambda: Adam([Parameter(np.ones(2))], betas=0.9),

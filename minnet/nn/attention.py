@@ -118,7 +118,7 @@ class MultiheadAttention(Layer):
         dtype = float_dtype(dtype, "MultiheadAttention")
         self.embed_dim, self.num_heads, self.batch_first = embed_dim, num_heads, batch_first
         self.head_dim = embed_dim // num_heads
-        generator = make_rng(rng)
+        generator = make_rng(rng, "MultiheadAttention")
         bound = math.sqrt(6.0 / (embed_dim + 3 * embed_dim))
         self.in_proj_weight = Parameter(generator.uniform(-bound, bound, (embed_dim, 3 * embed_dim)), dtype)
         self.in_proj_bias = Parameter(np.zeros(3 * embed_dim), dtype) if bias else None

@@ -201,7 +201,7 @@ class _ConvNd(Layer):
         self.padding_widths = _padding_widths(self.padding, self.kernel_size, self.dilation)
         # PyTorch's default, kaiming_uniform with a = √5: U(−1/√fan_in, 1/√fan_in) for the weight and the bias
         bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
-        generator = make_rng(rng)
+        generator = make_rng(rng, name)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self.weight = Parameter(generator.uniform(-bound, bound, shape), dtype)
         self.bias = Parameter(generator.uniform(-bound, bound, self.out_channels), dtype) if bias else None

@@ -47,7 +47,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, *, rng: RngLike = None) -> None:
         self.p = check_real("Dropout", "p", p, 0.0, 1.0)
-        self.rng = make_rng(rng)
+        self.rng = make_rng(rng, "Dropout")
         self.mask: NDArray[np.floating] | None = None  # cached m / (1 − p); None when nothing was dropped
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:

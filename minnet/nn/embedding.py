@@ -79,7 +79,7 @@ class Embedding(Layer):
             padding_idx = int(padding_idx) % num_embeddings  # −1 is the last row, as in PyTorch
         dtype = float_dtype(dtype, "Embedding")
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        self.weight = Parameter(make_rng(rng).standard_normal((num_embeddings, embedding_dim)), dtype)
+        self.weight = Parameter(make_rng(rng, "Embedding").standard_normal((num_embeddings, embedding_dim)), dtype)
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0.0
         self.indices: NDArray[np.integer]  # cached indices, set by forward

@@ -75,7 +75,7 @@ class Linear(Layer):
         dtype = float_dtype(dtype, "Linear")
         self.in_features = in_features
         self.out_features = out_features
-        generator = make_rng(rng)
+        generator = make_rng(rng, "Linear")
         bound = 1.0 / math.sqrt(in_features)
         self.weight = Parameter(generator.uniform(-bound, bound, (in_features, out_features)), dtype)
         self.bias = Parameter(generator.uniform(-bound, bound, out_features), dtype) if bias else None

@@ -259,7 +259,9 @@ class _Cell(Layer):
         hidden_size = check_int(name, "hidden_size", hidden_size, minimum=1)
         bias = check_bool(name, "bias", bias)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        _init_weights(self, "", input_size, hidden_size, self.num_gates, bias, make_rng(rng), float_dtype(dtype, name))
+        _init_weights(
+            self, "", input_size, hidden_size, self.num_gates, bias, make_rng(rng, name), float_dtype(dtype, name)
+        )
         # the caches, set by forward: the input and the old state, then what the step writes for its derivative
         self.x: Array | None = None  # the input (N, input_size)
         self.h: Array | None = None  # the old state h (N, hidden_size)
@@ -551,7 +553,7 @@ class _Sequence(Layer):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.directions = 2 if bidirectional else 1
-        generator, dtype = make_rng(rng), float_dtype(dtype, name)
+        generator, dtype = make_rng(rng, name), float_dtype(dtype, name)
         for k in range(num_layers):
             for suffix in self._suffixes(k):
                 size = input_size if k == 0 else hidden_size * self.directions

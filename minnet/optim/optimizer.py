@@ -417,7 +417,9 @@ class Adam(Optimizer):
         self._check_non_negative(options, where, "eps", "weight_decay")
         betas, name = options["betas"], type(self).__name__
         expected = f"{name}: {where}betas must be two numbers in [0, 1), got"
-        if not isinstance(betas, (tuple, list, np.ndarray)) or np.ndim(betas) != 1 or not all(map(is_real, betas)):
+        if isinstance(betas, np.ndarray) and betas.ndim == 1:
+            betas = betas.tolist()
+        if not isinstance(betas, (tuple, list)) or not all(map(is_real, betas)):
             raise TypeError(f"{expected} {describe(betas)}")
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"{expected} {betas}")

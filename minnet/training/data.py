@@ -73,7 +73,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = check_bool("DataLoader", "shuffle", shuffle)
         self.drop_last = check_bool("DataLoader", "drop_last", drop_last)
-        self.rng = make_rng(rng)
+        self.rng = make_rng(rng, "DataLoader")
 
     def __len__(self) -> int:
         """The number of batches per epoch."""
