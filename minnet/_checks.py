@@ -119,6 +119,17 @@ def check_path(owner: str, name: str, value: Any) -> str | os.PathLike[str]:
     return value
 
 
+def float_dtype(dtype: Any, owner: str) -> np.dtype[Any]:
+    """``dtype`` as a numpy float dtype, or a TypeError naming ``owner``."""
+    try:
+        resolved: np.dtype[Any] = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"{owner}: dtype must be a float dtype, got {dtype!r}") from error
+    if resolved.kind != "f":
+        raise TypeError(f"{owner}: dtype must be a float dtype, got {resolved}")
+    return resolved
+
+
 def real_array(owner: str, name: str, data: Any, dtype: DTypeLike | None = None) -> NDArray[Any]:
     """``data`` as a new array of real numbers (bools and ints included); TypeError for complex numbers (their
     imaginary part would be dropped), strings, objects, ``None`` and ragged nested lists."""

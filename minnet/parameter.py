@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from ._checks import real_array
+from ._checks import float_dtype, real_array
 
 # The version of every layer tree: bumped when a child or a Parameter is set, replaced, deleted or
 # appended, or a Parameter's data is replaced by another array (its dtype may change); not by in-place
@@ -23,16 +23,6 @@ tree_version = [0]
 def tree_changed() -> None:
     """Note that some layer tree changed, so each layer checks its tree again at its next forward."""
     tree_version[0] = next(_tree_changes)
-
-
-def _float_dtype(dtype: DTypeLike) -> np.dtype[Any]:
-    try:
-        resolved: np.dtype[Any] = np.dtype(dtype)
-    except TypeError as error:
-        raise TypeError(f"Parameter: dtype must be a float dtype, got {dtype!r}") from error
-    if resolved.kind != "f":
-        raise TypeError(f"Parameter: dtype must be a float dtype, got {resolved}")
-    return resolved
 
 
 class Parameter:
@@ -58,7 +48,7 @@ class Parameter:
     """
 
     def __init__(self, data: ArrayLike, dtype: DTypeLike | None = None) -> None:
-        array = real_array("Parameter", "data", data, dtype if dtype is None else _float_dtype(dtype))
+        array = real_array("Parameter", "data", data, dtype if dtype is None else float_dtype(dtype, "Parameter"))
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
         self.data = array
