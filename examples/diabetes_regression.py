@@ -2,7 +2,7 @@
 progression score): an MLP trained with MSELoss, its R² on a held-out quarter printed
 next to scikit-learn's MLPRegressor on the same split.
 
-Run:  pip install "minnet[examples]"; python examples/diabetes_regression.py
+Run from a checkout:  pip install -e ".[examples]"; python examples/diabetes_regression.py
 """
 
 import numpy as np

@@ -10,7 +10,7 @@ trained with Adam on CrossEntropyLoss, with a cosine learning-rate schedule. Pri
 accuracy (98.7% here; 98.7% to 99.3% over other seeds) and the time taken (under a minute on
 two cores). Without the BatchNorm2d layers the same network reaches 97.1% to 97.8%.
 
-Run:  pip install "minnet[examples]"; python examples/digits_cnn.py
+Run from a checkout:  pip install -e ".[examples]"; python examples/digits_cnn.py
 """
 
 import time

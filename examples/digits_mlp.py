@@ -3,7 +3,7 @@ shipped inside the package, no download), a stratified 75/25 train/test split, a
 Linear(64, 128) -> ReLU -> Linear(128, 10) trained with Adam on CrossEntropyLoss,
 with a cosine learning-rate schedule. Prints the test accuracy and the time taken.
 
-Run:  pip install "minnet[examples]"; python examples/digits_mlp.py
+Run from a checkout:  pip install -e ".[examples]"; python examples/digits_mlp.py
 """
 
 import time

@@ -6,7 +6,8 @@ Every layer has a ``forward`` that caches what its derivative needs and a
 
 from . import init
 from ._rng import manual_seed
-from .errors import BackwardBeforeForwardError, LoadError
+from .errors import AnomalyError, BackwardBeforeForwardError, LoadError, StaleWeightsError
+from .guards import allow_stale_weights, detect_anomaly
 from .inspect import explain, jacobian
 from .nn import (
     ELU,
@@ -79,6 +80,7 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "AnomalyError",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -128,10 +130,13 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Softplus",
+    "StaleWeightsError",
     "Tanh",
     "TerminateOnNaN",
+    "allow_stale_weights",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "detect_anomaly",
     "evaluate",
     "explain",
     "fit",

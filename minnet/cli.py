@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 
@@ -80,6 +80,86 @@ def _png_path(text: str) -> str:
     return text
 
 
+def _exercise_name(text: str) -> str:
+    from .exercises import names
+
+    if text not in names():
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(names())}, got {text!r}")
+    return text
+
+
+def _directory(text: str) -> str:
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"expected an existing directory, got {text!r}")
+    return text
+
+
+def _python_file(text: str) -> str:
+    path = Path(text)
+    if path.suffix != ".py" or not path.is_file():
+        why = (
+            "which is a directory"
+            if path.is_dir()
+            else "which does not exist"
+            if not path.exists()
+            else "not a .py file"
+        )
+        raise argparse.ArgumentTypeError(f"expected a Python file (.py) to grade, got {text!r}, {why}")
+    return text
+
+
+def _add_exercise_commands(commands: Any) -> dict[str, argparse.ArgumentParser]:
+    """``minnet exercise list | start | check``; returns the parser of each action (for its errors)."""
+    exercise = commands.add_parser("exercise", help="graded backprop exercises: list, start, check")
+    actions = exercise.add_subparsers(dest="action", metavar="action", required=True)
+    listing = actions.add_parser("list", help="the exercises, one a line")
+    start = actions.add_parser("start", help="write the stub file NAME.py into DIR (default: the current directory)")
+    start.add_argument("name", metavar="NAME", type=_exercise_name, help="the exercise (see minnet exercise list)")
+    start.add_argument("directory", metavar="DIR", type=_directory, nargs="?", default=".", help="where to write it")
+    start.add_argument("--force", action="store_true", help="overwrite NAME.py if it exists")
+    check = actions.add_parser("check", help="grade FILE; exit status 0 only when fully correct")
+    check.add_argument("file", metavar="FILE", type=_python_file, help="the submission, a .py file")
+    check.add_argument(
+        "--exercise", type=_exercise_name, help="the exercise FILE answers (default: its EXERCISE = '...' line)"
+    )
+    check.add_argument("--seed", type=_seed, help="the seed of the hidden inputs (default: a fresh one)")
+    return {"list": listing, "start": start, "check": check}
+
+
+def _exercise(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import exercises
+
+    if args.action == "list":
+        for name in exercises.names():
+            print(f"{name:<22} {exercises.get(name).summary}")
+        return 0
+    if args.action == "start":
+        path = Path(args.directory) / f"{args.name}.py"
+        if path.exists() and not args.force:
+            parser.error(f"argument DIR: {path} exists; pass --force to overwrite it")
+        path.write_text(exercises.get(args.name).source(), encoding="utf-8")
+        print(f"wrote {path}: write the backward, then run: minnet exercise check {path}")
+        return 0
+    try:
+        module = exercises.submission.import_file(args.file)
+    except exercises.SubmissionError as error:
+        print(f"minnet exercise check: error: {error}".replace("\n", " "), file=sys.stderr)
+        return 1
+    try:
+        exercise = exercises.submission.exercise_of(module, args.exercise)
+    except exercises.SubmissionError as error:
+        parser.error(f"argument FILE: {error} with --exercise NAME")
+    try:
+        candidate = exercises.submission.find_candidate(module, exercise)
+    except exercises.SubmissionError as error:
+        print(f"minnet exercise check: error: {error}", file=sys.stderr)
+        return 1
+    report = exercises.check(exercise.name, candidate, rng=args.seed)
+    print(report)
+    print(f"(hidden case: --seed {report.seed})")
+    return 0 if report else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _Parser(prog="minnet", description="minnet: neural networks from local derivatives")
     parser.add_argument("--version", action="version", version=f"minnet {__version__}")
@@ -94,9 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--plot",
         metavar="PATH",
         type=_png_path,
-        help="write the training loss curve to PATH as a PNG (needs minnet[plot])",
+        help="write the training loss curve to PATH as a PNG (needs the plot extra: matplotlib)",
     )
+    exercise_actions = _add_exercise_commands(commands)
     args = parser.parse_args(argv)
+
+    if args.command == "exercise":
+        return _exercise(args, exercise_actions[args.action])
 
     if args.command == "demo":
         from .derivation import run_demo

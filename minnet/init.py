@@ -52,6 +52,7 @@ def _checked(param: Parameter) -> Parameter:
 
 def _fill(param: Parameter, values: NDArray[Any] | float) -> Parameter:
     _checked(param).data[...] = values  # in place, in the parameter's own dtype
+    param.mark_changed()
     return param
 
 

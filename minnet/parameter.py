@@ -25,6 +25,14 @@ def tree_changed() -> None:
     tree_version[0] = next(_tree_changes)
 
 
+# The count of writes to any Parameter's data: every write made through minnet (setting ``p.data``, ``p.data -=
+# ...``, an optimizer's step, an initialiser, a load, ``mark_changed()``) takes the next number, and the Parameter
+# keeps it as ``_changed_at``. A layer notes the count at forward; its backward looks at its own Parameters only
+# when the count moved since, so in a training loop the stale-weight check is one comparison per backward.
+_data_changes = itertools.count(1)
+data_version = [0]
+
+
 class Parameter:
     """A trainable array with the gradient that backward passes add into.
 
@@ -37,6 +45,14 @@ class Parameter:
 
     Attributes:
         data: the values, an ``ndarray``.
+        version: how many times ``data`` was changed since the Parameter was
+            made (read-only). Setting ``data`` (``p.data = ...``, ``p.data -=
+            ...``), every optimizer's ``step``, the ``minnet.init`` functions
+            and loading weights count; code that writes ``data`` in place
+            otherwise (``p.data[...] = v``, ``np.copyto(p.data, v)``, an
+            ``out=`` argument) calls :meth:`mark_changed`. A layer's backward
+            refuses to run on a Parameter changed after its forward
+            (:class:`~minnet.errors.StaleWeightsError`).
         grad: an ``ndarray`` of the same shape and dtype as ``data``, starting
             at zero. Layers add (``+=``) into it in ``backward``; ``zero_grad``
             sets it back to zero.
@@ -47,6 +63,10 @@ class Parameter:
         ((2, 3), 0.0)
     """
 
+    #: what ``version`` reads, and the number of the last write in the count of all Parameters' writes
+    _version = 0
+    _changed_at = 0
+
     def __init__(self, data: ArrayLike, dtype: DTypeLike | None = None) -> None:
         array = real_array("Parameter", "data", data, dtype if dtype is None else float_dtype(dtype, "Parameter"))
         if not np.issubdtype(array.dtype, np.floating):
@@ -55,10 +75,31 @@ class Parameter:
         self.grad: NDArray[np.floating] = np.zeros_like(array)
 
     def _set_data(self, value: NDArray[np.floating]) -> None:
+        first = "_data" not in self.__dict__  # set by __init__: version 0
         replaced = value is not self.__dict__.get("_data")  # `p.data -= ...` sets the same array back
         self.__dict__["_data"] = value
         if replaced:
             tree_changed()
+        if not first:  # replaced, or written in place and set back (`p.data -= ...`)
+            self.mark_changed()
+
+    def mark_changed(self) -> None:
+        """Note that ``data`` was written in place by code minnet cannot see
+        (``p.data[...] = v``, ``np.copyto(p.data, v)``): ``version`` goes up by
+        one, so a layer whose forward ran before the write refuses its backward,
+        whose gradient would mix the old values (in its caches) and the new.
+
+        Example:
+            >>> p = Parameter(np.zeros(3))
+            >>> p.data[0] = 1.0; p.mark_changed(); p.version
+            1
+        """
+        self._version += 1
+        self._changed_at = data_version[0] = next(_data_changes)
+
+    @property
+    def version(self) -> int:
+        return self._version
 
     # ``data``: setting another array bumps the tree version (its dtype may differ). It is read through a C-level
     # getter, and ``grad`` is a plain attribute, so neither `p.data` nor `p.grad += g` costs a Python call.

@@ -1,5 +1,5 @@
 """Figures of a training run and of a backward pass (needs the ``plot`` extra:
-``pip install "minnet[plot]"``, which brings matplotlib).
+``pip install "minnet-nn[plot]"``, or ``pip install -e ".[plot]"`` in a checkout; it brings matplotlib).
 
 Every function returns a :class:`matplotlib.figure.Figure` and, given a
 ``path``, also saves it there as a PNG. The figures are built without pyplot,
@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from ._checks import check_int, describe, is_int, real_array
 from .inspect import Trace
 from .inspect.common import named_leaves, record_outputs
+from .inspect.graph import graph  # the layer graph, drawn by Graphviz (the graph extra), not matplotlib
 from .nn.layer import Layer
 from .nn.snapshot import preserved
 
@@ -29,9 +30,11 @@ try:
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 except ImportError as error:  # pragma: no cover - only without the extra
-    raise ImportError('minnet.plot needs matplotlib: pip install "minnet[plot]"') from error
+    from ._install import install_hint
 
-__all__ = ["activation_histograms", "decision_boundary", "feature_maps", "gradient_flow", "loss_curve"]
+    raise ImportError(f"minnet.plot needs matplotlib: {install_hint('plot')}") from error
+
+__all__ = ["activation_histograms", "decision_boundary", "feature_maps", "gradient_flow", "graph", "loss_curve"]
 
 PathLike = str | Path
 

@@ -3,7 +3,7 @@
 Two formats, chosen by the file name's suffix in any case:
 
 - ``*.safetensors``: the safetensors format (needs the optional ``safetensors``
-  package: ``pip install "minnet[safetensors]"``);
+  package: ``pip install "minnet-nn[safetensors]"``, or ``pip install -e ".[safetensors]"`` in a checkout);
 - ``*.npz`` (and, when reading, any other name): numpy's ``.npz`` (a zip of
   ``.npy`` arrays), read without pickle.
 
@@ -20,7 +20,9 @@ import io
 import json
 import math
 import os
+import re
 import secrets
+import time
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -65,8 +67,10 @@ def _import_safetensors() -> Any:
     try:
         import safetensors.numpy
     except ImportError as error:
+        from ._install import install_hint
+
         raise ImportError(
-            'reading or writing .safetensors files needs the safetensors package: pip install "minnet[safetensors]"'
+            f"reading or writing .safetensors files needs the safetensors package: {install_hint('safetensors')}"
         ) from error
     return safetensors.numpy
 
@@ -329,15 +333,24 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: Temporary files of earlier minnet saves, ``.{name}.XXXXXXXX.tmp`` (tempfile.mkstemp), which carry no
+#: process id: one is taken for stale when it has not been written to for this many seconds.
+_OLD_TMP_AGE = 3600.0
+
+
 def _remove_stale_temporaries(folder: Path, name: str) -> None:
-    """Remove the temporary files that saves to ``name`` killed part-way left, those of dead processes."""
+    """Remove the temporary files that saves to ``name`` killed part-way left: those of dead
+    processes, and those of earlier minnet versions untouched for an hour."""
     prefix = f".{name}{_TMP_MARK}"
+    old_form = re.compile(re.escape(f".{name}.") + r"[a-z0-9_]{8}\.tmp")
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
-            if not entry.name.startswith(prefix):
-                continue
-            pid_text = entry.name[len(prefix) :].split("-", 1)[0]
-            if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            if entry.name.startswith(prefix):
+                pid_text = entry.name[len(prefix) :].split("-", 1)[0]
+                stale = pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text))
+            else:
+                stale = bool(old_form.fullmatch(entry.name)) and time.time() - entry.stat().st_mtime > _OLD_TMP_AGE
+            if stale:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 

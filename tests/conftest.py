@@ -9,6 +9,10 @@ so it is reported as a failure.
 The ONNX export tests (marked ``onnx``) run the exported graphs with onnxruntime and skip where
 onnx or onnxruntime is missing; the ``test`` extra installs both, so under CI such a skip fails the same way.
 
+The Graphviz tests (marked ``graphviz``) need the graphviz package and the ``dot`` program, the page tests
+(marked ``browser``) Playwright and Debian's ``chromium``; ``.ci/run`` installs the programs and the ``test``
+extra the packages, so under CI their skips fail too.
+
 Under CI, hypothesis runs derandomized too (the profile ``"ci"``): each run draws the same examples, so a
 red CI run replays, and nothing is read from or written to an example database. A test's own ``@settings``
 (max_examples, deadline) inherits these from the loaded profile."""
@@ -39,6 +43,8 @@ def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
 _REFERENCES = {
     "oracle": "PyTorch: install the test extra (torch==2.13.0)",
     "onnx": "onnxruntime: install the test extra (onnx==1.23.2, onnxruntime==1.31.1)",
+    "graphviz": "Graphviz: install the test extra (graphviz) and the dot program (apt-get install graphviz)",
+    "browser": "headless Chromium: install the test extra (playwright) and apt-get install chromium",
 }
 
 

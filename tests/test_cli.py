@@ -71,7 +71,7 @@ BAD_ARGUMENTS = [
         "expected a path of a PNG file to write in a writable directory, got '{locked}/loss.png' ({locked}: ",
     ),
     (["demo", "--plot", ""], f"{DEMO} --plot:", "expected a path of a PNG file to write, got ''"),
-    (["train"], "minnet: error: argument command:", "invalid choice: 'train' (choose from 'demo')"),
+    (["train"], "minnet: error: argument command:", "invalid choice: 'train' (choose from 'demo', 'exercise')"),
     ([], "minnet: error:", "the following arguments are required: command"),
     (["demo", "--epochs", "3"], "minnet: error:", "unrecognized arguments: --epochs 3"),
 ]

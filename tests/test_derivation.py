@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from minnet import MSELoss
+from minnet._install import install_hint
 from minnet.cli import main
 from minnet.derivation import backprop_gradients, build_network, closed_form_gradients, formula_without_x, make_data
 
@@ -99,4 +100,4 @@ def test_demo_plot_without_matplotlib_fails_before_running(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert 'pip install "minnet[plot]"' in result.stderr
+    assert install_hint("plot") in result.stderr  # pip install -e "<this checkout>[plot]"

@@ -72,6 +72,8 @@ def test_mkdocs_build_strict(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "tutorials" / "derivation-to-code" / "index.html").exists()
+    steps = (tmp_path / "site" / "derivation-steps.html").read_text(encoding="utf-8")  # docs/hooks/derivation_page.py
+    assert "∂ŷ/∂O = ŷ ⊙ (1 − ŷ)" in steps
     api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
     assert "register_forward_hook" in api
     assert "∂y/∂x" in api

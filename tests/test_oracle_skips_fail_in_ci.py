@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CONFTEST = Path(__file__).with_name("conftest.py")
 
 FILES = {
@@ -62,3 +64,19 @@ def test_under_ci_a_skipped_oracle_module_fails(tmp_path):
     assert result.returncode != 0, out + result.stderr
     assert "ERROR collecting test_oracle_module.py" in out, out
     assert "CI must run the comparison" in out, out
+
+
+@pytest.mark.parametrize("marker", ["browser", "graphviz"])
+def test_under_ci_a_skipped_browser_or_graphviz_test_fails(tmp_path, monkeypatch, marker):
+    """The page tests skip where Chromium is missing, the drawing tests where dot is: under CI both fail."""
+    monkeypatch.setitem(FILES, "pytest.ini", f"[pytest]\nmarkers =\n    {marker}: needs a program\n")
+    monkeypatch.setitem(
+        FILES,
+        "test_draw.py",
+        f"import pytest\n\n@pytest.mark.{marker}\ndef test_draw():\n    pytest.skip('no program')\n",
+    )
+    result = run(tmp_path, "true", ["test_draw.py", "test_plain.py"])
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "1 failed, 1 skipped" in out, out
+    assert f"{marker} test skipped under CI=true (Skipped: no program)" in out, out

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import tracemalloc
 import zipfile
 
@@ -356,3 +357,18 @@ def test_missing_folder_error_names_the_users_path(tmp_path):
     assert str(path) in str(caught.value)
     assert "minnet-tmp" not in str(caught.value)
     assert ".tmp" not in str(caught.value)
+
+
+def test_temporaries_of_earlier_minnet_saves_are_removed_once_an_hour_old(tmp_path):
+    """Earlier minnet saves named their temporary ``.{name}.XXXXXXXX.tmp``, with no process id:
+    one untouched for over an hour is removed; a recent one (a save that may still run) stays."""
+    path = tmp_path / "model.npz"
+    old, recent = tmp_path / ".model.npz.k3x_9q2a.tmp", tmp_path / ".model.npz.ab12cd34.tmp"
+    other = tmp_path / ".other.npz.k3x_9q2a.tmp"
+    for leftover in (old, recent, other):
+        leftover.write_bytes(b"\0" * 64)
+    two_hours_ago = time.time() - 7200
+    for aged in (old, other):
+        os.utime(aged, (two_hours_ago, two_hours_ago))
+    minnet.save(make_model(), path)
+    assert sorted(os.listdir(tmp_path)) == sorted([path.name, recent.name, other.name])

@@ -11,6 +11,10 @@ Jacobians built from backward, the health of a batch, and what the caches cost.
   update/weight ratios, the largest logit, overflow.
 - :func:`cache_report` (``model.cache_report()``): the arrays each layer holds
   for its backward, with shapes and bytes.
+- :mod:`~minnet.inspect.graph` (``minnet.plot.graph``): the layer graph drawn by
+  Graphviz, with shapes, norms and gradients.
+- :mod:`~minnet.inspect.html` (``trace.to_html(path)``): a page to step
+  through a pass in the browser.
 """
 
 from .caches import CacheEntry, CacheReport, cache_report

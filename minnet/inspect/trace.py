@@ -6,6 +6,7 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -321,6 +322,22 @@ class Trace:
 
     def __str__(self) -> str:
         return f"{_table(_HEADERS, [row._cells() for row in self.rows])}\n{self._footer()}"
+
+    def to_html(
+        self, path: str | Path, model: Module | None = None, X: ArrayLike | None = None, title: str | None = None
+    ) -> Path:
+        """Write a page to step through this pass in a browser: one self-contained HTML file (inline CSS,
+        script and SVG, the data as JSON; nothing fetched, no server). The network is drawn as SVG (with
+        ``model``, its containers, skips and branches; without, the traced layers in forward order), and
+        buttons or the arrow keys step forward through the layers, then backward through these rows, each
+        step showing the layer, its local derivative (:attr:`TraceRow.formula`), the gradients that
+        arrived and were passed on, and the parameter gradients (small arrays in full, larger ones as shape,
+        norm and heat map). Given the ``model`` and the ``X`` that :func:`explain` traced, the forward steps
+        show each layer's input and output too (one more forward pass, leaving no trace). Returns the
+        path. See :mod:`minnet.inspect.html`."""
+        from .html import write  # the page's module needs this one
+
+        return write(self, path, model, X, title)
 
     def to_markdown(self) -> str:
         body = _markdown_table(_HEADERS, [row._cells() for row in self.rows])

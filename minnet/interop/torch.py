@@ -547,6 +547,7 @@ class _FromTorch:
                     f"expected {p.data.shape[::-1] if flip else p.data.shape}"
                 )
             p.data[...] = value
+            p.mark_changed()
             self.made[id(t)] = (p, flip)
 
 

@@ -81,6 +81,12 @@ class Layer(Module):
     - **Order**: ``backward`` before a completed ``forward`` raises
       :class:`~minnet.errors.BackwardBeforeForwardError`; a ``forward`` that
       raised leaves the layer and every container above it without one.
+    - **Stale weights**: ``backward`` after one of the layer's own Parameters
+      changed since its ``forward`` (``Parameter.version``: an optimizer step,
+      an initialiser, a load, ``p.data = ...``, ``p.mark_changed()``) raises
+      :class:`~minnet.errors.StaleWeightsError` naming the parameter, unless
+      inside :func:`minnet.allow_stale_weights`. A container checks nothing
+      itself: each layer checks its own Parameters, so shared ones are fine.
 
     Forward and backward hooks, modes, ``state_dict`` and the walk come from
     :class:`~minnet.nn.module.Module`, whose docstring states the walk's

@@ -19,8 +19,10 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import BackwardBeforeForwardError
-from ..parameter import Parameter, tree_changed, tree_version
+from .. import guards
+from ..errors import AnomalyError, BackwardBeforeForwardError
+from ..guards import anomaly
+from ..parameter import Parameter, data_version, tree_changed, tree_version
 from ..serialization import check_state_dict
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +35,8 @@ _STATE_ATTRIBUTES = _HOOK_ATTRIBUTES | {
     "_in_forward",
     "_in_backward",
     "_forward_state",
+    "_data_version",
+    "_checksums",
     "_checked_version",
     "_float_dtype",
     "_passes_indices",
@@ -328,6 +332,9 @@ def _wrap_forward(forward: F) -> F:
         state["_forward_state"] = "failed"  # until the forward below returns
         if state.get("_checked_version") != tree_version[0]:
             self._check_tree()
+        checking = anomaly[0]
+        if checking:
+            guards.check_forward_inputs(self, args)
         x = args[0] if len(args) == 1 and not kwargs else None
         kind = self.input_kind
         if type(x) is np.ndarray and (
@@ -344,6 +351,9 @@ def _wrap_forward(forward: F) -> F:
             state["_in_forward"] = True
             try:
                 output = forward(self, x)
+            except AnomalyError as error:  # from a child: say which
+                guards.locate(self, error)
+                raise
             finally:
                 state["_in_forward"] = False
             state["_output_spec"] = (output.shape, output.dtype) if type(output) is np.ndarray else None
@@ -352,10 +362,16 @@ def _wrap_forward(forward: F) -> F:
             state["_in_forward"] = True
             try:
                 output = forward(self, *args, **kwargs)
+            except AnomalyError as error:
+                guards.locate(self, error)
+                raise
             finally:
                 state["_in_forward"] = False
             self._record_forward(args, output)
+        if checking:
+            guards.check_forward_output(self, output)
         state["_forward_state"] = "done"
+        state["_data_version"] = data_version[0]  # what backward compares: no Parameter written since
         if state.get("_forward_hooks"):
             _run_hooks(self, "_forward_hooks", args, output)
         return output
@@ -388,11 +404,21 @@ def _wrap_backward(backward: F) -> F:
             and grad_output.dtype == spec[1]
         ):  # not the usual case of an array of the output's shape and dtype
             grad_output = self._validate_grad_output(args[0] if args else kwargs.pop("grad_output", None))
+        if state.get("_data_version") != data_version[0]:  # some Parameter was written since forward: this one's?
+            guards.check_stale(self)
+        checking = anomaly[0]
+        if checking:
+            guards.check_backward_grad_output(self, grad_output)
         state["_in_backward"] = True
         try:
             grad_input = backward(self, grad_output, *args[1:], **kwargs) if given else backward(self, **kwargs)
+        except AnomalyError as error:  # from a child: say which
+            guards.locate(self, error)
+            raise
         finally:
             state["_in_backward"] = False
+        if checking:
+            guards.check_backward_result(self, grad_input)
         specs = state.get("_input_specs")
         if not (  # the usual case of a layer: one float input, and its gradient of the same shape and dtype
             self.input_kind in ("float", "any")
@@ -448,8 +474,11 @@ class Module:
     minnet's own: the input's dtype rule, ``grad_output`` checked against the
     forward's output, the returned gradient checked against the forward's
     input, backward refused until a forward has completed (a forward that
-    raised leaves the module, and every container above it, without one),
-    and the hooks. :class:`~minnet.nn.layer.Layer` and
+    raised leaves the module, and every container above it, without one)
+    and refused when one of the module's own Parameters was changed after
+    its forward (:class:`~minnet.errors.StaleWeightsError`, unless inside
+    :func:`minnet.allow_stale_weights`), the nan and inf checks of
+    :func:`minnet.detect_anomaly`, and the hooks. :class:`~minnet.nn.layer.Layer` and
     :class:`~minnet.nn.loss.Loss` say what each check is for them.
 
     **Threads.** One model is used by one thread at a time (a forward and its
@@ -711,12 +740,15 @@ class Module:
         Returns:
             ``LoadResult(missing_keys, unexpected_keys)``.
         """
-        expected = {name: param.data for name, param in self.named_parameters()}
+        params = dict(self.named_parameters())
+        expected = {name: param.data for name, param in params.items()}
         expected.update(self.named_buffers())  # buffers are ndarrays, written in place
         missing, unexpected = check_state_dict(type(self).__name__, expected, state_dict, strict)
         for name, array in expected.items():
             if name in state_dict:
                 array[...] = state_dict[name]
+                if name in params:
+                    params[name].mark_changed()
         return LoadResult(missing, unexpected)
 
     # -- hooks --------------------------------------------------------------------------------------------

@@ -215,6 +215,7 @@ class Optimizer:
         for group, first in zip(self.param_groups, self._first_steps, strict=True):
             for p in group["params"]:
                 self.update(p, self.state[i], group, self.step_count - first)
+                p.mark_changed()  # a layer whose forward ran before this step refuses its backward
                 i += 1
 
     def update(self, p: Parameter, state: State, group: ParamGroup, step: int) -> None:

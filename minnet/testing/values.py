@@ -47,6 +47,7 @@ def draw_values(model: Module, rng: RngLike = 0) -> list[str]:
     drawn = []
     for name, param in model.named_parameters():
         param.data[...] = _drawn(generator, param.data, positive=False)
+        param.mark_changed()
         drawn.append(name)
     for name, buffer in floating_buffers(model):
         buffer[...] = _drawn(generator, buffer, positive=bool(np.all(buffer > 0)))
