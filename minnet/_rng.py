@@ -34,16 +34,20 @@ def manual_seed(seed: int | None) -> None:
     _seed_sequence = np.random.SeedSequence(int(seed))
 
 
-def make_rng(rng: RngLike) -> np.random.Generator:
+def make_rng(rng: RngLike, owner: str = "") -> np.random.Generator:
     """An int seed gives a new ``numpy.random.Generator``; ``None`` one from fresh
     entropy, or after :func:`manual_seed` the next one of its stream; a Generator
-    is used as it is (so several layers can draw from one stream)."""
+    is used as it is (so several layers can draw from one stream). ``owner`` (a
+    class or function) starts the message of a bad ``rng``."""
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None:
         if _seed_sequence is not None:
             return np.random.default_rng(_seed_sequence.spawn(1)[0])
         return np.random.default_rng()
-    if isinstance(rng, (int, np.integer)):
+    where = f"{owner}: " if owner else ""
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"{where}rng must be an int seed >= 0, a numpy.random.Generator or None, got {rng}")
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
+    raise TypeError(f"{where}rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._checks import check_bool, check_real, describe
+
 __all__ = ["METRICS", "accuracy", "get_metric", "mean_squared_error", "r2_score"]
 
 Metric = Callable[[Any, Any], float]
@@ -39,6 +41,9 @@ def accuracy(pred: ArrayLike, target: ArrayLike, threshold: float = 0.5, *, logi
         >>> accuracy(np.array([[2.0], [-0.3], [0.4]]), np.array([1, 0, 1]))  # logits: thresholded at 0
         1.0
     """
+    threshold = check_real("accuracy", "threshold", threshold)
+    if logits is not None:
+        logits = check_bool("accuracy", "logits", logits)
     pred, target = np.asarray(pred), np.asarray(target)
     if pred.ndim == 0 or len(pred) != len(target):
         raise ValueError(f"accuracy: pred {pred.shape} and target {target.shape} need the same number of samples")
@@ -123,6 +128,10 @@ def get_metric(metric: str | Metric) -> tuple[str, Metric]:
     """``(name, function)`` for a metric given by name (a key of ``METRICS``) or as a callable."""
     if callable(metric):
         return getattr(metric, "__name__", type(metric).__name__), metric
+    if not isinstance(metric, str):
+        raise TypeError(
+            f"get_metric: a metric must be a name in {sorted(METRICS)} or a function, got {describe(metric)}"
+        )
     if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; known: {sorted(METRICS)} (or pass a function)")
+        raise ValueError(f"get_metric: unknown metric {metric!r}; known: {sorted(METRICS)} (or pass a function)")
     return metric, METRICS[metric]

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from ._checks import float_dtype, real_array
+
 # The version of every layer tree: bumped when a child or a Parameter is set, replaced, deleted or
 # appended, or a Parameter's data is replaced by another array (its dtype may change); not by in-place
 # updates such as an optimizer's `p.data -= ...`. A layer checks its tree again at its next forward only
@@ -35,9 +37,11 @@ class Parameter:
     """A trainable array with the gradient that backward passes add into.
 
     Args:
-        data: the initial values; copied into a new float array.
-        dtype: the array's dtype (default: ``data``'s own float dtype, float64
-            for integer data).
+        data: the initial values, real numbers; copied into a new float array.
+            Complex numbers (whose imaginary part would be lost), strings and
+            objects raise TypeError.
+        dtype: the array's dtype, a float dtype (default: ``data``'s own float
+            dtype, float64 for integer data).
 
     Attributes:
         data: the values, an ``ndarray``.
@@ -64,7 +68,7 @@ class Parameter:
     _changed_at = 0
 
     def __init__(self, data: ArrayLike, dtype: DTypeLike | None = None) -> None:
-        array = np.array(data, dtype=dtype, copy=True)
+        array = real_array("Parameter", "data", data, dtype if dtype is None else float_dtype(dtype, "Parameter"))
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
         self.data = array

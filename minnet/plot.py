@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._checks import check_int, describe, is_int, real_array
 from .inspect import Trace
 from .inspect.common import named_leaves, record_outputs
 from .inspect.graph import graph  # the layer graph, drawn by Graphviz (the graph extra), not matplotlib
@@ -49,9 +50,9 @@ def _series(history: Any) -> tuple[dict[str, list[float]], str]:
     """The named series of a History (``.history`` dict), a dict of lists or a list of losses."""
     data = getattr(history, "history", history)
     if isinstance(data, Mapping):
-        series = {str(k): [float(v) for v in values] for k, values in data.items()}
+        series = {str(k): real_array("loss_curve", f"history[{k!r}]", v, np.float64).tolist() for k, v in data.items()}
         return series, "epoch"
-    values = np.asarray(data, dtype=np.float64)
+    values = real_array("loss_curve", "history", data, np.float64)
     if values.ndim != 1:
         raise ValueError(f"loss_curve: expected a History, a dict of lists or a 1-D list of losses, got {values.shape}")
     return {"loss": values.tolist()}, "step"
@@ -106,6 +107,22 @@ def loss_curve(
     return _finish(fig, path)
 
 
+def _check_model(owner: str, model: Any) -> None:
+    if not isinstance(model, Layer):
+        raise TypeError(f"{owner}: model must be a minnet Layer, got {describe(model)}")
+
+
+def _class_names(owner: str, layers: Any) -> Sequence[str] | None:
+    """``layers``: None, one class name, or a list of them."""
+    if isinstance(layers, str):
+        return [layers]
+    if layers is not None and not (isinstance(layers, (list, tuple)) and all(isinstance(n, str) for n in layers)):
+        raise TypeError(
+            f"{owner}: layers must be None or a list of class names such as ['ReLU'], got {describe(layers)}"
+        )
+    return layers
+
+
 def _mean_abs_gradients(source: Layer | Trace) -> tuple[list[str], list[float]]:
     """Per layer with parameters, input side first: its label and the mean
     ``|∂L/∂θ|`` over its parameters, from the model's ``.grad`` or from the
@@ -155,6 +172,11 @@ def gradient_flow(
     ax = fig.add_subplot(1, 1, 1)
     longest: list[str] = []
     for label, network in models.items():
+        if not isinstance(network, (Layer, Trace)):
+            raise TypeError(
+                "gradient_flow: model must be a Layer, a Trace from minnet.explain, or a dict of them, "
+                f"got {describe(network)}"
+            )
         labels, values = _mean_abs_gradients(network)
         if not values:
             raise ValueError(f"gradient_flow: {type(network).__name__} {label} has no parameter gradients")
@@ -250,6 +272,7 @@ def decision_boundary(
         threshold: the split of a one-column score.
         title: the axes' title.
     """
+    _check_model("decision_boundary", model)
     if isinstance(resolution, (bool, np.bool_)) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
         raise ValueError(
             f"decision_boundary: resolution (grid points along each axis) must be a whole number >= 2, "
@@ -328,6 +351,11 @@ def activation_histograms(
         layers: the class names to show (e.g. ``["Sigmoid", "ReLU"]``);
             default every layer without children.
     """
+    _check_model("activation_histograms", model)
+    bins, layers = (
+        check_int("activation_histograms", "bins", bins, minimum=1),
+        _class_names("activation_histograms", layers),
+    )
     leaves = [(p, layer) for p, layer in named_leaves(model) if layers is None or type(layer).__name__ in layers]
     if not leaves:
         raise ValueError(f"activation_histograms: no layer of the classes {list(layers or [])} in the model")
@@ -368,11 +396,11 @@ def feature_maps(
             whose output has 3 or 4 axes.
         max_channels: the most channels shown per row (the first ones).
     """
-    X = np.asarray(X)
-    if isinstance(layers, str):
-        layers = [layers]
-    if max_channels < 1:
-        raise ValueError(f"feature_maps: max_channels must be at least 1, got {max_channels}")
+    _check_model("feature_maps", model)
+    X, layers = np.asarray(X), _class_names("feature_maps", layers)
+    sample = check_int("feature_maps", "sample", sample)
+    if not is_int(max_channels) or max_channels < 1:
+        raise ValueError(f"feature_maps: max_channels must be at least 1, got {max_channels!r}")
     if X.ndim not in (3, 4) or not 0 <= sample < len(X):
         raise ValueError(
             f"feature_maps: expected a batch (N, C, H, W) or (N, C, L) and a sample in [0, N), "

@@ -31,6 +31,7 @@ from typing import IO, Any, NamedTuple, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from ._checks import check_bool, check_path, describe
 from .errors import LoadError
 
 __all__ = ["check_state_dict", "load", "read_state", "save"]
@@ -401,6 +402,11 @@ def _naming(error: OSError, path: Path, temporary: str) -> OSError:
 
 
 def _state_of(obj: HasState | Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+    if not isinstance(obj, Mapping) and not callable(getattr(obj, "state_dict", None)):
+        raise TypeError(
+            "save: obj must be a model, optimizer or schedule (with state_dict()) or a dict of arrays, "
+            f"got {describe(obj)}"
+        )
     state = dict(obj) if isinstance(obj, Mapping) else obj.state_dict()
     for key, array in state.items():
         if not isinstance(key, str) or not isinstance(array, np.ndarray):
@@ -432,7 +438,7 @@ def save(obj: HasState | Mapping[str, NDArray[Any]], path: str | os.PathLike[str
         >>> minnet.load(Sequential(Linear(2, 3, rng=1)), path)(np.ones((1, 2))) == model(np.ones((1, 2)))
         array([[ True,  True,  True]])
     """
-    path = Path(path)
+    path = Path(check_path("save", "path", path))
     writer = _write_safetensors if _save_format(path) == ".safetensors" else _write_npz
     state = _state_of(obj)
     _atomic_write(path, lambda file: writer(file, state))
@@ -450,11 +456,14 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, NDArray[Any]]:
         LoadError: the file is truncated, corrupted, not in the format its name
             says, or holds pickled objects.
     """
-    return _read(Path(path), None)
+    return _read(Path(check_path("read_state", "path", path)), None, "read_state")
 
 
-def _read(path: Path, target: _Target | None) -> dict[str, NDArray[Any]]:
-    data = path.read_bytes()
+def _read(path: Path, target: _Target | None, function: str) -> dict[str, NDArray[Any]]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:  # no such file, a directory, no permission: os's message, led by the function
+        raise type(error)(error.errno, f"{function}: {error.strerror}", error.filename) from error
     reader = _read_safetensors if _is_safetensors(path) else _read_npz
     try:
         return reader(data, target)
@@ -482,14 +491,19 @@ def load(obj: Any, path: str | os.PathLike[str], strict: bool = True) -> Any:
     ``strict=False`` (models only) allows missing and unexpected keys;
     unexpected ones are not read.
     """
-    path = Path(path)
+    if not callable(getattr(obj, "load_state_dict", None)) or not callable(getattr(obj, "state_dict", None)):
+        raise TypeError(
+            "load: obj must be a model, optimizer or schedule to load into (with load_state_dict()), "
+            f"got {describe(obj)}"
+        )
+    path, strict = Path(check_path("load", "path", path)), check_bool("load", "strict", strict)
     if not strict and "strict" not in inspect.signature(obj.load_state_dict).parameters:
         raise ValueError(
             f"load: strict=False applies to models only; {type(obj).__name__}.load_state_dict always checks every "
             "key (leave strict at True)"
         )
     target = _Target(type(obj).__name__, obj.state_dict(), strict)
-    state = _read(path, target)
+    state = _read(path, target, "load")
     try:
         if strict:
             obj.load_state_dict(state)

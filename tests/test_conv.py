@@ -143,8 +143,6 @@ def test_an_empty_batch_gives_an_empty_output_and_gradient(build, shape, out_sha
             lambda: Conv2d(1, 2, (3, 3, 3)),
             "Conv2d: kernel_size must be a positive int or a pair of them, got (3, 3, 3)",
         ),
-        (lambda: Conv2d(1, 2, 2.5), "Conv2d: kernel_size must be a positive int or a pair of them, got 2.5"),
-        (lambda: Conv2d(1, 2, True), "Conv2d: kernel_size must be a positive int or a pair of them, got True"),
         (lambda: Conv2d(1, 2, 3, stride=0), "Conv2d: stride must be a positive int or a pair of them, got 0"),
         (
             lambda: Conv2d(1, 2, 3, stride=(1, -2)),
@@ -168,6 +166,20 @@ def test_an_empty_batch_gives_an_empty_output_and_gradient(build, shape, out_sha
 )
 def test_bad_arguments_are_errors_naming_the_layer(build, message):
     with pytest.raises(ValueError, match=re.escape(message)):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Conv2d(1, 2, 2.5), "Conv2d: kernel_size must be a positive int or a pair of them, got 2.5"),
+        (lambda: Conv2d(1, 2, True), "Conv2d: kernel_size must be a positive int or a pair of them, got True (bool)"),
+        (lambda: Conv2d(1, 2, (3, 2.0)), "Conv2d: kernel_size must be a positive int or a pair of them, got (3, 2.0)"),
+        (lambda: Conv1d(1.0, 2, 3), "Conv1d: in_channels must be a positive int, got 1.0"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_type_errors_naming_the_layer(build, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
         build()
 
 

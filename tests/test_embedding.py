@@ -86,8 +86,8 @@ def test_data_that_is_not_integer_is_an_error_naming_the_layer(x):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((0, 3), "num_embeddings and embedding_dim must be positive, got 0 and 3"),
-        ((4, 0), "num_embeddings and embedding_dim must be positive, got 4 and 0"),
+        ((0, 3), "num_embeddings must be a positive int, got 0"),
+        ((4, 0), "embedding_dim must be a positive int, got 0"),
         ((4, 3, 4), r"padding_idx must be within num_embeddings: in \[-4, 3\], got 4"),
         ((4, 3, -5), r"padding_idx must be within num_embeddings: in \[-4, 3\], got -5"),
     ],

@@ -119,7 +119,7 @@ def test_dropout_edges_and_errors():
     assert Dropout(0.5, rng=0)(x.astype(np.float32)).dtype == np.float32
     assert repr(Dropout(0.2)) == "Dropout(p=0.2)"
     for p in (-0.1, 1.5):
-        with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\]"):
+        with pytest.raises(ValueError, match=r"Dropout: p must be a number in \[0, 1\]"):
             Dropout(p)
 
 

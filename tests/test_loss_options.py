@@ -275,7 +275,7 @@ def test_arguments_are_checked_and_shown():
         CrossEntropyLoss("sum")  # minnet's old first argument
     with pytest.raises(ValueError, match=r"NLLLoss: weight must have shape \(C,\)"):
         NLLLoss(weight=[[1.0, 2.0]])
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: label_smoothing must be in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: label_smoothing must be a number in \[0, 1\], got 1.5"):
         CrossEntropyLoss(label_smoothing=1.5)
     with pytest.raises(ValueError, match="MultiMarginLoss: only p=1 and p=2 are supported, got 3"):
         MultiMarginLoss(p=3)

@@ -125,7 +125,7 @@ def test_batchnorm2d_errors_name_the_layer():
         bn(np.zeros((1, 3, 1, 1)))
     assert bn.num_batches_tracked == 0  # the refused batch changed nothing
     assert bn.eval()(np.ones((1, 3, 1, 1))).shape == (1, 3, 1, 1)  # one value per channel is fine in eval
-    with pytest.raises(ValueError, match="BatchNorm2d: num_features must be positive, got 0"):
+    with pytest.raises(ValueError, match="BatchNorm2d: num_features must be a positive int, got 0"):
         BatchNorm2d(0)
     with pytest.raises(TypeError, match="BatchNorm2d: dtype must be a float dtype, got int64"):
         BatchNorm2d(3, dtype=np.int64)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._checks import check_real, describe
 from ..nn.layer import Layer
 from ..nn.loss import Loss
 from ..nn.snapshot import preserved
@@ -104,6 +105,9 @@ def jacobian(layer: Layer, x: ArrayLike, *, step: float = 1e-4) -> JacobianResul
     """
     if isinstance(layer, Loss):
         raise TypeError(f"jacobian: {type(layer).__name__} is a loss (a scalar output); use gradcheck for it")
+    if not isinstance(layer, Layer):
+        raise TypeError(f"jacobian: layer must be a minnet Layer, got {describe(layer)}")
+    step = check_real("jacobian", "step", step, 0.0, low_open=True)
     x = np.array(x, dtype=np.float64, copy=True)
     params = list(layer.named_parameters())
     for name, p in params:

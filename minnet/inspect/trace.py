@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._checks import describe
 from ..nn.layer import Layer
 from ..nn.loss import Loss
 from ..nn.module import Derivatives, HookHandle, Module
@@ -454,6 +455,10 @@ def explain(
         >>> trace[4].grad_input_shape
         (8, 3)
     """
+    if not isinstance(model, Layer):
+        raise TypeError(f"explain: model must be a minnet Layer, got {describe(model)}")
+    if not callable(loss_fn) or not callable(getattr(loss_fn, "backward", None)):
+        raise TypeError(f"explain: loss_fn must be a minnet Loss such as MSELoss(), got {describe(loss_fn)}")
     leaves = named_leaves(model)
     calls: list[tuple[Module, tuple[Any, ...], Any]] = []  # (layer, positional inputs, output) in forward order
     rows: list[TraceRow] = []

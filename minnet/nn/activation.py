@@ -7,6 +7,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_choice, check_int, check_real
 from .layer import Layer
 
 # The dtype rule of every activation: float input keeps its dtype (float32 stays
@@ -109,7 +110,7 @@ class LeakyReLU(Layer):
     local_derivative = {"∂L/∂x": "g ⊙ (1 if x > 0 else negative_slope)"}
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_real("LeakyReLU", "negative_slope", negative_slope)
         self.mask: NDArray[np.bool_]  # cached x > 0, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -144,7 +145,7 @@ class ELU(Layer):
     local_derivative = {"∂L/∂x": "g ⊙ (1 if x > 0 else α exp(x))"}
 
     def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = float(alpha)
+        self.alpha = check_real("ELU", "alpha", alpha)
         self.x: NDArray[np.floating]  # cached input, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -209,7 +210,8 @@ class Softplus(Layer):
     local_derivative = {"∂L/∂x": "g ⊙ σ(β x), g where β x > threshold"}
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
-        self.beta, self.threshold = float(beta), float(threshold)
+        self.beta = check_real("Softplus", "beta", beta, 0.0, low_open=True)
+        self.threshold = check_real("Softplus", "threshold", threshold)
         self.z: NDArray[np.floating]  # cached β x, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -275,9 +277,7 @@ class GELU(Layer):
     C = 0.044715
 
     def __init__(self, approximate: str = "tanh") -> None:
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = check_choice("GELU", "approximate", approximate, ("none", "tanh"))
         self.x: NDArray[np.floating]  # cached input, set by forward
         self.t: NDArray[np.floating]  # cached tanh(u) ("tanh") or Φ(x) ("none"), set by forward
 
@@ -362,9 +362,10 @@ class Hardtanh(Layer):
     local_derivative = {"∂L/∂x": "g ⊙ [min_val < x < max_val]"}
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        min_val, max_val = check_real("Hardtanh", "min_val", min_val), check_real("Hardtanh", "max_val", max_val)
         if not max_val > min_val:
             raise ValueError(f"Hardtanh: max_val must be greater than min_val, got {min_val} and {max_val}")
-        self.min_val, self.max_val = float(min_val), float(max_val)
+        self.min_val, self.max_val = min_val, max_val
         self.mask: NDArray[np.bool_]  # cached min_val < x < max_val, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -432,7 +433,7 @@ class Softmax(Layer):
     local_derivative = {"∂L/∂x": "y ⊙ (g − Σ_j g_j y_j)"}
 
     def __init__(self, axis: int = -1) -> None:
-        self.axis = axis
+        self.axis = check_int("Softmax", "axis", axis)
         self.y: NDArray[np.floating]  # cached output, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -471,7 +472,7 @@ class LogSoftmax(Layer):
     local_derivative = {"∂L/∂x": "g − softmax(x) Σ_j g_j"}
 
     def __init__(self, axis: int = -1) -> None:
-        self.axis = axis
+        self.axis = check_int("LogSoftmax", "axis", axis)
         self.p: NDArray[np.floating]  # cached softmax = exp(y), set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:

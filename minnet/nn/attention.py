@@ -8,6 +8,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_int, check_real
 from .._rng import RngLike, make_rng
 from ..parameter import Parameter
 from .layer import Layer, float_dtype
@@ -102,7 +103,12 @@ class MultiheadAttention(Layer):
         rng: RngLike = None,
         dtype: Any = np.float64,
     ) -> None:
-        if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
+        embed_dim = check_int("MultiheadAttention", "embed_dim", embed_dim, minimum=1)
+        num_heads = check_int("MultiheadAttention", "num_heads", num_heads, minimum=1)
+        dropout = check_real("MultiheadAttention", "dropout", dropout, 0.0, 1.0)
+        bias = check_bool("MultiheadAttention", "bias", bias)
+        batch_first = check_bool("MultiheadAttention", "batch_first", batch_first)
+        if embed_dim % num_heads:
             raise ValueError(
                 "MultiheadAttention: embed_dim must be a positive multiple of num_heads, "
                 f"got {embed_dim} and {num_heads}"
@@ -112,7 +118,7 @@ class MultiheadAttention(Layer):
         dtype = float_dtype(dtype, "MultiheadAttention")
         self.embed_dim, self.num_heads, self.batch_first = embed_dim, num_heads, batch_first
         self.head_dim = embed_dim // num_heads
-        generator = make_rng(rng)
+        generator = make_rng(rng, "MultiheadAttention")
         bound = math.sqrt(6.0 / (embed_dim + 3 * embed_dim))
         self.in_proj_weight = Parameter(generator.uniform(-bound, bound, (embed_dim, 3 * embed_dim)), dtype)
         self.in_proj_bias = Parameter(np.zeros(3 * embed_dim), dtype) if bias else None

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_int
 from ..parameter import tree_changed
 from .layer import Layer
 from .module import Module, held_items, note_child
@@ -209,7 +210,7 @@ class Concat(Layer):
         if not branches:
             raise ValueError("Concat: needs at least one branch")
         self.branches = [checked_child("Concat", f"branch {i}", branch) for i, branch in enumerate(branches)]
-        self.axis = axis
+        self.axis = check_int("Concat", "axis", axis)
         self.sizes: list[int]  # cached output sizes along axis, set by forward
         list(self.named_layers())  # a layer object in two branches is refused here
 

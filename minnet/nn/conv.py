@@ -31,6 +31,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_int, describe, is_int
 from .._rng import RngLike, make_rng
 from ..parameter import Parameter
 from .layer import Layer, float_dtype
@@ -44,17 +45,15 @@ SHORT_ROW = 8
 
 
 def _as_tuple(value: Any, dims: int, what: str, layer: str, minimum: int) -> tuple[int, ...]:
-    """``value`` (an int, or a tuple of ``dims`` ints) as a tuple of ``dims`` ints ≥ ``minimum``, or a ValueError."""
-    values = (value,) * dims if isinstance(value, (int, np.integer)) else value
-    valid = (
-        isinstance(values, (tuple, list))
-        and len(values) == dims
-        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in values)
-    )
-    if not valid:
-        kind = "a positive int" if minimum == 1 else f"an int ≥ {minimum}"
-        several = "a pair of them" if dims == 2 else "a tuple of one"
-        raise ValueError(f"{layer}: {what} must be {kind} or {several}, got {value!r}")
+    """``value`` (an int, or a tuple of ``dims`` ints) as a tuple of ``dims`` ints ≥ ``minimum``; a TypeError
+    for another type (a float, a bool, a string), a ValueError for a value out of range or the wrong length."""
+    values = (value,) * dims if is_int(value) else value
+    kind = "a positive int" if minimum == 1 else f"an int ≥ {minimum}"
+    expected = f"{kind} or {'a pair of them' if dims == 2 else 'a tuple of one'}"
+    if not isinstance(values, (tuple, list)) or not all(map(is_int, values)):
+        raise TypeError(f"{layer}: {what} must be {expected}, got {describe(value)}")
+    if len(values) != dims or min(values) < minimum:
+        raise ValueError(f"{layer}: {what} must be {expected}, got {value!r}")
     return tuple(int(v) for v in values)
 
 
@@ -182,11 +181,10 @@ class _ConvNd(Layer):
         dtype: Any,
     ) -> None:
         name = type(self).__name__
-        for what, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
-                raise ValueError(f"{name}: {what} must be a positive int, got {channels!r}")
+        self.in_channels = check_int(name, "in_channels", in_channels, minimum=1)
+        self.out_channels = check_int(name, "out_channels", out_channels, minimum=1)
+        bias = check_bool(name, "bias", bias)
         dtype = float_dtype(dtype, name)
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _as_tuple(kernel_size, dims, "kernel_size", name, minimum=1)
         self.stride = _as_tuple(stride, dims, "stride", name, minimum=1)
         self.dilation = _as_tuple(dilation, dims, "dilation", name, minimum=1)
@@ -201,7 +199,7 @@ class _ConvNd(Layer):
         self.padding_widths = _padding_widths(self.padding, self.kernel_size, self.dilation)
         # PyTorch's default, kaiming_uniform with a = √5: U(−1/√fan_in, 1/√fan_in) for the weight and the bias
         bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
-        generator = make_rng(rng)
+        generator = make_rng(rng, name)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self.weight = Parameter(generator.uniform(-bound, bound, shape), dtype)
         self.bias = Parameter(generator.uniform(-bound, bound, self.out_channels), dtype) if bias else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_real
 from .._rng import RngLike, make_rng
 from .layer import Layer
 
@@ -45,10 +46,8 @@ class Dropout(Layer):
     local_derivative = {"∂L/∂x": {"training": "g ⊙ m/(1 − p)", "eval": "g"}}
 
     def __init__(self, p: float = 0.5, *, rng: RngLike = None) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
-        self.p = float(p)
-        self.rng = make_rng(rng)
+        self.p = check_real("Dropout", "p", p, 0.0, 1.0)
+        self.rng = make_rng(rng, "Dropout")
         self.mask: NDArray[np.floating] | None = None  # cached m / (1 − p); None when nothing was dropped
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:

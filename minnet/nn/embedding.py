@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_int
 from .._rng import RngLike, make_rng
 from ..parameter import Parameter
 from .layer import Layer, float_dtype
@@ -66,12 +67,10 @@ class Embedding(Layer):
         rng: RngLike = None,
         dtype: Any = np.float64,
     ) -> None:
-        if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(
-                "Embedding: num_embeddings and embedding_dim must be positive, "
-                f"got {num_embeddings} and {embedding_dim}"
-            )
+        num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, minimum=1)
+        embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, minimum=1)
         if padding_idx is not None:
+            check_int("Embedding", "padding_idx", padding_idx)
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(
                     f"Embedding: padding_idx must be within num_embeddings: in [{-num_embeddings}, "
@@ -80,7 +79,7 @@ class Embedding(Layer):
             padding_idx = int(padding_idx) % num_embeddings  # −1 is the last row, as in PyTorch
         dtype = float_dtype(dtype, "Embedding")
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        self.weight = Parameter(make_rng(rng).standard_normal((num_embeddings, embedding_dim)), dtype)
+        self.weight = Parameter(make_rng(rng, "Embedding").standard_normal((num_embeddings, embedding_dim)), dtype)
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0.0
         self.indices: NDArray[np.integer]  # cached indices, set by forward

@@ -7,6 +7,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_int
 from .layer import Layer
 
 
@@ -31,7 +32,10 @@ class Flatten(Layer):
     local_derivative = {"∂L/∂x": "reshape(g, x.shape)"}
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim, self.end_dim = (
+            check_int("Flatten", "start_dim", start_dim),
+            check_int("Flatten", "end_dim", end_dim),
+        )
         self.shape: tuple[int, ...]  # cached input shape, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:

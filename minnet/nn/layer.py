@@ -7,22 +7,12 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import float_dtype
 from .module import HookHandle, LoadResult, Module, as_float, as_gradient, bind_leading, check_returned_gradient
 
 __all__ = ["HookHandle", "Layer", "LoadResult", "float_dtype"]
 
 InputKind = Literal["float", "integer", "any"]
-
-
-def float_dtype(dtype: Any, layer_name: str) -> np.dtype[Any]:
-    """``dtype`` as a numpy float dtype, or a TypeError naming the layer."""
-    try:
-        resolved: np.dtype[Any] = np.dtype(dtype)
-    except TypeError as error:
-        raise TypeError(f"{layer_name}: dtype must be a float dtype, got {dtype!r}") from error
-    if resolved.kind != "f":
-        raise TypeError(f"{layer_name}: dtype must be a float dtype, got {resolved}")
-    return resolved
 
 
 def _is_arrays(a: Any) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_int
 from .._inplace import add_product
 from .._rng import RngLike, make_rng
 from ..parameter import Parameter
@@ -68,14 +69,13 @@ class Linear(Layer):
         rng: RngLike = None,
         dtype: Any = np.float64,
     ) -> None:
-        if in_features < 1 or out_features < 1:
-            raise ValueError(
-                f"Linear: in_features and out_features must be positive, got {in_features} and {out_features}"
-            )
+        in_features = check_int("Linear", "in_features", in_features, minimum=1)
+        out_features = check_int("Linear", "out_features", out_features, minimum=1)
+        bias = check_bool("Linear", "bias", bias)
         dtype = float_dtype(dtype, "Linear")
         self.in_features = in_features
         self.out_features = out_features
-        generator = make_rng(rng)
+        generator = make_rng(rng, "Linear")
         bound = 1.0 / math.sqrt(in_features)
         self.weight = Parameter(generator.uniform(-bound, bound, (in_features, out_features)), dtype)
         self.bias = Parameter(generator.uniform(-bound, bound, out_features), dtype) if bias else None

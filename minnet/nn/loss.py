@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_int, check_real, is_int, real_array
 from .module import Module, as_float, as_gradient, bind_leading, check_returned_gradient
 
 TargetKind = Literal["float", "labels", "labels_or_probabilities", "any"]
@@ -319,9 +320,7 @@ class HuberLoss(Loss):
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
-        if not delta > 0:
-            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
-        self.delta = float(delta)
+        self.delta = check_real("HuberLoss", "delta", delta, 0.0, low_open=True)
         self.diff: NDArray[np.floating]  # cached ŷ − Y, set by forward
 
     def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
@@ -439,7 +438,9 @@ def _weight_argument(loss: str, weight: Any) -> NDArray[np.float64] | None:
             f"{loss}: weight must be an array of C class weights, got {weight!r}; "
             f"pass the reduction by name: {loss}(reduction={weight!r})"
         )
-    array = np.array(weight, dtype=np.float64)
+    array = real_array(loss, "weight", weight, np.float64)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{loss}: weight must be finite class weights, got {array}")
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{loss}: weight must have shape (C,), one weight per class, got shape {array.shape}")
     array.flags.writeable = False
@@ -516,7 +517,7 @@ class NLLLoss(Loss):
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.weight = _weight_argument("NLLLoss", weight)
-        self.ignore_index = int(ignore_index)
+        self.ignore_index = check_int("NLLLoss", "ignore_index", ignore_index)
         self.labels: NDArray[np.integer]  # cached labels (0 where ignored), set by forward
         self.scale: NDArray[np.floating]  # cached w[y_i], 0 for an ignored row
         self.total: Any  # cached Σ_i w[y_i], what "mean" divides by
@@ -612,10 +613,8 @@ class CrossEntropyLoss(Loss):
     ) -> None:
         super().__init__(reduction)
         self.weight = _weight_argument("CrossEntropyLoss", weight)
-        self.ignore_index = int(ignore_index)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.label_smoothing = float(label_smoothing)
+        self.ignore_index = check_int("CrossEntropyLoss", "ignore_index", ignore_index)
+        self.label_smoothing = check_real("CrossEntropyLoss", "label_smoothing", label_smoothing, 0.0, 1.0)
         self.p: NDArray[np.floating]  # cached softmax(z), set by forward
         self.target: NDArray[Any]  # cached T: the labels (N,) (0 where ignored), or the probabilities (N, C)
         self.scale: NDArray[np.floating]  # labels: cached w[y_i], 0 for an ignored row
@@ -733,9 +732,9 @@ class MultiMarginLoss(Loss):
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        if p not in (1, 2):
+        if not is_int(p) or p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: only p=1 and p=2 are supported, got {p!r}")
-        self.p, self.margin = int(p), float(margin)
+        self.p, self.margin = int(p), check_real("MultiMarginLoss", "margin", margin)
         self.weight = _weight_argument("MultiMarginLoss", weight)
         self.slope: NDArray[np.floating]  # cached ∂ℓ_i/∂x[i, c] for c ≠ y_i (0 at y_i), set by forward
         self.labels: NDArray[np.integer]

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_int, check_real, describe, is_int
 from ..parameter import Parameter
 from .layer import Layer, float_dtype
 
@@ -36,8 +37,11 @@ class _BatchNorm(Layer):
         dtype: Any = np.float64,
     ) -> None:
         name = type(self).__name__
-        if num_features < 1:
-            raise ValueError(f"{name}: num_features must be positive, got {num_features}")
+        num_features = check_int(name, "num_features", num_features, minimum=1)
+        eps = check_real(name, "eps", eps, 0.0)
+        if momentum is not None:  # None: a cumulative average, as PyTorch
+            momentum = check_real(name, "momentum", momentum, 0.0, 1.0)
+        affine = check_bool(name, "affine", affine)
         dtype = float_dtype(dtype, name)
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
         self.weight = Parameter(np.ones(num_features), dtype) if affine else None
@@ -265,9 +269,19 @@ class LayerNorm(Layer):
         *,
         dtype: Any = np.float64,
     ) -> None:
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if is_int(normalized_shape):
+            shape: tuple[Any, ...] = (normalized_shape,)
+        elif isinstance(normalized_shape, (tuple, list)) and all(map(is_int, normalized_shape)):
+            shape = tuple(normalized_shape)
+        else:
+            raise TypeError(
+                f"LayerNorm: normalized_shape must be an int or a tuple of ints, got {describe(normalized_shape)}"
+            )
         if not shape or any(side < 1 for side in shape):
             raise ValueError(f"LayerNorm: normalized_shape must be positive sides, got {normalized_shape!r}")
+        eps = check_real("LayerNorm", "eps", eps, 0.0)
+        elementwise_affine = check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
+        bias = check_bool("LayerNorm", "bias", bias)
         dtype = float_dtype(dtype, "LayerNorm")
         self.normalized_shape = tuple(int(side) for side in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_int, check_real
 from .._rng import RngLike, make_rng
 from ..parameter import Parameter
 from .layer import Layer, float_dtype
@@ -254,10 +255,13 @@ class _Cell(Layer):
         self, input_size: int, hidden_size: int, bias: bool = True, *, rng: RngLike = None, dtype: Any = np.float64
     ) -> None:
         name = type(self).__name__
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(f"{name}: input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
+        input_size = check_int(name, "input_size", input_size, minimum=1)
+        hidden_size = check_int(name, "hidden_size", hidden_size, minimum=1)
+        bias = check_bool(name, "bias", bias)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        _init_weights(self, "", input_size, hidden_size, self.num_gates, bias, make_rng(rng), float_dtype(dtype, name))
+        _init_weights(
+            self, "", input_size, hidden_size, self.num_gates, bias, make_rng(rng, name), float_dtype(dtype, name)
+        )
         # the caches, set by forward: the input and the old state, then what the step writes for its derivative
         self.x: Array | None = None  # the input (N, input_size)
         self.h: Array | None = None  # the old state h (N, hidden_size)
@@ -533,13 +537,12 @@ class _Sequence(Layer):
         dtype: Any = np.float64,
     ) -> None:
         name = type(self).__name__
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(
-                f"{name}: input_size, hidden_size and num_layers must be positive, "
-                f"got {input_size}, {hidden_size} and {num_layers}"
-            )
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        input_size = check_int(name, "input_size", input_size, minimum=1)
+        hidden_size = check_int(name, "hidden_size", hidden_size, minimum=1)
+        num_layers = check_int(name, "num_layers", num_layers, minimum=1)
+        dropout = check_real(name, "dropout", dropout, 0.0, 1.0)
+        bias, batch_first = check_bool(name, "bias", bias), check_bool(name, "batch_first", batch_first)
+        bidirectional = check_bool(name, "bidirectional", bidirectional)
         if dropout > 0 and num_layers == 1:  # as PyTorch: the argument has no effect then, say so
             warnings.warn(
                 f"{name}: dropout={dropout} acts between stacked layers, after all but the last, so it needs "
@@ -550,7 +553,7 @@ class _Sequence(Layer):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.directions = 2 if bidirectional else 1
-        generator, dtype = make_rng(rng), float_dtype(dtype, name)
+        generator, dtype = make_rng(rng, name), float_dtype(dtype, name)
         for k in range(num_layers):
             for suffix in self._suffixes(k):
                 size = input_size if k == 0 else hidden_size * self.directions

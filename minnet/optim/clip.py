@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .._checks import check_real
 from ..parameter import Parameter
 
 
@@ -50,7 +51,8 @@ def clip_grad_norm_(
     for param in params:
         if not isinstance(param, Parameter):
             raise TypeError(f"clip_grad_norm_: parameters must be minnet Parameters, got {type(param).__name__}")
-    norm_type = float(norm_type)
+    max_norm = check_real("clip_grad_norm_", "max_norm", max_norm, 0.0, infinite=True)
+    norm_type = check_real("clip_grad_norm_", "norm_type", norm_type, infinite=True)
     grads = [param.grad for param in params]
     if not grads:
         return 0.0
@@ -92,8 +94,6 @@ def clip_grad_value_(parameters: Parameter | Iterable[Parameter], clip_value: fl
     for param in params:
         if not isinstance(param, Parameter):
             raise TypeError(f"clip_grad_value_: parameters must be minnet Parameters, got {type(param).__name__}")
-    clip_value = float(clip_value)
-    if not clip_value >= 0:
-        raise ValueError(f"clip_grad_value_: clip_value must be a number >= 0, got {clip_value}")
+    clip_value = check_real("clip_grad_value_", "clip_value", clip_value, 0.0, infinite=True)
     for param in params:
         np.clip(param.grad, -clip_value, clip_value, out=param.grad)

@@ -15,6 +15,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_choice, check_real, check_whole, describe, is_real
 from ..serialization import check_state_dict
 from .optimizer import Optimizer, _from_array, _to_array
 
@@ -28,12 +29,13 @@ def _check_optimizer(owner: str, optimizer: Any) -> Optimizer:
 def _per_group(owner: str, name: str, optimizer: Optimizer, value: float | Sequence[float]) -> list[float]:
     """One value per parameter group: a number for all of them, or a list with one for each."""
     groups = len(optimizer.param_groups)
-    if not isinstance(value, (int, float)):
-        value = list(value)
+    if not is_real(value):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{owner}: {name} must be a number >= 0 or a list of them, got {describe(value)}")
         if len(value) != groups:
             raise ValueError(f"{owner}: expected {groups} values of {name} (one per parameter group), got {len(value)}")
-        return [float(v) for v in value]
-    return [float(value)] * groups
+        return [check_real(owner, f"{name}[{i}]", v, 0.0) for i, v in enumerate(value)]
+    return [check_real(owner, name, value, 0.0)] * groups
 
 
 class LRScheduler:
@@ -142,10 +144,8 @@ class StepLR(LRScheduler):
     hyperparameters = ("step_size", "gamma")
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        if step_size < 1 or step_size != int(step_size):  # 2.5 is not silently truncated to 2
-            raise ValueError(f"StepLR: step_size must be a whole number >= 1, got {step_size}")
-        self.step_size = int(step_size)
-        self.gamma = float(gamma)
+        self.step_size = check_whole("StepLR", "step_size", step_size, 1)
+        self.gamma = check_real("StepLR", "gamma", gamma, 0.0)
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -178,12 +178,14 @@ class MultiStepLR(LRScheduler):
     hyperparameters = ("milestones", "gamma")
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1) -> None:
+        if isinstance(milestones, str) or not isinstance(milestones, Iterable):
+            raise TypeError(f"MultiStepLR: milestones must be a list of whole numbers >= 0, got {describe(milestones)}")
         values = list(milestones)
         for m in values:
             if isinstance(m, bool) or not isinstance(m, (int, float)) or m != int(m) or m < 0:
                 raise ValueError(f"MultiStepLR: milestones must be whole numbers >= 0, got {values}")
         self.milestones = tuple(sorted(int(m) for m in values))
-        self.gamma = float(gamma)
+        self.gamma = check_real("MultiStepLR", "gamma", gamma, 0.0)
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -210,7 +212,7 @@ class ExponentialLR(LRScheduler):
     hyperparameters = ("gamma",)
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = float(gamma)
+        self.gamma = check_real("ExponentialLR", "gamma", gamma, 0.0)
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -245,10 +247,8 @@ class CosineAnnealingLR(LRScheduler):
     hyperparameters = ("T_max", "eta_min")
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        if T_max < 1 or T_max != int(T_max):
-            raise ValueError(f"CosineAnnealingLR: T_max must be a whole number >= 1, got {T_max}")
-        self.T_max = int(T_max)
-        self.eta_min = float(eta_min)
+        self.T_max = check_whole("CosineAnnealingLR", "T_max", T_max, 1)
+        self.eta_min = check_real("CosineAnnealingLR", "eta_min", eta_min, 0.0)
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -292,15 +292,9 @@ class LinearLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5
     ) -> None:
-        if not 0 < start_factor <= 1:
-            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
-        if not 0 <= end_factor <= 1:
-            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
-        if total_iters < 0 or total_iters != int(total_iters):
-            raise ValueError(f"LinearLR: total_iters must be a whole number >= 0, got {total_iters}")
-        self.start_factor = float(start_factor)
-        self.end_factor = float(end_factor)
-        self.total_iters = int(total_iters)
+        self.start_factor = check_real("LinearLR", "start_factor", start_factor, 0.0, 1.0, low_open=True)
+        self.end_factor = check_real("LinearLR", "end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = check_whole("LinearLR", "total_iters", total_iters, 0)
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -401,17 +395,13 @@ class OneCycleLR(LRScheduler):
             self.total_steps = whole("epochs", epochs) * whole("steps_per_epoch", steps_per_epoch)
         else:
             raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
-        if not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
-        if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.pct_start = check_real("OneCycleLR", "pct_start", pct_start, 0.0, 1.0)
+        self.anneal_strategy = check_choice("OneCycleLR", "anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.max_lrs = _per_group("OneCycleLR", "max_lr", optimizer, max_lr)
-        self.pct_start = float(pct_start)
-        self.anneal_strategy = anneal_strategy
-        self.div_factor = float(div_factor)
-        self.final_div_factor = float(final_div_factor)
-        self.three_phase = bool(three_phase)
-        self.cycle_momentum = bool(cycle_momentum)
+        self.div_factor = check_real("OneCycleLR", "div_factor", div_factor, 0.0, low_open=True)
+        self.final_div_factor = check_real("OneCycleLR", "final_div_factor", final_div_factor, 0.0, low_open=True)
+        self.three_phase = check_bool("OneCycleLR", "three_phase", three_phase)
+        self.cycle_momentum = check_bool("OneCycleLR", "cycle_momentum", cycle_momentum)
         self.base_momentums = _per_group("OneCycleLR", "base_momentum", optimizer, base_momentum)
         self.max_momentums = _per_group("OneCycleLR", "max_momentum", optimizer, max_momentum)
         if self.cycle_momentum and not all("momentum" in g or "betas" in g for g in optimizer.param_groups):
@@ -517,21 +507,18 @@ class ReduceLROnPlateau(LRScheduler):
         eps: float = 1e-8,
     ) -> None:
         _check_optimizer("ReduceLROnPlateau", optimizer)
-        if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        if not factor < 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be below 1, got {factor}")
+        mode = check_choice("ReduceLROnPlateau", "mode", mode, ("min", "max"))
+        threshold_mode = check_choice("ReduceLROnPlateau", "threshold_mode", threshold_mode, ("rel", "abs"))
+        factor = check_real("ReduceLROnPlateau", "factor", factor, 0.0, 1.0, high_open=True)
         for name, value in (("patience", patience), ("cooldown", cooldown)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"ReduceLROnPlateau: {name} must be an int >= 0, got {value!r}")
         self.mode, self.threshold_mode = mode, threshold_mode
-        self.factor = float(factor)
+        self.factor = factor
         self.patience, self.cooldown = patience, cooldown
-        self.threshold = float(threshold)
+        self.threshold = check_real("ReduceLROnPlateau", "threshold", threshold, 0.0)
         self.min_lrs = _per_group("ReduceLROnPlateau", "min_lr", optimizer, min_lr)
-        self.eps = float(eps)
+        self.eps = check_real("ReduceLROnPlateau", "eps", eps, 0.0)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0

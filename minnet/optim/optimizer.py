@@ -11,13 +11,13 @@ model's weights and a resumed run continues bit for bit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_real, describe, is_real
 from .._inplace import add_scaled
 from ..errors import LoadError
 from ..nn.layer import Layer
@@ -92,8 +92,11 @@ class Optimizer:
         name = type(self).__name__
         if isinstance(params, Layer):
             raise TypeError(f"{name}: got the model itself; pass its parameters: model.parameters()")
-        if isinstance(params, (Parameter, Mapping)):
-            raise TypeError(f"{name}: params must be an iterable of Parameters or of parameter groups (dicts)")
+        if isinstance(params, (Parameter, Mapping, str)) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"{name}: params must be an iterable of Parameters or of parameter groups (dicts), "
+                f"got {describe(params)}"
+            )
         self.defaults: dict[str, Any] = self._check_options(dict(defaults), "")
         self.param_groups: list[ParamGroup] = []
         self.state: list[State] = []
@@ -186,18 +189,15 @@ class Optimizer:
 
     def _check_options(self, options: dict[str, Any], where: str) -> dict[str, Any]:
         """Check the options of a group (``where`` names it in messages) and return them as Python values."""
-        lr = options["lr"]
-        if not isinstance(lr, (int, float, np.integer, np.floating)) or not math.isfinite(lr) or lr < 0:
-            raise ValueError(f"{type(self).__name__}: {where}lr must be a finite number >= 0, got {lr}")
-        options["lr"] = float(lr)
+        options["lr"] = check_real(type(self).__name__, f"{where}lr", options["lr"], 0.0)
+        for name in ("nesterov", "amsgrad", "centered", "maximize", "decoupled_weight_decay"):
+            if name in options:
+                options[name] = check_bool(type(self).__name__, f"{where}{name}", options[name])
         return options
 
     def _check_non_negative(self, options: dict[str, Any], where: str, *names: str) -> None:
         for name in names:
-            value = options[name]
-            if not value >= 0:  # NaN fails too
-                raise ValueError(f"{type(self).__name__}: {where}{name} must be >= 0, got {value}")
-            options[name] = float(value)
+            options[name] = check_real(type(self).__name__, f"{where}{name}", options[name], 0.0)
 
     def _init_state(self, p: Parameter, group: ParamGroup) -> State:
         """The arrays kept for ``p`` before its first step (none by default)."""
@@ -331,8 +331,7 @@ class SGD(Optimizer):
     def _check_options(self, options: dict[str, Any], where: str) -> dict[str, Any]:
         options = super()._check_options(options, where)
         self._check_non_negative(options, where, "momentum", "weight_decay")
-        options["dampening"] = float(options["dampening"])
-        options["nesterov"], options["maximize"] = bool(options["nesterov"]), bool(options["maximize"])
+        options["dampening"] = check_real("SGD", f"{where}dampening", options["dampening"])
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError(f"SGD: {where}nesterov momentum needs momentum > 0 and dampening = 0")
         return options
@@ -417,13 +416,15 @@ class Adam(Optimizer):
     def _check_options(self, options: dict[str, Any], where: str) -> dict[str, Any]:
         options = super()._check_options(options, where)
         self._check_non_negative(options, where, "eps", "weight_decay")
-        betas = options["betas"]
+        betas, name = options["betas"], type(self).__name__
+        expected = f"{name}: {where}betas must be two numbers in [0, 1), got"
+        if isinstance(betas, np.ndarray) and betas.ndim == 1:
+            betas = betas.tolist()
+        if not isinstance(betas, (tuple, list)) or not all(map(is_real, betas)):
+            raise TypeError(f"{expected} {describe(betas)}")
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{type(self).__name__}: {where}betas must be two numbers in [0, 1), got {betas}")
+            raise ValueError(f"{expected} {betas}")
         options["betas"] = (float(betas[0]), float(betas[1]))
-        for name in ("amsgrad", "maximize", "decoupled_weight_decay"):
-            if name in options:
-                options[name] = bool(options[name])
         return options
 
     def _init_state(self, p: Parameter, group: ParamGroup) -> State:
@@ -546,7 +547,6 @@ class RMSprop(Optimizer):
     def _check_options(self, options: dict[str, Any], where: str) -> dict[str, Any]:
         options = super()._check_options(options, where)
         self._check_non_negative(options, where, "alpha", "eps", "weight_decay", "momentum")
-        options["centered"], options["maximize"] = bool(options["centered"]), bool(options["maximize"])
         return options
 
     def _init_state(self, p: Parameter, group: ParamGroup) -> State:
@@ -627,7 +627,6 @@ class Adagrad(Optimizer):
     def _check_options(self, options: dict[str, Any], where: str) -> dict[str, Any]:
         options = super()._check_options(options, where)
         self._check_non_negative(options, where, "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
-        options["maximize"] = bool(options["maximize"])
         return options
 
     def _init_state(self, p: Parameter, group: ParamGroup) -> State:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_int, check_real, describe, is_int
 from .._rng import make_rng
 from ..nn.layer import Layer
 from ..nn.loss import Loss
@@ -662,31 +663,36 @@ def _run(
     make_target: InputMaker | None,
     checks: Iterable[str] | None,
     values: Iterable[str],
+    owner: str,
 ) -> CheckReport:
     if isinstance(make, Module) or not callable(make):
         raise TypeError(
-            f"expected a factory that builds the layer (a class or a lambda), got {make!r}; "
+            f"{owner}: expected a factory that builds the layer (a class or a lambda), got {make!r}; "
             "check_layer builds a fresh layer for every setting"
         )
     first = _build_float64(make)
     if make() is first:
         raise TypeError(
-            f"the factory returned the same {type(first).__name__} twice; check_layer needs a new layer for every "
-            "setting: pass a factory that builds one, e.g. lambda: Linear(3, 2, rng=0)"
+            f"{owner}: the factory returned the same {type(first).__name__} twice; {owner} needs a new layer for "
+            "every setting: pass a factory that builds one, e.g. lambda: Linear(3, 2, rng=0)"
         )
     if make_input is None and getattr(first, "input_kind", "float") == "integer":
         raise ValueError(
-            f"{type(first).__name__} takes integer indices (input_kind='integer'): pass make_input=lambda rng, "
-            "shape: rng.integers(0, rows, shape), with repeated indices, to check it"
+            f"{owner}: {type(first).__name__} takes integer indices (input_kind='integer'): pass "
+            "make_input=lambda rng, shape: rng.integers(0, rows, shape), with repeated indices, to check it"
         )
+    if isinstance(shape, str) or not isinstance(shape, Sequence) or not all(map(is_int, shape)):
+        raise TypeError(f"{owner}: the input shape must be a tuple of ints such as (4, 3), got {describe(shape)}")
     shape = tuple(int(side) for side in shape)
-    if len(shape) < 1:
-        raise ValueError(f"the input shape needs a batch dimension first, got {shape}")
+    if len(shape) < 1 or min(shape) < 1:
+        raise ValueError(f"{owner}: the input shape needs a batch dimension first and sides >= 1, got {shape}")
+    tolerance = check_real(owner, "tolerance", tolerance, 0.0, low_open=True)
     only = set(CHECKS if checks is None else checks)
     unknown = only - set(CHECKS)
     if unknown:
-        raise ValueError(f"unknown checks {sorted(unknown)}; the checks are {list(CHECKS)}")
+        raise ValueError(f"{owner}: unknown checks {sorted(unknown)}; the checks are {list(CHECKS)}")
     sizes = list(dict.fromkeys(batch_sizes if batch_sizes is not None else (shape[0], 1)))
+    sizes = [check_int(owner, "batch_sizes", n, minimum=1) for n in sizes]
     if batch_sizes is None and shape[0] == 1:
         sizes.append(3)
     report = CheckReport(subject=repr(first))
@@ -699,15 +705,15 @@ def _run(
             )
     settings = list(dict.fromkeys(values))
     if not settings or set(settings) - set(VALUES):
-        raise ValueError(f"values must name some of {VALUES}, got {values!r}")
+        raise ValueError(f"{owner}: values must name some of {VALUES}, got {values!r}")
     if not has_values(first):
         settings = settings[:1] if "initial" in settings else []
         if not settings:
-            raise ValueError("values=('drawn',): the layer has no parameters or buffers to draw")
+            raise ValueError(f"{owner}: values=('drawn',): the layer has no parameters or buffers to draw")
     generator = make_rng(0 if rng is None else rng)
     for mode in modes:
         if mode not in ("train", "eval"):
-            raise ValueError(f"modes must be 'train' and/or 'eval', got {mode!r}")
+            raise ValueError(f"{owner}: modes must be 'train' and/or 'eval', got {mode!r}")
         for n in sizes:
             for setting in settings:
                 _check_one_setting(
@@ -797,6 +803,7 @@ def check_layer(
         make_target=None,
         checks=checks,
         values=values,
+        owner="check_layer",
     )
 
 
@@ -836,4 +843,5 @@ def check_loss(
         make_target=target_maker,
         checks=checks,
         values=values,
+        owner="check_loss",
     )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._checks import check_real, describe
 from .._rng import RngLike, make_rng
 from ..nn.layer import Layer
 from ..nn.loss import Loss
@@ -520,7 +521,14 @@ def gradcheck(
         >>> bool(result), [check.name for check in result.checks][:3]
         (True, ['input[0]', 'input[1][0]', 'input[1][1]'])
     """
-    settings = list(dict.fromkeys(values))
+    if not isinstance(layer, (Layer, Loss)):
+        raise TypeError(f"gradcheck: layer must be a minnet Layer or Loss, got {describe(layer)}")
+    step = check_real("gradcheck", "step", step, 0.0, low_open=True)
+    tolerance = check_real("gradcheck", "tolerance", tolerance, 0.0, low_open=True)
+    names = list(values) if isinstance(values, Iterable) and not isinstance(values, str) else None
+    if names is None or not all(isinstance(v, str) for v in names):
+        raise TypeError(f"gradcheck: values must be a list naming some of {VALUES}, got {describe(values)}")
+    settings = list(dict.fromkeys(names))
     if not settings or set(settings) - set(VALUES):
         raise ValueError(f"gradcheck: values must name some of {VALUES}, got {values!r}")
     integer = has_integer_input(layer, x)
@@ -541,7 +549,7 @@ def gradcheck(
     if not check_input and not params:
         why = "its input is integer data" if integer else "check_input=False"
         raise ValueError(f"gradcheck: nothing to check: {type(layer).__name__} has no parameters and {why}")
-    generator = make_rng(rng)
+    generator = make_rng(rng, "gradcheck")
     first_point = leaves(point)[0]
     batch_size = first_point.shape[0] if first_point.ndim else None
     result = GradcheckResult(tolerance=tolerance)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import check_bool, check_choice, check_int, check_path, check_real, describe
 from ..nn.layer import Layer
 from ..optim import Optimizer
 
@@ -69,9 +70,16 @@ def weights_are_finite(model: Layer) -> bool:
     return all(np.isfinite(a).all() for a in arrays if np.issubdtype(np.asarray(a).dtype, np.inexact))
 
 
+def _check_monitor(owner: str, monitor: Any) -> str:
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(
+            f"{owner}: monitor must be the name of a logged value, such as 'val_loss', got {describe(monitor)}"
+        )
+    return monitor
+
+
 def _resolve_mode(owner: str, monitor: str, mode: str) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    check_choice(owner, "mode", mode, ("auto", "min", "max"))
     if mode != "auto":
         return mode
     return "max" if monitor.endswith(("accuracy", "acc", "r2", "r2_score")) else "min"
@@ -118,13 +126,11 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best: bool = True,
     ) -> None:
-        if patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
-        self.monitor = monitor
-        self.patience = patience
-        self.min_delta = abs(min_delta)
+        self.monitor = _check_monitor("EarlyStopping", monitor)
+        self.patience = check_int("EarlyStopping", "patience", patience, minimum=0)
+        self.min_delta = abs(check_real("EarlyStopping", "min_delta", min_delta))
         self.mode = _resolve_mode("EarlyStopping", monitor, mode)
-        self.restore_best = restore_best
+        self.restore_best = check_bool("EarlyStopping", "restore_best", restore_best)
         self.on_train_begin({})
 
     def on_train_begin(self, logs: Logs) -> None:
@@ -200,9 +206,9 @@ class ModelCheckpoint(Callback):
         save_best_only: bool = False,
         mode: str = "auto",
     ) -> None:
-        self.path = os.fspath(path)
-        self.monitor = monitor
-        self.save_best_only = save_best_only
+        self.path = os.fspath(check_path("ModelCheckpoint", "path", path))
+        self.monitor = _check_monitor("ModelCheckpoint", monitor)
+        self.save_best_only = check_bool("ModelCheckpoint", "save_best_only", save_best_only)
         self.mode = _resolve_mode("ModelCheckpoint", monitor, mode)
         self.on_train_begin({})
 

@@ -9,9 +9,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._checks import check_bool, describe, is_int
 from .._rng import RngLike, make_rng
 
 __all__ = ["DataLoader"]
+
+
+def _as_array(i: int, a: ArrayLike) -> NDArray[Any]:
+    try:
+        return np.asarray(a)
+    except ValueError as error:  # a ragged nested list
+        raise ValueError(f"DataLoader: array {i} must be an array of shape (N, ...), got {describe(a)}") from error
 
 
 class DataLoader:
@@ -52,20 +60,20 @@ class DataLoader:
     ) -> None:
         if not arrays:
             raise ValueError("DataLoader: expected at least one array")
-        self.arrays = tuple(np.asarray(a) for a in arrays)
+        self.arrays = tuple(_as_array(i, a) for i, a in enumerate(arrays))
         for i, a in enumerate(self.arrays):
             if a.ndim == 0:
                 raise ValueError(f"DataLoader: array {i} is a scalar; expected shape (N, ...)")
         lengths = [len(a) for a in self.arrays]
         if len(set(lengths)) != 1:
             raise ValueError(f"DataLoader: the arrays must have the same length (first dimension), got {lengths}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:  # ValueError for a wrong type too, as PyTorch
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         self.num_samples = lengths[0]
         self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.rng = make_rng(rng)
+        self.shuffle = check_bool("DataLoader", "shuffle", shuffle)
+        self.drop_last = check_bool("DataLoader", "drop_last", drop_last)
+        self.rng = make_rng(rng, "DataLoader")
 
     def __len__(self) -> int:
         """The number of batches per epoch."""

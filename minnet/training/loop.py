@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._checks import check_bool, describe, is_int, is_real
 from .._rng import RngLike
 from ..metrics import Metric, get_metric
 from ..nn.container import Sequential
@@ -98,6 +99,8 @@ class _NoInputGradient:
 def _check_model(model: Any, function: str, loss_fn: Any = None) -> None:
     if not isinstance(model, Layer):
         raise TypeError(f"{function}: model must be a minnet Layer, got {type(model).__name__}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"{function}: loss_fn must be a minnet Loss (or a callable), got {describe(loss_fn)}")
     if isinstance(loss_fn, type):
         raise TypeError(
             f"{function}: the loss is the class {loss_fn.__name__}, not a loss; pass an instance: {loss_fn.__name__}()"
@@ -135,7 +138,7 @@ def predict(model: Layer, X: ArrayLike, *, batch_size: int = 1024) -> NDArray[An
     X = np.asarray(X)
     if X.ndim == 0 or len(X) == 0:
         raise ValueError(f"predict: X holds no samples (shape {X.shape}); expected shape (N, ...)")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"predict: batch_size must be a positive int, got {batch_size!r}")
     with _Mode(model, training=False):
         if len(X) <= batch_size:
@@ -166,6 +169,8 @@ def evaluate(
         {'loss': 1.0, 'mse': 1.0}
     """
     _check_model(model, "evaluate", loss_fn)
+    if not is_int(batch_size) or batch_size < 1:  # ValueError for a wrong type too, as PyTorch's DataLoader
+        raise ValueError(f"evaluate: batch_size must be a positive int, got {batch_size!r}")
     return _evaluate(model, loss_fn, X, Y, batch_size, _metric_functions(metrics))
 
 
@@ -445,12 +450,18 @@ def fit(
     _check_model(model, "fit", loss_fn)
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"fit: optimizer must be a minnet Optimizer, got {type(optimizer).__name__}")
-    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+    if not is_int(epochs) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    if clip_grad_norm is not None and not (isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0):
+    if not is_int(batch_size) or batch_size < 1:  # ValueError for a wrong type too, as PyTorch's DataLoader
+        raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+    shuffle, drop_last = check_bool("fit", "shuffle", shuffle), check_bool("fit", "drop_last", drop_last)
+    progress = check_bool("fit", "progress", progress)
+    if clip_grad_norm is not None and not (is_real(clip_grad_norm) and 0 < clip_grad_norm < math.inf):
         raise ValueError(f"fit: clip_grad_norm must be a positive number (a max norm) or None, got {clip_grad_norm!r}")
     if on_nonfinite not in ("stop", "raise", "continue"):
         raise ValueError(f"fit: on_nonfinite must be 'stop', 'raise' or 'continue', got {on_nonfinite!r}")
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"fit: callbacks must be a list of minnet.Callback objects, got {describe(callbacks)}")
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):
