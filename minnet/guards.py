@@ -2,14 +2,16 @@
 (stop at the first nan or inf of a pass) and :func:`allow_stale_weights` (let a
 backward run on Parameters changed since its forward).
 
-Both hold for the whole process, every thread, while their ``with`` block runs,
-and put back the state they found when it ends; both nest, and both work as
-decorators (``@minnet.detect_anomaly()``).
+Both hold for the whole process, every thread, while their ``with`` block runs;
+both nest, and both work as decorators (``@minnet.detect_anomaly()``). A switch
+is what the innermost block still running says (the one entered last), off when
+none runs, so blocks of several threads that end in any order leave it off.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,25 @@ __all__ = ["allow_stale_weights", "detect_anomaly"]
 anomaly = [False]
 #: Whether allow_stale_weights is on: read only when some Parameter was written since a layer's forward.
 stale_allowed = [False]
+#: The blocks of each switch still running, in the order they were entered, each with its setting.
+_blocks: dict[int, dict[object, bool]] = {id(anomaly): {}, id(stale_allowed): {}}
+_blocks_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _switched(flag: list[bool], enabled: bool) -> Iterator[None]:
+    """Set ``flag`` as long as this block runs: on leaving, the setting of the last entered block still running
+    (another thread's, or the block around this one), else off. Saving the state found on entering and putting it
+    back instead would leave the switch on for good after the blocks of two threads ended out of order."""
+    blocks, token = _blocks[id(flag)], object()
+    with _blocks_lock:
+        blocks[token] = flag[0] = bool(enabled)
+    try:
+        yield
+    finally:
+        with _blocks_lock:
+            del blocks[token]
+            flag[0] = next(reversed(blocks.values()), False)
 
 
 @contextlib.contextmanager
@@ -62,12 +83,8 @@ def detect_anomaly(enabled: bool = True) -> Iterator[None]:
             ...
         minnet.errors.AnomalyError: forward of Linear(...): input x has inf at index (0, 1) (the only non-finite value)
     """
-    before = anomaly[0]
-    anomaly[0] = bool(enabled)
-    try:
+    with _switched(anomaly, enabled):
         yield
-    finally:
-        anomaly[0] = before
 
 
 @contextlib.contextmanager
@@ -91,12 +108,8 @@ def allow_stale_weights(allowed: bool = True) -> Iterator[None]:
         >>> with allow_stale_weights():
         ...     grad_x = layer.backward(np.ones((1, 1)))
     """
-    before = stale_allowed[0]
-    stale_allowed[0] = bool(allowed)
-    try:
+    with _switched(stale_allowed, allowed):
         yield
-    finally:
-        stale_allowed[0] = before
 
 
 # -- what the wrappers call -----------------------------------------------------------------------------
