@@ -1,5 +1,12 @@
 """A backward refuses Parameters changed after its forward: StaleWeightsError, unless allow_stale_weights."""
 
+import copy
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -323,3 +330,50 @@ def test_the_gradient_with_stale_weights_is_what_the_mixture_gives():
         grad_x = layer.backward(g)
     np.testing.assert_allclose(grad_x, g @ layer.weight.data.T)
     np.testing.assert_allclose(layer.weight.grad, X.T @ g)
+
+
+def test_a_model_pickled_in_another_process_is_not_stale(tmp_path):
+    """A Parameter's number in the count of writes belongs to the process that made it: a model pickled after
+    50 steps and unpickled in a fresh process (whose count starts again) trains there like any other."""
+    saved = tmp_path / "model.pkl"
+    script = f"""
+import pickle, sys
+import copy
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from minnet import SGD, Linear, Sequential
+if sys.argv[1] == "save":
+    model = Sequential(Linear(3, 2, rng=0))
+    optimizer = SGD(model.parameters(), lr=0.1)
+    for _ in range(50):
+        optimizer.step()
+    open({str(saved)!r}, "wb").write(pickle.dumps(model))
+else:
+    model = pickle.loads(open({str(saved)!r}, "rb").read())
+    y = model(np.ones((1, 3)))
+    SGD(Linear(2, 2, rng=1).parameters(), lr=0.1).step()  # another model's step: the count moves
+    model.backward(np.ones_like(y))
+    print(model[0].weight.version)
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(minnet.__file__).parents[1])}
+    for stage in ("save", "load"):
+        run = subprocess.run([sys.executable, "-c", script, stage], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "50"  # the version itself travels with the Parameter
+
+
+def test_a_deep_copy_of_a_stale_model_is_stale():
+    model = make_model()
+    grad = forward_and_loss(model)
+    SGD(model.parameters(), lr=0.1).step()
+    copied = copy.deepcopy(model)
+    with pytest.raises(StaleWeightsError):
+        copied.backward(grad)
+    copied = pickle.loads(pickle.dumps(model))  # in this process, as a deep copy
+    with pytest.raises(StaleWeightsError):
+        copied.backward(grad)
