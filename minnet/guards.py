@@ -56,7 +56,9 @@ def detect_anomaly(enabled: bool = True) -> Iterator[None]:
     """Check every value of every pass for nan and inf, and raise at the first.
 
     Inside the block, each layer's and loss's wrappers check the arrays of a
-    pass: in ``forward`` the inputs (before the layer runs) and the output; in
+    pass: in ``forward`` the inputs (before the layer runs; given by position
+    or by name, but not keyword-only options such as an attention mask, whose
+    ``-inf`` is meant) and the output; in
     ``backward`` the incoming ``grad_output``, the gradient returned, and the
     ``.grad`` of the layer's own Parameters once it has added into them. The
     first non-finite value raises :class:`~minnet.errors.AnomalyError` naming

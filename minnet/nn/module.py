@@ -333,8 +333,8 @@ def _wrap_forward(forward: F) -> F:
         if state.get("_checked_version") != tree_version[0]:
             self._check_tree()
         checking = anomaly[0]
-        if checking:
-            guards.check_forward_inputs(self, args)
+        if checking:  # inputs given by name (lstm(x, hx=state)) too; keyword-only options (a mask) are not inputs
+            guards.check_forward_inputs(self, bind_leading(self, "forward", len(args) + len(kwargs), args, {**kwargs}))
         x = args[0] if len(args) == 1 and not kwargs else None
         kind = self.input_kind
         if type(x) is np.ndarray and (
