@@ -143,7 +143,9 @@ def _refuse(module: Module, name: str, param: Parameter, what: str) -> None:
     raise StaleWeightsError(
         f"{layer}.backward: parameter {name!r} {param.data.shape} {what}: an optimizer step or an in-place write "
         "between forward and backward makes the gradient wrong, as the caches hold the forward of the old values; "
-        "run forward again, or call backward inside minnet.allow_stale_weights() if that is meant"
+        "run forward again, or call backward inside minnet.allow_stale_weights() if that is meant",
+        module,
+        name,
     )
 
 
@@ -227,9 +229,9 @@ def check_backward_result(module: Module, grad_input: Any) -> None:
         check_finite(module, "backward", f"the gradient of parameter {name!r}", param.grad)
 
 
-def locate(module: Module, error: AnomalyError) -> None:
-    """As an AnomalyError leaves ``module``'s forward or backward: put the name of the
-    child it came from in front of its path."""
+def locate(module: Module, error: AnomalyError | StaleWeightsError) -> None:
+    """As an AnomalyError or a StaleWeightsError leaves ``module``'s forward or backward: put
+    the name of the child it came from in front of its path."""
     if error._outermost is module:
         return
     for name, child in module.named_children():

@@ -377,3 +377,30 @@ def test_a_deep_copy_of_a_stale_model_is_stale():
     copied = pickle.loads(pickle.dumps(model))  # in this process, as a deep copy
     with pytest.raises(StaleWeightsError):
         copied.backward(grad)
+
+
+class Block(Layer):
+    """Two Linears in attributes of a layer of one's own: which one is stale, the message must say."""
+
+    def __init__(self):
+        self.enc = Linear(3, 3, rng=0)
+        self.dec = Linear(3, 3, rng=1)
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+
+    def backward(self, grad_output):
+        return self.enc.backward(self.dec.backward(grad_output))
+
+
+def test_the_message_names_the_path_of_the_layer_in_the_model():
+    model = Sequential(Block(), Sigmoid(), Sequential(Linear(3, 3, rng=2), Block()))
+    y = model(X)
+    model[2][1].enc.weight.mark_changed()
+    with pytest.raises(StaleWeightsError) as info:
+        model.backward(np.ones_like(y))
+    assert str(info.value).startswith("layer '2.1.enc' Linear.backward: parameter 'weight' (3, 3) was changed after")
+    assert (info.value.path, info.value.parameter, info.value.layer) == ("2.1.enc", "weight", model[2][1].enc)
+    with pytest.raises(StaleWeightsError) as info:
+        model[2].backward(np.ones_like(y))  # called on an inner layer, the path starts there
+    assert str(info.value).startswith("layer '1.enc' Linear.backward: parameter 'weight'")

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import guards
-from ..errors import AnomalyError, BackwardBeforeForwardError
+from ..errors import AnomalyError, BackwardBeforeForwardError, StaleWeightsError
 from ..guards import anomaly
 from ..parameter import Parameter, data_version, tree_changed, tree_version
 from ..serialization import check_state_dict
@@ -412,7 +412,7 @@ def _wrap_backward(backward: F) -> F:
         state["_in_backward"] = True
         try:
             grad_input = backward(self, grad_output, *args[1:], **kwargs) if given else backward(self, **kwargs)
-        except AnomalyError as error:  # from a child: say which
+        except (AnomalyError, StaleWeightsError) as error:  # from a child: say which
             guards.locate(self, error)
             raise
         finally:
