@@ -126,12 +126,17 @@ def own_parameters(module: Module) -> list[tuple[str, Parameter]]:
 
 def check_stale(module: Module) -> None:
     """Raise StaleWeightsError when one of ``module``'s own Parameters was changed
-    after its forward (after the write whose number the forward noted). When none
-    was, note the count of now, so the next backward compares once again."""
+    after its forward (after the write whose number the forward noted), or an
+    attribute holding one was set to another Parameter (``Module.__setattr__``
+    notes -1 and the name). When none was, note the count of now, so the next
+    backward compares once again."""
     if stale_allowed[0]:
         return  # the caches stay stale: a backward after the block is refused
     state = module.__dict__
     seen = state["_data_version"]
+    replaced = state.get(state["_replaced"]) if seen == -1 else None  # -1: a Parameter attribute was set since
+    if isinstance(replaced, Parameter):
+        _refuse(module, state["_replaced"], replaced, "was replaced by another Parameter after forward")
     for name, param in own_parameters(module):
         if param._changed_at > seen:
             _refuse(module, name, param, f"was changed after forward (it is at version {param.version})")

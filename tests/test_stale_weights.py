@@ -404,3 +404,24 @@ def test_the_message_names_the_path_of_the_layer_in_the_model():
     with pytest.raises(StaleWeightsError) as info:
         model[2].backward(np.ones_like(y))  # called on an inner layer, the path starts there
     assert str(info.value).startswith("layer '1.enc' Linear.backward: parameter 'weight'")
+
+
+def test_a_parameter_replaced_by_another_between_forward_and_backward_is_refused():
+    layer, other = Linear(3, 2, rng=0), Linear(3, 2, rng=1)
+    layer(X)
+    layer.weight = Parameter(np.zeros((3, 2)))  # a new Parameter: never written, version 0
+    with pytest.raises(StaleWeightsError, match=r"parameter 'weight' \(3, 2\) was replaced by another Parameter"):
+        layer.backward(np.ones((4, 2)))
+    layer(X)
+    other(X)
+    layer.weight, other.weight = other.weight, layer.weight  # weights swapped: neither was written
+    with pytest.raises(StaleWeightsError, match=r"parameter 'weight' \(3, 2\) was replaced"):
+        other.backward(np.ones((4, 2)))
+    with allow_stale_weights():
+        layer.backward(np.ones((4, 2)))
+    layer(X)  # a new forward runs with the new Parameter: its backward runs
+    layer.backward(np.ones((4, 2)))
+    tied = Linear(3, 2, rng=2)
+    tied.weight = layer.weight  # tying before the forward is no change after it
+    tied(X)
+    tied.backward(np.ones((4, 2)))

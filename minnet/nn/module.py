@@ -36,6 +36,7 @@ _STATE_ATTRIBUTES = _HOOK_ATTRIBUTES | {
     "_in_backward",
     "_forward_state",
     "_data_version",
+    "_replaced",
     "_checksums",
     "_checked_version",
     "_float_dtype",
@@ -539,6 +540,9 @@ class Module:
             return  # a cache (an array), or `self.count += 1` on a 0-d buffer that sets the same array back
         if _holds_module(value) or _holds_module(old) or name in self.buffer_names:
             tree_changed()
+        if isinstance(old, Parameter):  # replaced by another: a forward before this ran with the old one's values
+            self.__dict__["_data_version"] = -1  # no count of writes is below: the next backward checks
+            self.__dict__["_replaced"] = name
 
     def __delattr__(self, name: str) -> None:
         old = self.__dict__.get(name)
