@@ -32,6 +32,11 @@ class StaleWeightsError(RuntimeError):
     PyTorch raises a RuntimeError in the same case ("modified by an inplace
     operation"); this is a RuntimeError too.
 
+    Each layer checks its own Parameters as the backward reaches it, so in a
+    model the layers nearer the output, whose backward ran before the refused
+    one, have added their gradients already: call ``zero_grad`` before trying
+    again.
+
     The message starts with the layer's path in the model when the backward
     was called on a layer above it (``layer '2.1.enc' Linear.backward:
     parameter 'weight' ...``), as :class:`AnomalyError`'s does.
