@@ -425,3 +425,23 @@ def test_a_parameter_replaced_by_another_between_forward_and_backward_is_refused
     tied.weight = layer.weight  # tying before the forward is no change after it
     tied(X)
     tied.backward(np.ones((4, 2)))
+
+
+def test_a_diagnostic_leaves_the_versions_as_it_found_them():
+    """gradcheck draws parameter values (marked as writes) and puts the old ones back: a layer sharing the
+    Parameters, whose forward ran before, still runs its backward; a Parameter changed before stays changed."""
+    model = make_model()
+    twin = make_model()
+    for mine, theirs in zip(model, twin, strict=True):
+        for name, param in mine.named_parameters():
+            setattr(theirs, name, param)
+    y = twin(X)
+    versions = [p.version for p in model.parameters()]
+    assert minnet.gradcheck(model, X).passed
+    assert [p.version for p in model.parameters()] == versions
+    twin.backward(np.ones_like(y))
+    twin(X)
+    model[2].weight.mark_changed()  # before the diagnostic: the twin's backward stays refused
+    minnet.gradcheck(model, X)
+    with pytest.raises(StaleWeightsError, match="parameter 'weight' \\(5, 1\\)"):
+        twin.backward(np.ones_like(y))
