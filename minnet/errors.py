@@ -31,7 +31,31 @@ class StaleWeightsError(RuntimeError):
     mixture is meant, run the backward inside :func:`minnet.allow_stale_weights`.
     PyTorch raises a RuntimeError in the same case ("modified by an inplace
     operation"); this is a RuntimeError too.
+
+    Each layer checks its own Parameters as the backward reaches it, so in a
+    model the layers nearer the output, whose backward ran before the refused
+    one, have added their gradients already: call ``zero_grad`` before trying
+    again.
+
+    The message starts with the layer's path in the model when the backward
+    was called on a layer above it (``layer '2.1.enc' Linear.backward:
+    parameter 'weight' ...``), as :class:`AnomalyError`'s does.
+
+    Attributes:
+        layer: the layer whose backward was refused.
+        parameter: the name of its Parameter (``"weight"``).
+        path: the layer's dotted path from the outermost layer that was called
+            (``""``: that layer itself).
     """
+
+    def __init__(self, message: str, layer: object = None, parameter: str = "") -> None:
+        super().__init__(message)
+        self.message, self.layer, self.parameter = message, layer, parameter
+        self.path = ""
+        self._outermost = layer  # the module the path starts from, moved up as the error leaves each container
+
+    def __str__(self) -> str:
+        return f"layer '{self.path}' {self.message}" if self.path else self.message
 
 
 class AnomalyError(FloatingPointError):

@@ -2,14 +2,16 @@
 (stop at the first nan or inf of a pass) and :func:`allow_stale_weights` (let a
 backward run on Parameters changed since its forward).
 
-Both hold for the whole process, every thread, while their ``with`` block runs,
-and put back the state they found when it ends; both nest, and both work as
-decorators (``@minnet.detect_anomaly()``).
+Both hold for the whole process, every thread, while their ``with`` block runs;
+both nest, and both work as decorators (``@minnet.detect_anomaly()``). A switch
+is what the innermost block still running says (the one entered last), off when
+none runs, so blocks of several threads that end in any order leave it off.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,25 @@ __all__ = ["allow_stale_weights", "detect_anomaly"]
 anomaly = [False]
 #: Whether allow_stale_weights is on: read only when some Parameter was written since a layer's forward.
 stale_allowed = [False]
+#: The blocks of each switch still running, in the order they were entered, each with its setting.
+_blocks: dict[int, dict[object, bool]] = {id(anomaly): {}, id(stale_allowed): {}}
+_blocks_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _switched(flag: list[bool], enabled: bool) -> Iterator[None]:
+    """Set ``flag`` as long as this block runs: on leaving, the setting of the last entered block still running
+    (another thread's, or the block around this one), else off. Saving the state found on entering and putting it
+    back instead would leave the switch on for good after the blocks of two threads ended out of order."""
+    blocks, token = _blocks[id(flag)], object()
+    with _blocks_lock:
+        blocks[token] = flag[0] = bool(enabled)
+    try:
+        yield
+    finally:
+        with _blocks_lock:
+            del blocks[token]
+            flag[0] = next(reversed(blocks.values()), False)
 
 
 @contextlib.contextmanager
@@ -35,7 +56,9 @@ def detect_anomaly(enabled: bool = True) -> Iterator[None]:
     """Check every value of every pass for nan and inf, and raise at the first.
 
     Inside the block, each layer's and loss's wrappers check the arrays of a
-    pass: in ``forward`` the inputs (before the layer runs) and the output; in
+    pass: in ``forward`` the inputs (before the layer runs; given by position
+    or by name, but not keyword-only options such as an attention mask, whose
+    ``-inf`` is meant) and the output; in
     ``backward`` the incoming ``grad_output``, the gradient returned, and the
     ``.grad`` of the layer's own Parameters once it has added into them. The
     first non-finite value raises :class:`~minnet.errors.AnomalyError` naming
@@ -62,12 +85,8 @@ def detect_anomaly(enabled: bool = True) -> Iterator[None]:
             ...
         minnet.errors.AnomalyError: forward of Linear(...): input x has inf at index (0, 1) (the only non-finite value)
     """
-    before = anomaly[0]
-    anomaly[0] = bool(enabled)
-    try:
+    with _switched(anomaly, enabled):
         yield
-    finally:
-        anomaly[0] = before
 
 
 @contextlib.contextmanager
@@ -91,12 +110,8 @@ def allow_stale_weights(allowed: bool = True) -> Iterator[None]:
         >>> with allow_stale_weights():
         ...     grad_x = layer.backward(np.ones((1, 1)))
     """
-    before = stale_allowed[0]
-    stale_allowed[0] = bool(allowed)
-    try:
+    with _switched(stale_allowed, allowed):
         yield
-    finally:
-        stale_allowed[0] = before
 
 
 # -- what the wrappers call -----------------------------------------------------------------------------
@@ -111,12 +126,17 @@ def own_parameters(module: Module) -> list[tuple[str, Parameter]]:
 
 def check_stale(module: Module) -> None:
     """Raise StaleWeightsError when one of ``module``'s own Parameters was changed
-    after its forward (after the write whose number the forward noted). When none
-    was, note the count of now, so the next backward compares once again."""
+    after its forward (after the write whose number the forward noted), or an
+    attribute holding one was set to another Parameter (``Module.__setattr__``
+    notes -1 and the name). When none was, note the count of now, so the next
+    backward compares once again."""
     if stale_allowed[0]:
         return  # the caches stay stale: a backward after the block is refused
     state = module.__dict__
     seen = state["_data_version"]
+    replaced = state.get(state["_replaced"]) if seen == -1 else None  # -1: a Parameter attribute was set since
+    if isinstance(replaced, Parameter):
+        _refuse(module, state["_replaced"], replaced, "was replaced by another Parameter after forward")
     for name, param in own_parameters(module):
         if param._changed_at > seen:
             _refuse(module, name, param, f"was changed after forward (it is at version {param.version})")
@@ -128,7 +148,9 @@ def _refuse(module: Module, name: str, param: Parameter, what: str) -> None:
     raise StaleWeightsError(
         f"{layer}.backward: parameter {name!r} {param.data.shape} {what}: an optimizer step or an in-place write "
         "between forward and backward makes the gradient wrong, as the caches hold the forward of the old values; "
-        "run forward again, or call backward inside minnet.allow_stale_weights() if that is meant"
+        "run forward again, or call backward inside minnet.allow_stale_weights() if that is meant",
+        module,
+        name,
     )
 
 
@@ -212,9 +234,9 @@ def check_backward_result(module: Module, grad_input: Any) -> None:
         check_finite(module, "backward", f"the gradient of parameter {name!r}", param.grad)
 
 
-def locate(module: Module, error: AnomalyError) -> None:
-    """As an AnomalyError leaves ``module``'s forward or backward: put the name of the
-    child it came from in front of its path."""
+def locate(module: Module, error: AnomalyError | StaleWeightsError) -> None:
+    """As an AnomalyError or a StaleWeightsError leaves ``module``'s forward or backward: put
+    the name of the child it came from in front of its path."""
     if error._outermost is module:
         return
     for name, child in module.named_children():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import secrets
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,10 @@ def tree_changed() -> None:
 # when the count moved since, so in a training loop the stale-weight check is one comparison per backward.
 _data_changes = itertools.count(1)
 data_version = [0]
+#: This process's mark on a pickled Parameter: its ``_changed_at`` is a number of the count of the process that
+#: pickled it, and means nothing in another (whose count starts again at 1). A forked child keeps the count and
+#: the mark.
+_PROCESS = secrets.token_hex(8)
 
 
 class Parameter:
@@ -82,6 +87,18 @@ class Parameter:
             tree_changed()
         if not first:  # replaced, or written in place and set back (`p.data -= ...`)
             self.mark_changed()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_process": _PROCESS}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled in another process, the Parameter counts as not written there yet (``version`` is kept):
+        the number of its last write, from the other process's count, could stand above every write here and
+        make each layer holding it refuse its backward."""
+        state = dict(state)
+        if state.pop("_process", None) != _PROCESS:
+            state.pop("_changed_at", None)
+        self.__dict__.update(state)
 
     def mark_changed(self) -> None:
         """Note that ``data`` was written in place by code minnet cannot see

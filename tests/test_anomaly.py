@@ -1,5 +1,7 @@
 """detect_anomaly: the first nan or inf of a pass raises AnomalyError naming the pass, the layer and the index."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -216,3 +218,56 @@ def test_a_users_layer_and_its_parameter_gradient():
     assert str(info.value) == (
         "backward of Scale(): the gradient of parameter 'scale' has nan at index 1 (the only non-finite value)"
     )
+
+
+@pytest.mark.parametrize(
+    ("switch", "flag"),
+    [(detect_anomaly, anomaly), (minnet.allow_stale_weights, minnet.guards.stale_allowed)],
+    ids=["detect_anomaly", "allow_stale_weights"],
+)
+def test_blocks_of_two_threads_that_end_out_of_order_leave_the_switch_off(switch, flag):
+    """Thread A enters, thread B enters, A leaves, B leaves: on while either is inside, off after both."""
+    a_inside, b_inside, a_left = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with switch():
+            a_inside.set()
+            b_inside.wait()
+        a_left.set()
+
+    def b():
+        a_inside.wait()
+        with switch():
+            b_inside.set()
+            a_left.wait()
+            seen["after A left"] = flag[0]
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen["after A left"] is True  # B is still inside its block
+    assert flag[0] is False  # both blocks ended: the switch is off, as before them
+
+
+def test_inputs_given_by_name_are_checked_as_inputs_and_a_mask_is_not():
+    rng = np.random.default_rng(4)
+    h0 = np.zeros((1, 2, 4))
+    h0[0, 1, 2] = np.nan
+    lstm = LSTM(3, 4, rng=0)
+    with detect_anomaly(), pytest.raises(AnomalyError) as info:
+        lstm(rng.normal(size=(5, 2, 3)), hx=(h0, np.zeros((1, 2, 4))))
+    assert str(info.value).endswith(": input 2[0] has nan at index (0, 1, 2) (the only non-finite value)")
+    target = Y.copy()
+    target[3, 0] = np.inf
+    with detect_anomaly(), pytest.raises(AnomalyError, match=r"^forward of MSELoss\(.*\): target has inf at index"):
+        MSELoss()(Y, target=target)
+    attention = MultiheadAttention(4, 2, rng=0)
+    q = rng.normal(size=(3, 2, 4))
+    mask = np.zeros((3, 3))
+    mask[0, 2] = -np.inf  # an option, not an input: -inf leaves key 2 out for query 0
+    with detect_anomaly():
+        output, _weights = attention(q, q, q, attn_mask=mask)
+        attention.backward(np.ones_like(output))

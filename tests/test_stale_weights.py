@@ -1,5 +1,12 @@
 """A backward refuses Parameters changed after its forward: StaleWeightsError, unless allow_stale_weights."""
 
+import copy
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -323,3 +330,118 @@ def test_the_gradient_with_stale_weights_is_what_the_mixture_gives():
         grad_x = layer.backward(g)
     np.testing.assert_allclose(grad_x, g @ layer.weight.data.T)
     np.testing.assert_allclose(layer.weight.grad, X.T @ g)
+
+
+def test_a_model_pickled_in_another_process_is_not_stale(tmp_path):
+    """A Parameter's number in the count of writes belongs to the process that made it: a model pickled after
+    50 steps and unpickled in a fresh process (whose count starts again) trains there like any other."""
+    saved = tmp_path / "model.pkl"
+    script = f"""
+import pickle, sys
+import copy
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from minnet import SGD, Linear, Sequential
+if sys.argv[1] == "save":
+    model = Sequential(Linear(3, 2, rng=0))
+    optimizer = SGD(model.parameters(), lr=0.1)
+    for _ in range(50):
+        optimizer.step()
+    open({str(saved)!r}, "wb").write(pickle.dumps(model))
+else:
+    model = pickle.loads(open({str(saved)!r}, "rb").read())
+    y = model(np.ones((1, 3)))
+    SGD(Linear(2, 2, rng=1).parameters(), lr=0.1).step()  # another model's step: the count moves
+    model.backward(np.ones_like(y))
+    print(model[0].weight.version)
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(minnet.__file__).parents[1])}
+    for stage in ("save", "load"):
+        run = subprocess.run([sys.executable, "-c", script, stage], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "50"  # the version itself travels with the Parameter
+
+
+def test_a_deep_copy_of_a_stale_model_is_stale():
+    model = make_model()
+    grad = forward_and_loss(model)
+    SGD(model.parameters(), lr=0.1).step()
+    copied = copy.deepcopy(model)
+    with pytest.raises(StaleWeightsError):
+        copied.backward(grad)
+    copied = pickle.loads(pickle.dumps(model))  # in this process, as a deep copy
+    with pytest.raises(StaleWeightsError):
+        copied.backward(grad)
+
+
+class Block(Layer):
+    """Two Linears in attributes of a layer of one's own: which one is stale, the message must say."""
+
+    def __init__(self):
+        self.enc = Linear(3, 3, rng=0)
+        self.dec = Linear(3, 3, rng=1)
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+
+    def backward(self, grad_output):
+        return self.enc.backward(self.dec.backward(grad_output))
+
+
+def test_the_message_names_the_path_of_the_layer_in_the_model():
+    model = Sequential(Block(), Sigmoid(), Sequential(Linear(3, 3, rng=2), Block()))
+    y = model(X)
+    model[2][1].enc.weight.mark_changed()
+    with pytest.raises(StaleWeightsError) as info:
+        model.backward(np.ones_like(y))
+    assert str(info.value).startswith("layer '2.1.enc' Linear.backward: parameter 'weight' (3, 3) was changed after")
+    assert (info.value.path, info.value.parameter, info.value.layer) == ("2.1.enc", "weight", model[2][1].enc)
+    with pytest.raises(StaleWeightsError) as info:
+        model[2].backward(np.ones_like(y))  # called on an inner layer, the path starts there
+    assert str(info.value).startswith("layer '1.enc' Linear.backward: parameter 'weight'")
+
+
+def test_a_parameter_replaced_by_another_between_forward_and_backward_is_refused():
+    layer, other = Linear(3, 2, rng=0), Linear(3, 2, rng=1)
+    layer(X)
+    layer.weight = Parameter(np.zeros((3, 2)))  # a new Parameter: never written, version 0
+    with pytest.raises(StaleWeightsError, match=r"parameter 'weight' \(3, 2\) was replaced by another Parameter"):
+        layer.backward(np.ones((4, 2)))
+    layer(X)
+    other(X)
+    layer.weight, other.weight = other.weight, layer.weight  # weights swapped: neither was written
+    with pytest.raises(StaleWeightsError, match=r"parameter 'weight' \(3, 2\) was replaced"):
+        other.backward(np.ones((4, 2)))
+    with allow_stale_weights():
+        layer.backward(np.ones((4, 2)))
+    layer(X)  # a new forward runs with the new Parameter: its backward runs
+    layer.backward(np.ones((4, 2)))
+    tied = Linear(3, 2, rng=2)
+    tied.weight = layer.weight  # tying before the forward is no change after it
+    tied(X)
+    tied.backward(np.ones((4, 2)))
+
+
+def test_a_diagnostic_leaves_the_versions_as_it_found_them():
+    """gradcheck draws parameter values (marked as writes) and puts the old ones back: a layer sharing the
+    Parameters, whose forward ran before, still runs its backward; a Parameter changed before stays changed."""
+    model = make_model()
+    twin = make_model()
+    for mine, theirs in zip(model, twin, strict=True):
+        for name, param in mine.named_parameters():
+            setattr(theirs, name, param)
+    y = twin(X)
+    versions = [p.version for p in model.parameters()]
+    assert minnet.gradcheck(model, X).passed
+    assert [p.version for p in model.parameters()] == versions
+    twin.backward(np.ones_like(y))
+    twin(X)
+    model[2].weight.mark_changed()  # before the diagnostic: the twin's backward stays refused
+    minnet.gradcheck(model, X)
+    with pytest.raises(StaleWeightsError, match="parameter 'weight' \\(5, 1\\)"):
+        twin.backward(np.ones_like(y))

@@ -83,7 +83,8 @@ class Layer(Module):
       raised leaves the layer and every container above it without one.
     - **Stale weights**: ``backward`` after one of the layer's own Parameters
       changed since its ``forward`` (``Parameter.version``: an optimizer step,
-      an initialiser, a load, ``p.data = ...``, ``p.mark_changed()``) raises
+      an initialiser, a load, ``p.data = ...``, ``p.mark_changed()``, or the
+      attribute that held it set to another Parameter) raises
       :class:`~minnet.errors.StaleWeightsError` naming the parameter, unless
       inside :func:`minnet.allow_stale_weights`. A container checks nothing
       itself: each layer checks its own Parameters, so shared ones are fine.

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import guards
-from ..errors import AnomalyError, BackwardBeforeForwardError
+from ..errors import AnomalyError, BackwardBeforeForwardError, StaleWeightsError
 from ..guards import anomaly
 from ..parameter import Parameter, data_version, tree_changed, tree_version
 from ..serialization import check_state_dict
@@ -36,6 +36,7 @@ _STATE_ATTRIBUTES = _HOOK_ATTRIBUTES | {
     "_in_backward",
     "_forward_state",
     "_data_version",
+    "_replaced",
     "_checksums",
     "_checked_version",
     "_float_dtype",
@@ -333,8 +334,8 @@ def _wrap_forward(forward: F) -> F:
         if state.get("_checked_version") != tree_version[0]:
             self._check_tree()
         checking = anomaly[0]
-        if checking:
-            guards.check_forward_inputs(self, args)
+        if checking:  # inputs given by name (lstm(x, hx=state)) too; keyword-only options (a mask) are not inputs
+            guards.check_forward_inputs(self, bind_leading(self, "forward", len(args) + len(kwargs), args, {**kwargs}))
         x = args[0] if len(args) == 1 and not kwargs else None
         kind = self.input_kind
         if type(x) is np.ndarray and (
@@ -412,7 +413,7 @@ def _wrap_backward(backward: F) -> F:
         state["_in_backward"] = True
         try:
             grad_input = backward(self, grad_output, *args[1:], **kwargs) if given else backward(self, **kwargs)
-        except AnomalyError as error:  # from a child: say which
+        except (AnomalyError, StaleWeightsError) as error:  # from a child: say which
             guards.locate(self, error)
             raise
         finally:
@@ -539,6 +540,9 @@ class Module:
             return  # a cache (an array), or `self.count += 1` on a 0-d buffer that sets the same array back
         if _holds_module(value) or _holds_module(old) or name in self.buffer_names:
             tree_changed()
+        if isinstance(old, Parameter):  # replaced by another: a forward before this ran with the old one's values
+            self.__dict__["_data_version"] = -1  # no count of writes is below: the next backward checks
+            self.__dict__["_replaced"] = name
 
     def __delattr__(self, name: str) -> None:
         old = self.__dict__.get(name)

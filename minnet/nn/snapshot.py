@@ -69,6 +69,7 @@ class Snapshot:
         self.params: list[tuple[Parameter, NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]] = [
             (p, p.data, p.data.copy(), p.grad, p.grad.copy()) for p in model.parameters()
         ]
+        self.versions = [(p.version, p._changed_at) for p, *_ in self.params]
         self.buffers: list[tuple[Module, str, Any, Any]] = []
         self.modes: list[tuple[Module, bool]] = []
         for _, module in model.named_layers():
@@ -97,8 +98,8 @@ class Snapshot:
             np.random.set_state(self.global_randomness)  # noqa: NPY002 - put back what get_state kept
 
     def restore(self) -> None:
-        """Put back the arrays, the layers' random generators and the modes; mark the
-        layers whose forward ran since the snapshot as holding a diagnostic's caches."""
+        """Put back the arrays (and the Parameters' versions), the layers' random generators and
+        the modes; mark the layers whose forward ran since the snapshot as holding a diagnostic's caches."""
         for param, data, data_values, grad, grad_values in self.params:
             if param.data is not data:
                 param.data = data
@@ -106,6 +107,10 @@ class Snapshot:
                 param.grad = grad
             data[...] = data_values
             grad[...] = grad_values
+        for (param, *_), (version, changed_at) in zip(self.params, self.versions, strict=True):
+            # the values are the snapshot's again: so are the versions, and a layer outside the model that
+            # shares a Parameter and ran its forward before the snapshot still runs its backward
+            param.__dict__["_version"], param.__dict__["_changed_at"] = version, changed_at
         for module, name, value, saved in self.buffers:
             if getattr(module, name) is not value:
                 setattr(module, name, value)
