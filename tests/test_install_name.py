@@ -70,39 +70,34 @@ def test_hint_in_a_checkout_installs_from_the_checkout():
     assert _install.install_hint("plot") == f'pip install -e "{ROOT}[plot]"'
 
 
+def _hint_of_a_copy(folder: Path, pyproject: str | None) -> str:
+    """install_hint('plot') as a copy of minnet/_install.py in ``folder`` gives it, with ``pyproject``
+    (or none) beside the package, in a fresh interpreter."""
+    (folder / "minnet").mkdir(parents=True)
+    (folder / "minnet" / "_install.py").write_text((ROOT / "minnet" / "_install.py").read_text(encoding="utf-8"))
+    (folder / "minnet" / "__init__.py").write_text("")
+    if pyproject is not None:
+        (folder / "pyproject.toml").write_text(pyproject)
+    code = "from minnet._install import install_hint; print(install_hint('plot'))"
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=folder, env={"PYTHONPATH": str(folder)}, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
 def test_hint_outside_a_checkout_names_the_distribution(tmp_path):
     # a copy of the package with no pyproject.toml beside it, as a wheel installs it
-    site = tmp_path / "site-packages"
-    (site / "minnet").mkdir(parents=True)
-    (site / "minnet" / "_install.py").write_text((ROOT / "minnet" / "_install.py").read_text(encoding="utf-8"))
-    (site / "minnet" / "__init__.py").write_text("")
-    code = "from minnet._install import install_hint; print(install_hint('plot'))"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(site)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert out.strip() == 'pip install "minnet-nn[plot]"'
+    assert _hint_of_a_copy(tmp_path / "site-packages", None) == 'pip install "minnet-nn[plot]"'
 
 
 def test_a_checkout_of_another_project_is_not_taken_for_minnets(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "minnet"\n')
-    (tmp_path / "minnet").mkdir()
-    (tmp_path / "minnet" / "_install.py").write_text((ROOT / "minnet" / "_install.py").read_text(encoding="utf-8"))
-    (tmp_path / "minnet" / "__init__.py").write_text("")
-    code = "from minnet._install import install_hint; print(install_hint('plot'))"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert out.strip() == 'pip install "minnet-nn[plot]"'
+    assert _hint_of_a_copy(tmp_path, '[project]\nname = "minnet"\n') == 'pip install "minnet-nn[plot]"'
+
+
+def test_a_checkout_of_minnet_gives_the_editable_install(tmp_path):
+    hint = _hint_of_a_copy(tmp_path, '[project]\nname = "minnet-nn"\n')
+    assert hint == f'pip install -e "{tmp_path}[plot]"'
 
 
 def test_a_missing_optional_package_names_the_right_install(monkeypatch):

@@ -17,6 +17,7 @@ import numpy as np
 from ..nn.layer import Layer
 from ..nn.loss import Loss
 from ..nn.module import Module
+from ..testing.checks import _read_only, _wrote_in_place  # the kit's own: a write into a given array raises
 from ..testing.finite_differences import partial_derivatives
 from ..testing.gradient_check import gradcheck, likely_cause
 from ..testing.values import draw_values
@@ -284,18 +285,6 @@ class _Run:
     notes: list[tuple[str, str]] = field(default_factory=list)  # (mistake id, message)
 
 
-def _read_only(array: Any) -> Any:
-    if not isinstance(array, np.ndarray):
-        return array
-    copy = array.copy()
-    copy.flags.writeable = False
-    return copy
-
-
-def _wrote_read_only(error: BaseException) -> bool:
-    return isinstance(error, ValueError) and "read-only" in str(error)
-
-
 def _raw(method: Any) -> Any:
     """The method as written, without minnet's checking wrapper: a gradient of the wrong shape comes back to be
     diagnosed instead of raising."""
@@ -385,7 +374,7 @@ def _run_layer(exercise: Exercise, candidate: Any, case: Case, reference: Layer)
             returned = backward(layer, _read_only(g))
             wrote = False
         except _SUBMISSION_ERRORS as error:
-            if not _wrote_read_only(error):
+            if not _wrote_in_place(error):
                 raise
             wrote = True
             for _, param in _named_gradients(layer):
@@ -498,7 +487,7 @@ def _run_function(exercise: Exercise, candidate: Any, case: Case) -> tuple[_Run,
             result = candidate(**given)
             wrote = False
         except _SUBMISSION_ERRORS as error:
-            if not _wrote_read_only(error):
+            if not _wrote_in_place(error):
                 raise
             wrote = True
             result = candidate(**{name: np.array(value, copy=True) for name, value in case.inputs.items()})
