@@ -16,6 +16,16 @@ from .layer import Layer
 # raises TypeError).
 
 
+def minus_max(x: NDArray[np.floating], axis: int) -> NDArray[np.floating]:
+    """``x − max(x)`` along ``axis``, the shift of a softmax: ``exp`` of it cannot overflow.
+
+    A difference below the float range (``−1e308 − 1e308``) is ``−inf``, whose ``exp`` is the right 0: that
+    overflow is expected and not reported, whatever ``np.errstate`` says."""
+    m = np.max(x, axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):
+        return x - m
+
+
 def _check_axis(x: NDArray[np.floating], layer: Softmax | LogSoftmax) -> None:
     """A ValueError naming the layer when ``layer.axis`` is not one of ``x``'s axes."""
     if not -x.ndim <= layer.axis < x.ndim:
@@ -64,9 +74,10 @@ class Sigmoid(Layer):
 class ReLU(Layer):
     r"""Rectified linear unit ``y = max(0, x)``, elementwise.
 
-    Local derivative, from the cached mask ``x > 0``:
+    Local derivative, from the cached mask ``y ≠ 0``, which is ``x > 0``:
     ``∂y/∂x = 1 where x > 0, else 0``, so ``∂L/∂x = grad_output ⊙ [x > 0]``
-    (0 at x = 0, as PyTorch). NaN in gives NaN out.
+    (0 at x = 0, as PyTorch). NaN in gives NaN out, and at a NaN the gradient
+    passes (``NaN ≠ 0``), as PyTorch's, which tests ``y ≤ 0``.
 
     Shape:
         any shape ``(*)`` to the same shape and dtype.
@@ -80,11 +91,12 @@ class ReLU(Layer):
     dies_at_zero = True
 
     def __init__(self) -> None:
-        self.mask: NDArray[np.bool_]  # cached x > 0, set by forward
+        self.mask: NDArray[np.bool_]  # cached y ≠ 0 (x > 0, and NaN), set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
-        self.mask = x > 0
-        return np.maximum(x, 0)  # maximum keeps NaN
+        y = np.maximum(x, 0)  # maximum keeps NaN
+        self.mask = y != 0
+        return y
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         return grad_output * self.mask
@@ -94,7 +106,8 @@ class LeakyReLU(Layer):
     r"""Leaky ReLU ``y = x if x > 0 else negative_slope · x``, elementwise.
 
     Local derivative, from the cached mask ``x > 0``:
-    ``∂y/∂x = 1 where x > 0, else negative_slope``.
+    ``∂y/∂x = 1 where x > 0, else negative_slope`` (negative_slope at a NaN,
+    as PyTorch). NaN in gives NaN out.
 
     Args:
         negative_slope: the slope for x ≤ 0 (default 0.01).
@@ -128,8 +141,9 @@ class ELU(Layer):
     r"""Exponential linear unit ``y = x if x > 0 else α (exp(x) − 1)``, elementwise.
 
     Local derivative, from the cached input ``x``:
-    ``∂y/∂x = 1 where x > 0, else α exp(x)``. ``exp`` is taken of ``min(x, 0)``
-    only, so large inputs never overflow.
+    ``∂y/∂x = α exp(x) where x ≤ 0, else 1`` (1 at a NaN, as PyTorch).
+    ``exp`` is taken of ``min(x, 0)`` only, ``expm1`` for the output, so large
+    inputs never overflow.
 
     Args:
         alpha: the value ``y`` tends to as x → −∞ is ``−alpha`` (default 1.0).
@@ -154,7 +168,7 @@ class ELU(Layer):
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         x = self.x
-        return np.where(x > 0, grad_output, grad_output * self.alpha * np.exp(np.minimum(x, 0)))
+        return np.where(x <= 0, grad_output * self.alpha * np.exp(np.minimum(x, 0)), grad_output)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -192,7 +206,8 @@ class Softplus(Layer):
     r"""Softplus ``y = (1/β) log(1 + exp(β x))``, elementwise; ``y = x`` where ``β x > threshold``.
 
     Computed as ``(max(z, 0) + log1p(exp(−|z|))) / β`` with ``z = β x``, which
-    never overflows. Local derivative, from the cached ``z``:
+    never overflows (a ``z`` past the float range, β > 1 and x near 1e308, is
+    ``±inf``, which gives the right ``y``: x, or 0). Local derivative, from the cached ``z``:
     ``∂y/∂x = σ(z)`` (the logistic sigmoid), and 1 where ``z > threshold``.
 
     Args:
@@ -215,7 +230,8 @@ class Softplus(Layer):
         self.z: NDArray[np.floating]  # cached β x, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
-        self.z = z = self.beta * x
+        with np.errstate(over="ignore"):  # β x past the float range is ±inf: y = x above the threshold, 0 below
+            self.z = z = self.beta * x
         soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / self.beta
         return np.where(z > self.threshold, x, soft)
 
@@ -248,7 +264,8 @@ class GELU(Layer):
 
     ``approximate="tanh"`` (the default, as minnet has always had it; PyTorch's
     default is ``"none"``): ``y = ½ x (1 + tanh(u))``,
-    ``u = √(2/π) (x + 0.044715 x³)``; local derivative, from the cached input
+    ``u = √(2/π) (x + 0.044715 x³)``, x capped at ±10 in ``u`` (tanh is ±1
+    there already in float64, and x³ cannot overflow); local derivative, from the cached input
     ``x`` and ``t = tanh(u)``:
     ``∂y/∂x = ½ (1 + t) + ½ x (1 − t²) √(2/π) (1 + 3 · 0.044715 x²)``.
 
@@ -286,7 +303,9 @@ class GELU(Layer):
         if self.approximate == "none":
             self.t = 0.5 * (1.0 + _erf(x * math.sqrt(0.5)))  # Φ(x), as PyTorch computes it
             return x * self.t
-        self.t = np.tanh(self.K * (x + self.C * x**3))
+        # tanh(u) is ±1 in float64 once |u| > 19 (|x| > 7.2): x is capped at ±10 in u, so that x³ cannot overflow
+        x_capped = np.clip(x, -10.0, 10.0)
+        self.t = np.tanh(self.K * (x_capped + self.C * x_capped**3))
         return 0.5 * x * (1.0 + self.t)
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -295,7 +314,8 @@ class GELU(Layer):
             # φ(x); |x| capped at 40 (φ(40) = 0 in float64) so x² cannot overflow for any finite x
             phi = np.exp(-0.5 * np.square(np.minimum(np.abs(x), 40.0))) / math.sqrt(2.0 * math.pi)
             return grad_output * (t + x * phi)
-        du_dx = self.K * (1.0 + 3.0 * self.C * x * x)
+        x_capped = np.clip(x, -10.0, 10.0)  # as in forward: beyond ±10, 1 − t² = 0 and x² could overflow
+        du_dx = self.K * (1.0 + 3.0 * self.C * x_capped * x_capped)
         return grad_output * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du_dx)
 
     def local_derivatives(self) -> dict[str, str]:
@@ -312,8 +332,8 @@ class SELU(Layer):
     with PyTorch's constants ``α = 1.6732632423543772``, ``λ = 1.0507009873554805``.
 
     Local derivative, from the cached input ``x``:
-    ``∂y/∂x = λ where x > 0, else λ α exp(x)``. ``exp`` is taken of
-    ``min(x, 0)`` only, so large inputs never overflow.
+    ``∂y/∂x = λ α exp(x) where x ≤ 0, else λ`` (λ at a NaN, as PyTorch).
+    ``exp`` is taken of ``min(x, 0)`` only, so large inputs never overflow.
 
     Shape:
         any shape ``(*)`` to the same shape and dtype.
@@ -336,7 +356,7 @@ class SELU(Layer):
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
         x = self.x
-        slope = np.where(x > 0, self.SCALE, self.SCALE * self.ALPHA * np.exp(np.minimum(x, 0)))
+        slope = np.where(x <= 0, self.SCALE * self.ALPHA * np.exp(np.minimum(x, 0)), self.SCALE)
         return grad_output * slope.astype(grad_output.dtype, copy=False)
 
 
@@ -345,7 +365,8 @@ class Hardtanh(Layer):
 
     Local derivative, from the cached mask ``min_val < x < max_val``:
     ``∂y/∂x = 1 inside, 0 outside`` (0 at either bound, as PyTorch).
-    NaN in gives NaN out.
+    NaN in gives NaN out; at a NaN the gradient passes, as PyTorch's, which
+    zeroes it where ``x ≤ min_val or x ≥ max_val``.
 
     Args:
         min_val: the lower bound (default -1.0).
@@ -369,7 +390,7 @@ class Hardtanh(Layer):
         self.mask: NDArray[np.bool_]  # cached min_val < x < max_val, set by forward
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
-        self.mask = (x > self.min_val) & (x < self.max_val)
+        self.mask = ~((x <= self.min_val) | (x >= self.max_val))  # min_val < x < max_val, and NaN
         return np.clip(x, self.min_val, self.max_val)  # clip keeps NaN
 
     def backward(self, grad_output: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -385,7 +406,8 @@ class Hardsigmoid(Layer):
     Local derivative, from the cached mask ``−3 < x < 3``:
     ``∂y/∂x = 1/6 inside, 0 outside`` (0 at ±3, as PyTorch). The 1/6 of the
     derivative is PyTorch's constant, ``1.0f / 6.0f``: 1/6 rounded to float32,
-    3e-8 from 1/6. NaN in gives NaN out.
+    3e-8 from 1/6. NaN in gives NaN out, and a gradient of 0 at a NaN, as
+    PyTorch's.
 
     Shape:
         any shape ``(*)`` to the same shape and dtype.
@@ -413,7 +435,10 @@ class Hardsigmoid(Layer):
 class Softmax(Layer):
     r"""Softmax along ``axis``: ``y_i = exp(x_i − m) / Σ_j exp(x_j − m)``, ``m = max_j x_j``.
 
-    Subtracting the maximum keeps ``exp`` from overflowing. Not elementwise:
+    Subtracting the maximum keeps ``exp`` from overflowing; where ``x_i − m``
+    itself is below the float range (``x_i = −1e308`` beside ``m = 1e308``) it
+    is ``−inf`` and its ``exp`` the right 0, so that overflow is not reported.
+    Not elementwise:
     each output depends on the whole slice, so the local derivative is the
     Jacobian ``∂y_i/∂x_j = y_i (δ_ij − y_j)``, applied from the cached output as
     ``∂L/∂x = y ⊙ (g − Σ_j g_j y_j)`` (sum along ``axis``).
@@ -438,7 +463,7 @@ class Softmax(Layer):
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         _check_axis(x, self)
-        e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
+        e = np.exp(minus_max(x, self.axis))
         self.y = e / np.sum(e, axis=self.axis, keepdims=True)
         return self.y
 
@@ -454,8 +479,10 @@ class LogSoftmax(Layer):
     r"""Log of the softmax along ``axis``: ``y_i = x_i − m − log Σ_j exp(x_j − m)``, ``m = max_j x_j``.
 
     The log-sum-exp form stays finite where ``log(Softmax(x))`` would give
-    ``log 0 = −inf``. Local derivative ``∂y_i/∂x_j = δ_ij − softmax_j``, applied
-    from the cached softmax ``p = exp(y)`` as ``∂L/∂x = g − p Σ_j g_j``.
+    ``log 0 = −inf``; only an ``x_i − m`` below the float range (``−1e308``
+    beside ``1e308``) gives ``y_i = −inf``, the exact value rounded. Local
+    derivative ``∂y_i/∂x_j = δ_ij − softmax_j``, applied from the cached
+    softmax ``p = exp(y)`` as ``∂L/∂x = g − p Σ_j g_j``.
 
     Args:
         axis: the axis the softmax is taken along (default -1).
@@ -477,7 +504,7 @@ class LogSoftmax(Layer):
 
     def forward(self, x: NDArray[np.floating]) -> NDArray[np.floating]:
         _check_axis(x, self)
-        shifted = x - np.max(x, axis=self.axis, keepdims=True)
+        shifted = minus_max(x, self.axis)
         y = shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
         self.p = np.exp(y)
         return y

@@ -22,9 +22,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._checks import check_int, check_real, is_int, real_array
+from .activation import minus_max
 from .module import Module, as_float, as_gradient, bind_leading, check_returned_gradient
 
 TargetKind = Literal["float", "labels", "labels_or_probabilities", "any"]
+
+
+def divided_sum(values: NDArray[Any], count: Any) -> float:
+    """``Σ values / count`` as a float: a mean, or the sum over 2N, or over the rows' weights.
+
+    Where the sum alone passes the float range but the quotient does not (terms near 1e308), it is the sum of
+    the shares ``values / count``: an overflow is reported only where the result itself overflows."""
+    with np.errstate(over="ignore"):
+        total = np.sum(values)
+    if np.isinf(total) and np.all(np.isfinite(values)):  # the sum overflowed, not the terms
+        return float(np.sum(values / count))
+    return float(total / count)
 
 
 class Loss(Module):
@@ -108,7 +121,7 @@ class Loss(Module):
             return unreduced
         if self.reduction == "sum":
             return float(np.sum(unreduced))
-        return float(np.mean(unreduced))
+        return divided_sum(unreduced, unreduced.size)
 
     def _upstream(self, grad_output: NDArray[Any] | None, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
         """∂L/∂ℓ: grad_output (ones by default) for "none", 1/size for "mean", 1 for "sum"."""
@@ -249,7 +262,7 @@ class MSELoss(Loss):
     def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         self.diff = pred - target
         if self.reduction == "half_batch_mean":
-            return float(np.sum(self.diff**2)) / (2 * pred.shape[0])
+            return divided_sum(self.diff**2, 2 * pred.shape[0])
         return self._reduce(self.diff**2)
 
     def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
@@ -326,7 +339,8 @@ class HuberLoss(Loss):
     def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         self.diff = d = pred - target
         a, delta = np.abs(d), self.delta
-        return self._reduce(np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
+        c = np.clip(d, -delta, delta)  # d where |d| ≤ δ: the quadratic branch never squares a large d
+        return self._reduce(np.where(a <= delta, 0.5 * c * c, delta * (a - 0.5 * delta)))
 
     def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         diff = self.diff
@@ -535,7 +549,7 @@ class NLLLoss(Loss):
         if self.reduction != "mean":
             return self._reduce(unreduced)
         self.total = np.sum(self.scale)
-        return float(np.sum(unreduced) / self.total) if self.total != 0 else math.nan  # all ignored: NaN (PyTorch)
+        return divided_sum(unreduced, self.total) if self.total != 0 else math.nan  # all ignored: NaN (PyTorch)
 
     def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         scale, labels = self.scale, self.labels
@@ -624,22 +638,22 @@ class CrossEntropyLoss(Loss):
     def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         z, (n, c), eps = pred, pred.shape, self.label_smoothing
         weight = _class_weights(self, c, z.dtype)
-        shifted = z - np.max(z, axis=1, keepdims=True)  # z − m: −inf stays −inf (only a row of all −inf is NaN)
+        shifted = minus_max(z, axis=1)  # z − m: −inf stays −inf (only a row of all −inf is NaN), as does −1e308 − 1e308
         exp_shifted = np.exp(shifted)
         total = np.sum(exp_shifted, axis=1, keepdims=True)
         self.p = exp_shifted / total  # softmax(z)
         log_total = np.log(total)
         # log softmax(z) = z − m − log total, as a whole array only where every class enters the loss
         log_p = shifted - log_total if eps or target.shape == z.shape else None
-        smooth = None  # −Σ_c w_c log p_c, the smoothing's term
-        if log_p is not None and eps:
-            smooth = -np.sum(log_p if weight is None else log_p * weight, axis=1)
+        smooth = None  # the smoothing's term (ε/C) Σ_c w_c (−log p_c), each term scaled before the sum: it stays in
+        if log_p is not None and eps:  # range where the loss does (log p of −1e308 beside a logit of 0)
+            smooth = -np.sum(log_p * (eps / c if weight is None else weight * (eps / c)), axis=1)
         if log_p is not None and target.shape == z.shape:  # class probabilities
             self.target = target
             q = target if weight is None else target * weight
             unreduced = -np.sum(q * np.where(q == 0, 0, log_p), axis=1)  # 0 · log 0 = 0 (PyTorch: NaN)
             if smooth is not None:
-                unreduced = (1 - eps) * unreduced + (eps / c) * smooth
+                unreduced = (1 - eps) * unreduced + smooth
             self.denominator = n
         else:  # labels: ℓ_i = w[y_i] (log total_i − (z_iy − m_i)), T one-hot without building it
             self.counted = counted = target != self.ignore_index
@@ -648,14 +662,14 @@ class CrossEntropyLoss(Loss):
             log_p_label = shifted[np.arange(n), labels] - log_total[:, 0]
             unreduced = -self.scale * np.where(counted, log_p_label, 0)  # no 0 · −inf if ignored
             if smooth is not None:
-                unreduced = (1 - eps) * unreduced + (eps / c) * np.where(counted, smooth, 0)
+                unreduced = (1 - eps) * unreduced + np.where(counted, smooth, 0)
             self.denominator = np.sum(self.scale)
         unreduced = unreduced.astype(z.dtype, copy=False)
         if self.reduction != "mean":
             return self._reduce(unreduced)
         if self.denominator == 0:
             return math.nan  # every row ignored: 0/0, as in PyTorch
-        return float(np.sum(unreduced) / self.denominator)
+        return divided_sum(unreduced, self.denominator)
 
     def backward(self, grad_output: NDArray[Any] | None = None) -> NDArray[Any]:
         p, target, eps = self.p, self.target, self.label_smoothing
@@ -742,9 +756,11 @@ class MultiMarginLoss(Loss):
     def forward(self, pred: NDArray[Any], target: NDArray[Any]) -> float | NDArray[Any]:
         x, c, rows = pred, pred.shape[1], np.arange(pred.shape[0])
         weight = _class_weights(self, c, x.dtype)
-        h = self.margin - x[rows, target][:, None] + x  # the gap of each class; this call's own array
-        h[rows, target] = 0  # the label's own class is not summed
-        h = np.maximum(h, 0)
+        # the gap of each class, in halves (exact in binary) so that a gap below the float range, which max(h, 0)
+        # makes 0 (a score of −1e308 beside the label's 1e308), cannot overflow; this call's own array
+        half_gap = 0.5 * self.margin - 0.5 * x[rows, target][:, None] + 0.5 * x
+        half_gap[rows, target] = 0  # the label's own class is not summed
+        h = 2 * np.maximum(half_gap, 0)
         scale = (1 if weight is None else weight[target][:, None]) / c
         self.labels = target
         self.slope = (scale * (h > 0) if self.p == 1 else scale * 2 * h).astype(x.dtype, copy=False)
