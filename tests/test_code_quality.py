@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import minnet
+from minnet._install import DISTRIBUTION
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,5 +45,6 @@ def test_mypy_config_is_strict(tmp_path):
 
 
 def test_the_installed_version_is_minnet_version():
-    """pyproject.toml takes the version from minnet.__version__, so the two cannot differ."""
-    assert importlib.metadata.version("minnet") == minnet.__version__
+    """pyproject.toml takes the version from minnet.__version__, so the two cannot differ. The distribution
+    is named minnet-nn (minnet._install.DISTRIBUTION); the import name is minnet."""
+    assert importlib.metadata.version(DISTRIBUTION) == minnet.__version__

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import minnet
 from minnet import _install
 
 try:
@@ -124,9 +123,3 @@ def test_install_page_says_what_each_extra_brings():
     page = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| `([\w-]+)` \|", page, flags=re.MULTILINE))
     assert rows == set(PYPROJECT["optional-dependencies"])
-
-
-def test_installed_metadata_is_under_the_new_name():
-    from importlib import metadata
-
-    assert metadata.version(_install.DISTRIBUTION) == minnet.__version__
