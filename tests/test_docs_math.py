@@ -152,6 +152,7 @@ window.addEventListener("load", () => {
 </script></body>"""
 
 
+@pytest.mark.browser  # under CI a skip here fails (tests/conftest.py): CI installs Chromium
 def test_a_trace_on_the_site_fits_the_content_width_in_a_browser(site):
     """With both sidebars shown (a 1280-pixel window, the narrowest that shows them; wider ones give the content
     more room), each trace block shows all its columns: the output blocks' font follows the content width
